@@ -1,0 +1,59 @@
+package core
+
+import (
+	"crypto/rand"
+	"io"
+	"strings"
+)
+
+// crockford is Crockford's base32 alphabet: no I, L, O or U, so a code
+// read aloud or copied by hand survives.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// CodeLen is the length of a user code: 8 characters, 40 random bits.
+const CodeLen = 8
+
+// newCode draws a code from r (crypto/rand in production).
+func newCode(r io.Reader) (string, error) {
+	var b [5]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", err
+	}
+	v := uint64(b[0])<<32 | uint64(b[1])<<24 | uint64(b[2])<<16 | uint64(b[3])<<8 | uint64(b[4])
+	out := make([]byte, CodeLen)
+	for i := CodeLen - 1; i >= 0; i-- {
+		out[i] = crockford[v&31]
+		v >>= 5
+	}
+	return string(out), nil
+}
+
+// NormalizeCode turns what a person typed into a canonical code, or ""
+// if it cannot be one. Case is ignored, hyphens and spaces are dropped,
+// and the look-alikes O, I and L read as 0, 1 and 1, as Crockford intends.
+func NormalizeCode(s string) string {
+	if len(s) > 2*CodeLen {
+		return ""
+	}
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch r {
+		case '-', ' ':
+			continue
+		case 'O':
+			r = '0'
+		case 'I', 'L':
+			r = '1'
+		}
+		if r > 0x7f || !strings.ContainsRune(crockford, r) {
+			return ""
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() != CodeLen {
+		return ""
+	}
+	return b.String()
+}
+
+var defaultRand io.Reader = rand.Reader

@@ -1,0 +1,601 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Command is one slash command. The one registry feeds the parser, /help,
+// Tab completion and the web client's hints.
+type Command struct {
+	Name    string   // without the slash
+	Aliases []string // other spellings, with their prefix: "/close", ":q"
+	Args    string   // argument synopsis for help
+	Help    string   // one line
+	run     func(s *Session, args string) error
+}
+
+var registry []*Command
+
+func init() {
+	registry = []*Command{
+		{Name: "join", Aliases: []string{":join"}, Args: "CODE | #room [password]", Help: "open a private chat with CODE, or join a room", run: (*Session).cmdJoin},
+		{Name: "chatroom", Aliases: []string{":chat"}, Help: "join the default room", run: (*Session).cmdChatroom},
+		{Name: "dm", Aliases: []string{":dm"}, Args: "NAME", Help: "private chat with someone in one of your rooms", run: (*Session).cmdDM},
+		{Name: "name", Aliases: []string{"/nick"}, Args: "NEWNAME", Help: "change your name", run: (*Session).cmdName},
+		{Name: "list", Aliases: []string{":list", "/who"}, Help: "who is in this conversation", run: (*Session).cmdList},
+		{Name: "listall", Aliases: []string{":listall"}, Help: "everyone online and where to find them", run: (*Session).cmdListAll},
+		{Name: "rooms", Aliases: []string{":rooms"}, Help: "the listed rooms", run: (*Session).cmdRooms},
+		{Name: "leave", Aliases: []string{"/close", ":close", "/part"}, Help: "leave this conversation", run: (*Session).cmdLeave},
+		{Name: "switch", Args: "#room | NAME", Help: "make another of your conversations current", run: (*Session).cmdSwitch},
+		{Name: "me", Args: "ACTION", Help: "say what you are doing: /me waves", run: (*Session).cmdMe},
+		{Name: "block", Args: "[NAME]", Help: "hide someone's messages and chat requests (no name: list them)", run: (*Session).cmdBlock},
+		{Name: "unblock", Args: "NAME", Help: "undo /block", run: (*Session).cmdUnblock},
+		{Name: "home", Aliases: []string{":q"}, Help: "leave the chat view for the home screen (also Esc)", run: (*Session).cmdHome},
+		{Name: "help", Aliases: []string{":help", "/?"}, Help: "this list", run: (*Session).cmdHelp},
+		{Name: "quit", Aliases: []string{":quit", "/exit"}, Help: "leave everything and disconnect (also Ctrl-C)", run: (*Session).cmdQuit},
+	}
+}
+
+// Commands lists the commands, for help screens and completion.
+func Commands() []Command {
+	out := make([]Command, len(registry))
+	for i, c := range registry {
+		out[i] = *c
+		out[i].run = nil
+	}
+	return out
+}
+
+// maxCommandLine bounds what the parser looks at: no command needs more.
+const maxCommandLine = 4096
+
+// ParseCommand splits a typed line into a command and its arguments. It
+// returns a nil command for an ordinary message, including one that starts
+// with ":" but is not a chatsock alias, and one escaped with "//". An
+// unknown slash command is an error that points to /help.
+func ParseCommand(line string) (*Command, string, error) {
+	if len(line) > maxCommandLine {
+		if strings.HasPrefix(line, "/") && !strings.HasPrefix(line, "//") {
+			return nil, "", errors.New("command too long")
+		}
+		return nil, "", nil
+	}
+	trimmed := strings.TrimLeft(line, " ")
+	if !strings.HasPrefix(trimmed, "/") && !strings.HasPrefix(trimmed, ":") || strings.HasPrefix(trimmed, "//") {
+		return nil, "", nil
+	}
+	word, args, _ := strings.Cut(trimmed, " ")
+	args = strings.TrimSpace(args)
+	word = strings.ToLower(word)
+	for _, c := range registry {
+		if word == "/"+c.Name {
+			return c, args, nil
+		}
+		for _, a := range c.Aliases {
+			if word == a {
+				return c, args, nil
+			}
+		}
+	}
+	if strings.HasPrefix(word, ":") {
+		return nil, "", nil
+	}
+	if len(word) > 32 {
+		word = word[:32] + "…"
+	}
+	return nil, "", fmt.Errorf("unknown command %s: type /help for the list", strings.ToValidUTF8(word, "?"))
+}
+
+func (s *Session) info(title string, lines []string) {
+	s.h.mu.Lock()
+	defer s.h.unlock()
+	s.h.pushLocked(s.u, Event{Kind: EventInfo, Text: title, Lines: lines})
+}
+
+func (s *Session) notice(text string) {
+	s.h.mu.Lock()
+	defer s.h.unlock()
+	s.h.pushLocked(s.u, Event{Kind: EventNotice, Text: text})
+}
+
+func (s *Session) cmdHelp(string) error {
+	lines := make([]string, 0, len(registry)+2)
+	for _, c := range registry {
+		syn := "/" + c.Name
+		if c.Args != "" {
+			syn += " " + c.Args
+		}
+		lines = append(lines, fmt.Sprintf("%-30s %s", syn, c.Help))
+	}
+	lines = append(lines, "", "Text that is not a command is sent to the current conversation; start it with // to send a leading /.")
+	s.info("Commands", lines)
+	return nil
+}
+
+func (s *Session) cmdQuit(string) error {
+	s.Close("quit")
+	go s.u.disconnect("bye")
+	return nil
+}
+
+func (s *Session) cmdHome(string) error { return s.Switch("") }
+
+func (s *Session) cmdMe(args string) error {
+	if args == "" {
+		return errors.New("usage: /me ACTION")
+	}
+	return s.post(s.currentID(), Action, args)
+}
+
+func (s *Session) cmdChatroom(string) error {
+	return s.joinRoom(s.h.defaultRoom(), "")
+}
+
+func (h *Hub) defaultRoom() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg.DefaultRoom
+}
+
+// cmdJoin: "#room [password]" is a room; a bare word is a code when it
+// looks like one, else a room.
+func (s *Session) cmdJoin(args string) error {
+	target, password, _ := strings.Cut(args, " ")
+	password = strings.TrimSpace(password)
+	if target == "" {
+		return errors.New("usage: /join CODE or /join #room [password]")
+	}
+	if !strings.HasPrefix(target, "#") {
+		if code := NormalizeCode(target); code != "" {
+			if room, err := CleanRoomName(target); err != nil || !s.h.roomExists(room) {
+				return s.openByCode(code, target)
+			}
+		}
+	}
+	return s.joinRoom(target, password)
+}
+
+func (h *Hub) roomExists(name string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.convs["#"+name] != nil
+}
+
+// openByCode opens a private chat with the holder of code. Every failure
+// reads the same, so codes cannot be probed, and counts against the
+// per-user and per-IP limits.
+func (s *Session) openByCode(code, typed string) error {
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	u := s.u
+	if err := h.guessWaitLocked(u); err != nil {
+		return err
+	}
+	if code == u.code {
+		return errors.New("that is your own code: share it with someone so they can /join it")
+	}
+	t := h.byCode[code]
+	if t == nil || blocks(t, u) {
+		h.wrongGuessLocked(u)
+		return fmt.Errorf("no one online has the code %s", strings.ToUpper(strings.ToValidUTF8(typed, "?")))
+	}
+	h.openPrivateLocked(u, t)
+	return nil
+}
+
+func blocks(owner, other *user) bool {
+	_, ok := owner.blocked[other.id]
+	return ok
+}
+
+// ipWindowLocked returns the per-IP counter for wrong codes and passwords,
+// or nil for exempt addresses.
+func (h *Hub) ipWindowLocked(ip string) *window {
+	if ip == "" || h.exempt[ip] {
+		return nil
+	}
+	w := h.ipCodes[ip]
+	if w == nil {
+		w = &window{}
+		h.ipCodes[ip] = w
+	}
+	return w
+}
+
+func privateID(a, b *user) string {
+	if a.id > b.id {
+		a, b = b, a
+	}
+	return fmt.Sprintf("@%d-%d", a.id, b.id)
+}
+
+func (h *Hub) openPrivateLocked(u, t *user) {
+	id := privateID(u, t)
+	if c := h.convs[id]; c != nil {
+		h.setCurrentLocked(u, c)
+		return
+	}
+	c := newConv(id, Private)
+	h.convs[id] = c
+	c.add(u)
+	c.add(t)
+	h.postLocked(c, System, Member{}, u.name+" opened a private chat with "+t.name)
+	u.convs = append(u.convs, c)
+	t.convs = append(t.convs, c)
+	h.pushLocked(u, Event{Kind: EventConvOpened, Conv: id, View: c.view(u)})
+	h.pushLocked(t, Event{Kind: EventConvOpened, Conv: id, View: c.view(t)})
+	h.pushLocked(t, Event{Kind: EventNotice, Text: u.name + " opened a private chat with you"})
+	h.setCurrentLocked(u, c)
+}
+
+func (s *Session) joinRoom(target, password string) error {
+	name, err := CleanRoomName(target)
+	if err != nil {
+		return err
+	}
+	if password != "" {
+		if _, err := CleanMessage(password, 72); err != nil {
+			return errors.New("invalid password: " + err.Error())
+		}
+	}
+	h := s.h
+	id := "#" + name
+	h.mu.Lock()
+	c := h.convs[id]
+	switch {
+	case c != nil && c.has(s.u):
+		h.setCurrentLocked(s.u, c)
+		h.unlock()
+		return nil
+	case c == nil && !h.cfg.AllowUserRooms:
+		h.unlock()
+		return fmt.Errorf("no room called %s (this server does not let users create rooms)", id)
+	case c == nil && h.roomCountLocked() >= h.cfg.Limits.MaxRooms:
+		h.unlock()
+		return errors.New("the server has too many rooms right now: join an existing one")
+	}
+	var hash string
+	if c != nil {
+		hash = c.passHash
+		if hash != "" {
+			if err := h.guessWaitLocked(s.u); err != nil {
+				h.unlock()
+				return err
+			}
+		}
+	}
+	h.unlock()
+
+	// bcrypt takes tens of milliseconds: never with the hub locked.
+	var newHash string
+	switch {
+	case hash != "" && password == "":
+		return fmt.Errorf("%s needs a password: /join %s PASSWORD", id, id)
+	case hash != "" && bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil:
+		h.mu.Lock()
+		h.wrongGuessLocked(s.u)
+		h.unlock()
+		return fmt.Errorf("wrong password for %s", id)
+	case c == nil && password != "":
+		b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		if err != nil {
+			return err
+		}
+		newHash = string(b)
+	}
+
+	h.mu.Lock()
+	defer h.unlock()
+	if s.u.closed {
+		return errors.New("your session has ended")
+	}
+	cur := h.convs[id]
+	if cur == nil {
+		if c != nil {
+			return fmt.Errorf("%s has just closed", id)
+		}
+		cur = newConv(id, Room)
+		cur.title, cur.passHash = id, newHash
+		h.convs[id] = cur
+	} else if cur != c || cur.passHash != hash {
+		return fmt.Errorf("%s has just changed: try again", id)
+	}
+	if !cur.hasRoom() && !cur.has(s.u) {
+		return fmt.Errorf("%s is full (%d/%d)", id, len(cur.members), cur.maxMembers)
+	}
+	h.joinLocked(s.u, cur)
+	return nil
+}
+
+func (h *Hub) roomCountLocked() int {
+	n := 0
+	for _, c := range h.convs {
+		if c.kind == Room {
+			n++
+		}
+	}
+	return n
+}
+
+// guessWaitLocked refuses another guess at a code or a room password
+// once u, or u's address, made too many wrong ones in the last minute.
+func (h *Hub) guessWaitLocked(u *user) error {
+	now := h.now()
+	limit := h.cfg.Limits.WrongCodes
+	if full, wait := u.wrongCodes.full(now, limit); full {
+		return fmt.Errorf("too many wrong codes or passwords: try again in %s", roundUp(wait))
+	}
+	if w := h.ipWindowLocked(u.ip); w != nil {
+		if full, wait := w.full(now, limit); full {
+			return fmt.Errorf("too many wrong codes or passwords from your address: try again in %s", roundUp(wait))
+		}
+	}
+	return nil
+}
+
+func (h *Hub) wrongGuessLocked(u *user) {
+	now := h.now()
+	u.wrongCodes.add(now)
+	if w := h.ipWindowLocked(u.ip); w != nil {
+		w.add(now)
+	}
+}
+
+func (s *Session) cmdDM(args string) error {
+	if args == "" {
+		return errors.New("usage: /dm NAME")
+	}
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	t := h.byName[NameKey(strings.TrimPrefix(args, "@"))]
+	if t == nil || t == s.u || !h.shareRoomLocked(s.u, t) || blocks(t, s.u) {
+		if t == s.u {
+			return errors.New("that is you")
+		}
+		return fmt.Errorf("no one called %s in your rooms", strings.ToValidUTF8(args, "?"))
+	}
+	h.openPrivateLocked(s.u, t)
+	return nil
+}
+
+func (h *Hub) shareRoomLocked(a, b *user) bool {
+	for _, c := range a.convs {
+		if c.kind == Room && c.has(b) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) cmdName(args string) error {
+	h := s.h
+	if args == "" {
+		return errors.New("usage: /name NEWNAME")
+	}
+	name, err := CleanName(args, h.limits().NameCells)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.unlock()
+	u := s.u
+	key := NameKey(name)
+	if other := h.byName[key]; other != nil && other != u {
+		return fmt.Errorf("the name %s is taken", name)
+	}
+	if name == u.name {
+		return fmt.Errorf("you are already called %s", name)
+	}
+	old := u.name
+	delete(h.byName, u.nameKey)
+	u.name, u.nameKey = name, key
+	h.byName[key] = u
+	for _, c := range u.convs {
+		notice := h.postLocked(c, System, Member{}, old+" is now "+name)
+		h.broker.Publish(Event{Kind: EventRenamed, Conv: c.id, Member: u.member(), Text: old, Msg: notice})
+	}
+	h.pushLocked(u, Event{Kind: EventSelf, Member: u.member()})
+	return nil
+}
+
+// Members lists the members of one of the user's conversations.
+func (s *Session) Members(id string) []Member {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	c := s.h.convs[id]
+	if c == nil || !c.has(s.u) {
+		return nil
+	}
+	return c.memberList()
+}
+
+func (s *Session) cmdList(string) error {
+	h := s.h
+	h.mu.Lock()
+	c := s.u.current
+	if c == nil {
+		h.unlock()
+		return errors.New("you are not in a conversation: /listall shows everyone online")
+	}
+	title := c.title
+	if c.kind == Private {
+		title = "private chat"
+	}
+	members := c.memberList()
+	h.unlock()
+	lines := make([]string, 0, len(members))
+	for _, m := range members {
+		line := m.Name
+		if m.ID == s.id {
+			line += " (you)"
+		}
+		lines = append(lines, line+"  ["+m.Transport+"]")
+	}
+	sort.Strings(lines)
+	s.info(fmt.Sprintf("%d in %s", len(members), title), lines)
+	return nil
+}
+
+// maxListAll bounds the output of /listall on a busy server.
+const maxListAll = 500
+
+func (s *Session) cmdListAll(string) error {
+	h := s.h
+	h.mu.Lock()
+	users := make([]*user, 0, len(h.users))
+	for _, u := range h.users {
+		users = append(users, u)
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].nameKey < users[j].nameKey })
+	var lines []string
+	for i, u := range users {
+		if i == maxListAll {
+			lines = append(lines, fmt.Sprintf("… and %d more", len(users)-maxListAll))
+			break
+		}
+		var where []string
+		for _, c := range u.convs {
+			if c.kind == Room && !c.hidden {
+				where = append(where, c.id)
+			}
+		}
+		line := u.name
+		if u == s.u {
+			line += " (you, code " + u.code + ")"
+		}
+		if len(where) > 0 {
+			line += " — " + strings.Join(where, ", ")
+		} else {
+			line += " — reachable by code only"
+		}
+		lines = append(lines, line)
+	}
+	n := len(users)
+	h.unlock()
+	s.info(fmt.Sprintf("%d online", n), lines)
+	return nil
+}
+
+func (s *Session) cmdRooms(string) error {
+	rooms := s.Rooms()
+	lines := make([]string, 0, len(rooms))
+	for _, r := range rooms {
+		count := fmt.Sprint(r.Members)
+		if r.MaxMembers > 0 {
+			count += fmt.Sprintf("/%d", r.MaxMembers)
+		}
+		line := fmt.Sprintf("%-20s %6s", r.Name, count)
+		if r.Locked {
+			line += "  [password]"
+		}
+		if r.Description != "" {
+			line += "  " + r.Description
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "no listed rooms: /join #name creates one")
+	}
+	s.info("Rooms", lines)
+	return nil
+}
+
+func (s *Session) cmdLeave(string) error {
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	u := s.u
+	c := u.current
+	if c == nil {
+		return errors.New("you are not in a conversation")
+	}
+	why := u.name + " left"
+	if c.kind == Private {
+		why = u.name + " left the private chat"
+	}
+	h.leaveLocked(u, c, why, "you left")
+	return nil
+}
+
+func (s *Session) cmdSwitch(args string) error {
+	if args == "" {
+		return errors.New("usage: /switch #room or /switch NAME")
+	}
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	for _, c := range s.u.convs {
+		if c.kind == Room && (strings.EqualFold(c.id, args) || strings.EqualFold(c.id, "#"+args)) {
+			h.setCurrentLocked(s.u, c)
+			return nil
+		}
+	}
+	key := NameKey(strings.TrimPrefix(args, "@"))
+	for _, c := range s.u.convs {
+		if p := c.partner(s.u); c.kind == Private && p != nil && p.nameKey == key {
+			h.setCurrentLocked(s.u, c)
+			return nil
+		}
+	}
+	return fmt.Errorf("you have no conversation called %s", strings.ToValidUTF8(args, "?"))
+}
+
+func (s *Session) cmdBlock(args string) error {
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	u := s.u
+	if args == "" {
+		names := make([]string, 0, len(u.blocked))
+		for _, n := range u.blocked {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			names = append(names, "nobody")
+		}
+		h.pushLocked(u, Event{Kind: EventInfo, Text: "Blocked", Lines: names})
+		return nil
+	}
+	t := h.byName[NameKey(strings.TrimPrefix(args, "@"))]
+	if t == nil {
+		return fmt.Errorf("no one called %s is online", strings.ToValidUTF8(args, "?"))
+	}
+	if t == u {
+		return errors.New("you cannot block yourself")
+	}
+	if u.blocked == nil {
+		u.blocked = map[uint64]string{}
+	}
+	u.blocked[t.id] = t.name
+	if c := h.convs[privateID(u, t)]; c != nil {
+		h.leaveLocked(u, c, u.name+" left the private chat", "you blocked "+t.name)
+	}
+	h.pushLocked(u, Event{Kind: EventNotice, Text: "blocked " + t.name + ": their messages and chat requests are hidden from you (/unblock " + t.name + " to undo)"})
+	return nil
+}
+
+func (s *Session) cmdUnblock(args string) error {
+	if args == "" {
+		return errors.New("usage: /unblock NAME")
+	}
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	key := NameKey(strings.TrimPrefix(args, "@"))
+	for id, name := range s.u.blocked {
+		if NameKey(name) == key || (h.users[id] != nil && h.users[id].nameKey == key) {
+			delete(s.u.blocked, id)
+			h.pushLocked(s.u, Event{Kind: EventNotice, Text: "unblocked " + name})
+			return nil
+		}
+	}
+	return fmt.Errorf("you have not blocked %s", strings.ToValidUTF8(args, "?"))
+}

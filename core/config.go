@@ -1,0 +1,134 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is what the core needs to know of the operator's settings.
+type Config struct {
+	// DefaultRoom is the room /chatroom joins and new users arrive in.
+	DefaultRoom string
+	// AutoJoin puts every new user in DefaultRoom.
+	AutoJoin bool
+	// AllowUserRooms lets users create ephemeral rooms with /join #name.
+	AllowUserRooms bool
+	// Welcome is shown on the home screen; it may span several lines.
+	Welcome string
+	// Rooms always exist, whether anyone is in them or not.
+	Rooms  []RoomConfig
+	Limits Limits
+}
+
+// RoomConfig describes one permanent room.
+type RoomConfig struct {
+	Name        string
+	Description string
+	// Hidden rooms are missing from /rooms but can be joined by name.
+	Hidden bool
+	// PasswordHash is a bcrypt hash; empty means no password.
+	PasswordHash string
+	// MaxMembers caps the room; 0 means no cap.
+	MaxMembers int
+}
+
+// Limits are the per-user and per-conversation bounds of DESIGN §3.
+type Limits struct {
+	MessageChars int           // longest message, in characters
+	NameCells    int           // widest name, in terminal cells
+	History      int           // messages kept per conversation
+	RateBurst    int           // messages a user may send at once
+	RatePerSec   float64       // steady message rate after the burst
+	RateWarnings int           // refused messages before a mute
+	MuteFor      time.Duration // how long a flooder stays muted
+	MutedStrikes int           // messages tried while muted before disconnect
+	WrongCodes   int           // wrong /join codes per minute, per user and per IP
+	OutboxSize   int           // events queued for a session before it misses some
+	SlowTimeout  time.Duration // how long a session may stay behind before it is cut off
+	MaxRooms     int           // rooms in existence at once, config rooms included
+	// ExemptIPs are not limited per IP (loopback by default, for local tests).
+	ExemptIPs []string
+}
+
+// DefaultConfig returns the defaults of DESIGN §3.
+func DefaultConfig() Config {
+	return Config{
+		DefaultRoom:    "lobby",
+		AutoJoin:       true,
+		AllowUserRooms: true,
+		Welcome:        "Welcome to Parley. Share your code to start a private chat, or /join #room.",
+		Rooms:          []RoomConfig{{Name: "lobby", Description: "Everyone starts here"}},
+		Limits:         DefaultLimits(),
+	}
+}
+
+// DefaultLimits returns the default limits of DESIGN §3.
+func DefaultLimits() Limits {
+	return Limits{
+		MessageChars: 500,
+		NameCells:    24,
+		History:      100,
+		RateBurst:    10,
+		RatePerSec:   2,
+		RateWarnings: 3,
+		MuteFor:      30 * time.Second,
+		MutedStrikes: 20,
+		WrongCodes:   5,
+		OutboxSize:   512,
+		SlowTimeout:  15 * time.Second,
+		MaxRooms:     1000,
+		ExemptIPs:    []string{"127.0.0.1", "::1"},
+	}
+}
+
+// Validate checks a config before the hub takes it.
+func (c Config) Validate() error {
+	l := c.Limits
+	for _, v := range []struct {
+		name string
+		ok   bool
+	}{
+		{"message_chars", l.MessageChars >= 1 && l.MessageChars <= 10000},
+		{"name_cells", l.NameCells >= 3 && l.NameCells <= 64},
+		{"history", l.History >= 0 && l.History <= 100000},
+		{"rate_burst", l.RateBurst >= 1},
+		{"rate_per_second", l.RatePerSec > 0},
+		{"rate_warnings", l.RateWarnings >= 0},
+		{"mute_for", l.MuteFor >= 0},
+		{"muted_strikes", l.MutedStrikes >= 0},
+		{"wrong_codes_per_minute", l.WrongCodes >= 1},
+		{"outbox_size", l.OutboxSize >= 16},
+		{"slow_timeout", l.SlowTimeout >= time.Second},
+		{"max_rooms", l.MaxRooms >= len(c.Rooms)},
+	} {
+		if !v.ok {
+			return fmt.Errorf("limit %s is out of range", v.name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range c.Rooms {
+		name, err := CleanRoomName(r.Name)
+		if err != nil {
+			return err
+		}
+		if seen[name] {
+			return fmt.Errorf("room #%s is defined twice", name)
+		}
+		seen[name] = true
+		if _, err := CleanDescription(r.Description); err != nil && !errors.Is(err, ErrEmpty) {
+			return fmt.Errorf("room #%s: description: %w", name, err)
+		}
+		if r.MaxMembers < 0 {
+			return fmt.Errorf("room #%s: max_members must not be negative", name)
+		}
+	}
+	def, err := CleanRoomName(c.DefaultRoom)
+	if err != nil {
+		return fmt.Errorf("default_room: %w", err)
+	}
+	if !seen[def] {
+		return fmt.Errorf("default_room #%s is not one of the configured rooms", def)
+	}
+	return nil
+}

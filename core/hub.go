@@ -1,0 +1,652 @@
+// Package core holds Parley's in-memory state: users, codes, names, rooms,
+// private chats and their history, and the limits that protect them. It
+// knows nothing of SSH or WebSockets: a transport connects a Session,
+// feeds it the user's input and shows the events from its Outbox.
+package core
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Broker carries conversation events to the members of a conversation.
+// The hub calls Publish with its lock held, for every event addressed to a
+// conversation's members. The in-memory broker hands it straight back to
+// the hub; a cluster broker (NATS) plugs in here to reach other nodes too.
+type Broker interface {
+	Publish(ev Event)
+}
+
+type localBroker struct{ h *Hub }
+
+func (b localBroker) Publish(ev Event) { b.h.deliverLocked(ev) }
+
+// Hub is one node's chat state. All of its methods are safe for
+// concurrent use; none of them blocks on a client.
+type Hub struct {
+	mu       sync.Mutex
+	cfg      Config
+	users    map[uint64]*user
+	byCode   map[string]*user
+	byName   map[string]*user // by NameKey
+	convs    map[string]*conv
+	ipCodes  map[string]*window // wrong codes and passwords per IP
+	exempt   map[string]bool
+	nextID   uint64
+	broker   Broker
+	now      func() time.Time
+	rand     io.Reader
+	draining bool
+	kicks    []kick // sessions to cut off once the current operation is done
+
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+type kick struct {
+	u      *user
+	reason string
+}
+
+type user struct {
+	id        uint64
+	code      string
+	name      string
+	nameKey   string
+	transport string
+	ip        string
+	convs     []*conv // in the order they were opened
+	current   *conv
+	blocked   map[uint64]string
+	out       *Outbox
+	closed    bool
+
+	rate       bucket
+	warnings   int
+	mutedUntil time.Time
+	strikes    int
+	wrongCodes window
+
+	disconnect func(reason string)
+}
+
+func (u *user) member() Member { return Member{ID: u.id, Name: u.name, Transport: u.transport} }
+
+// Option adjusts a Hub at creation.
+type Option func(*Hub)
+
+// WithClock replaces time.Now, for tests of time-based limits.
+func WithClock(now func() time.Time) Option { return func(h *Hub) { h.now = now } }
+
+// NewHub creates a hub from a validated config and starts its janitor,
+// which cuts off sessions that stay behind. Stop ends it.
+func NewHub(cfg Config, opts ...Option) (*Hub, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Hub{
+		users:   map[uint64]*user{},
+		byCode:  map[string]*user{},
+		byName:  map[string]*user{},
+		convs:   map[string]*conv{},
+		ipCodes: map[string]*window{},
+		now:     time.Now,
+		rand:    defaultRand,
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	h.broker = localBroker{h}
+	for _, o := range opts {
+		o(h)
+	}
+	h.applyConfigLocked(cfg)
+	go h.janitor()
+	return h, nil
+}
+
+// applyConfigLocked installs cfg: permanent rooms are created or updated;
+// rooms dropped from the config become ephemeral and vanish when empty.
+func (h *Hub) applyConfigLocked(cfg Config) {
+	cfg.DefaultRoom, _ = CleanRoomName(cfg.DefaultRoom)
+	h.cfg = cfg
+	h.exempt = map[string]bool{}
+	for _, ip := range cfg.Limits.ExemptIPs {
+		h.exempt[ip] = true
+	}
+	keep := map[string]bool{}
+	for _, rc := range cfg.Rooms {
+		name, _ := CleanRoomName(rc.Name)
+		desc, _ := CleanDescription(rc.Description)
+		id := "#" + name
+		keep[id] = true
+		c := h.convs[id]
+		if c == nil {
+			c = newConv(id, Room)
+			h.convs[id] = c
+		}
+		c.title, c.desc, c.hidden, c.passHash, c.maxMembers, c.permanent = id, desc, rc.Hidden, rc.PasswordHash, rc.MaxMembers, true
+	}
+	for id, c := range h.convs {
+		if c.kind == Room && c.permanent && !keep[id] {
+			c.permanent = false
+			if len(c.members) == 0 {
+				delete(h.convs, id)
+			}
+		}
+	}
+}
+
+// Stop ends the janitor. Sessions are left to their transports.
+func (h *Hub) Stop() {
+	select {
+	case <-h.stop:
+	default:
+		close(h.stop)
+	}
+	<-h.stopped
+}
+
+func (h *Hub) janitor() {
+	defer close(h.stopped)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.sweep()
+		}
+	}
+}
+
+// sweep cuts off sessions that have stayed behind too long even when no
+// new event arrives to notice it, and forgets stale per-IP counters.
+func (h *Hub) sweep() {
+	h.mu.Lock()
+	now := h.now()
+	for _, u := range h.users {
+		if u.out.behind(now) > h.cfg.Limits.SlowTimeout {
+			h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind"})
+		}
+	}
+	for ip, w := range h.ipCodes {
+		if full, _ := w.full(now, 1); !full {
+			delete(h.ipCodes, ip)
+		}
+	}
+	h.unlock()
+}
+
+// unlock processes the sessions marked for cut-off during the operation,
+// then releases the hub.
+func (h *Hub) unlock() {
+	for len(h.kicks) > 0 {
+		k := h.kicks[0]
+		h.kicks = h.kicks[1:]
+		if !k.u.closed {
+			h.pushLocked(k.u, Event{Kind: EventClosing, Text: k.reason})
+			h.removeLocked(k.u, k.reason)
+			go k.u.disconnect(k.reason)
+		}
+	}
+	h.mu.Unlock()
+}
+
+// ConnectInfo is what a transport knows of a new session.
+type ConnectInfo struct {
+	// LoginName is tried as the display name (the SSH user name).
+	LoginName string
+	// Transport is "ssh" or "web".
+	Transport string
+	// IP is the client's address, for per-IP limits.
+	IP string
+	// Disconnect ends the transport's session. The core calls it, from a
+	// goroutine of its own, when it cuts the session off.
+	Disconnect func(reason string)
+}
+
+// ErrDraining is returned by Connect while the server shuts down.
+var ErrDraining = errors.New("the server is shutting down")
+
+// Connect adds a user. Its first events (the default room, if auto-join
+// is on) are already in the session's outbox.
+func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
+	h.mu.Lock()
+	defer h.unlock()
+	if h.draining {
+		return nil, ErrDraining
+	}
+	code, err := h.freeCodeLocked()
+	if err != nil {
+		return nil, err
+	}
+	h.nextID++
+	u := &user{
+		id:         h.nextID,
+		code:       code,
+		transport:  info.Transport,
+		ip:         info.IP,
+		out:        newOutbox(h.cfg.Limits.OutboxSize),
+		disconnect: info.Disconnect,
+	}
+	if u.disconnect == nil {
+		u.disconnect = func(string) {}
+	}
+	u.name = h.pickNameLocked(info.LoginName)
+	u.nameKey = NameKey(u.name)
+	h.users[u.id] = u
+	h.byCode[code] = u
+	h.byName[u.nameKey] = u
+	if h.cfg.AutoJoin {
+		if c := h.convs["#"+h.cfg.DefaultRoom]; c != nil && c.hasRoom() {
+			h.joinLocked(u, c)
+		}
+	}
+	return &Session{h: h, u: u, code: code, id: u.id}, nil
+}
+
+func (h *Hub) freeCodeLocked() (string, error) {
+	for {
+		code, err := newCode(h.rand)
+		if err != nil {
+			return "", fmt.Errorf("drawing a code: %w", err)
+		}
+		if h.byCode[code] == nil {
+			return code, nil
+		}
+	}
+}
+
+func (h *Hub) pickNameLocked(login string) string {
+	if name, err := CleanName(login, h.cfg.Limits.NameCells); err == nil && h.byName[NameKey(name)] == nil {
+		return name
+	}
+	return randomName(func(n string) bool { return h.byName[NameKey(n)] != nil })
+}
+
+// pushLocked queues ev for u, marking u for cut-off if it stays behind.
+func (h *Hub) pushLocked(u *user, ev Event) {
+	if u.closed {
+		return
+	}
+	if behind := u.out.push(ev, h.now()); behind > h.cfg.Limits.SlowTimeout {
+		h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind"})
+	}
+}
+
+// deliverLocked gives a conversation event to this node's members of the
+// conversation, skipping those who blocked its author.
+func (h *Hub) deliverLocked(ev Event) {
+	c := h.convs[ev.Conv]
+	if c == nil {
+		return
+	}
+	var from uint64
+	if ev.Msg != nil {
+		from = ev.Msg.From.ID
+	}
+	for _, m := range c.order {
+		if from != 0 {
+			if _, blocked := m.blocked[from]; blocked {
+				continue
+			}
+		}
+		h.pushLocked(m, ev)
+	}
+}
+
+// postLocked appends a message to c's history and publishes it.
+func (h *Hub) postLocked(c *conv, kind MessageKind, from Member, text string) *Message {
+	c.seq++
+	m := &Message{Seq: c.seq, Conv: c.id, Time: h.now(), Kind: kind, From: from, Text: text}
+	c.remember(m, h.cfg.Limits.History)
+	return m
+}
+
+func (h *Hub) joinLocked(u *user, c *conv) {
+	if !c.has(u) {
+		notice := h.postLocked(c, System, Member{}, u.name+" joined")
+		h.broker.Publish(Event{Kind: EventMemberJoined, Conv: c.id, Member: u.member(), Msg: notice})
+		c.add(u)
+		u.convs = append(u.convs, c)
+		h.pushLocked(u, Event{Kind: EventConvOpened, Conv: c.id, View: c.view(u)})
+	}
+	h.setCurrentLocked(u, c)
+}
+
+func (h *Hub) setCurrentLocked(u *user, c *conv) {
+	if u.current == c {
+		return
+	}
+	u.current = c
+	id := ""
+	if c != nil {
+		id = c.id
+	}
+	h.pushLocked(u, Event{Kind: EventCurrent, Conv: id})
+}
+
+// leaveLocked takes u out of c; why is shown to the others. A private chat
+// ends for both sides.
+func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
+	if !c.has(u) {
+		return
+	}
+	if c.kind == Private {
+		for _, m := range append([]*user(nil), c.order...) {
+			text := toSelf
+			if m != u {
+				text = why
+			}
+			h.dropConvLocked(m, c, text)
+		}
+		delete(h.convs, c.id)
+		return
+	}
+	h.dropConvLocked(u, c, toSelf)
+	notice := h.postLocked(c, System, Member{}, why)
+	h.broker.Publish(Event{Kind: EventMemberLeft, Conv: c.id, Member: u.member(), Msg: notice})
+	if len(c.members) == 0 && !c.permanent {
+		delete(h.convs, c.id)
+	}
+}
+
+// dropConvLocked removes c from u's conversations and tells u.
+func (h *Hub) dropConvLocked(u *user, c *conv, why string) {
+	c.remove(u)
+	for i, x := range u.convs {
+		if x == c {
+			u.convs = append(u.convs[:i:i], u.convs[i+1:]...)
+			break
+		}
+	}
+	h.pushLocked(u, Event{Kind: EventConvClosed, Conv: c.id, Text: why})
+	if u.current == c {
+		var next *conv
+		if n := len(u.convs); n > 0 {
+			next = u.convs[n-1]
+		}
+		h.setCurrentLocked(u, next)
+	}
+}
+
+// removeLocked ends u's session: it leaves everything and is forgotten.
+func (h *Hub) removeLocked(u *user, reason string) {
+	if u.closed {
+		return
+	}
+	for len(u.convs) > 0 {
+		c := u.convs[len(u.convs)-1]
+		why := u.name + " left"
+		if c.kind == Private {
+			why = u.name + " left the private chat"
+		}
+		if reason != "" {
+			why += " (" + reason + ")"
+		}
+		h.leaveLocked(u, c, why, "")
+	}
+	u.closed = true
+	delete(h.users, u.id)
+	delete(h.byCode, u.code)
+	if h.byName[u.nameKey] == u {
+		delete(h.byName, u.nameKey)
+	}
+	u.out.close()
+}
+
+// SetDraining makes Connect refuse new sessions (shutdown has begun).
+func (h *Hub) SetDraining() {
+	h.mu.Lock()
+	h.draining = true
+	h.mu.Unlock()
+}
+
+// Announce shows a notice to every user online.
+func (h *Hub) Announce(text string) {
+	h.mu.Lock()
+	defer h.unlock()
+	for _, u := range h.users {
+		h.pushLocked(u, Event{Kind: EventNotice, Text: text})
+	}
+}
+
+// CloseAll ends every session, telling each why.
+func (h *Hub) CloseAll(reason string) {
+	h.mu.Lock()
+	for _, u := range h.users {
+		h.kicks = append(h.kicks, kick{u, reason})
+	}
+	h.unlock()
+}
+
+// Counts reports how many users, rooms and private chats exist.
+func (h *Hub) Counts() (users, rooms, privates int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.convs {
+		if c.kind == Room {
+			rooms++
+		} else {
+			privates++
+		}
+	}
+	return len(h.users), rooms, privates
+}
+
+// RoomInfo describes a listed room for /rooms and the home screen.
+type RoomInfo struct {
+	Name        string // with its "#"
+	Description string
+	Members     int
+	MaxMembers  int
+	Locked      bool
+}
+
+func (h *Hub) listedRoomsLocked() []RoomInfo {
+	var out []RoomInfo
+	for _, c := range h.convs {
+		if c.kind == Room && !c.hidden {
+			out = append(out, RoomInfo{Name: c.id, Description: c.desc, Members: len(c.members), MaxMembers: c.maxMembers, Locked: c.passHash != ""})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Members != out[j].Members {
+			return out[i].Members > out[j].Members
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Session is one connected user, as its transport sees it.
+type Session struct {
+	h    *Hub
+	u    *user
+	code string
+	id   uint64
+}
+
+// Code is the user's private-chat code.
+func (s *Session) Code() string { return s.code }
+
+// ID identifies the user in Member values.
+func (s *Session) ID() uint64 { return s.id }
+
+// Name is the user's current display name.
+func (s *Session) Name() string {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.u.name
+}
+
+// Outbox is where the session's events wait.
+func (s *Session) Outbox() *Outbox { return s.u.out }
+
+// Welcome is the operator's welcome message.
+func (s *Session) Welcome() string {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.h.cfg.Welcome
+}
+
+// Rooms lists the listed rooms, busiest first.
+func (s *Session) Rooms() []RoomInfo {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.h.listedRoomsLocked()
+}
+
+// Conversation returns the user's view of one of its conversations, to
+// resynchronise after missed events.
+func (s *Session) Conversation(id string) (ConvView, bool) {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	c := s.h.convs[id]
+	if c == nil || !c.has(s.u) {
+		return ConvView{}, false
+	}
+	return *c.view(s.u), true
+}
+
+// Conversations lists the IDs of the user's conversations in the order
+// they were opened, and the current one.
+func (s *Session) Conversations() (ids []string, current string) {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	for _, c := range s.u.convs {
+		ids = append(ids, c.id)
+	}
+	if s.u.current != nil {
+		current = s.u.current.id
+	}
+	return ids, current
+}
+
+// Close ends the session: the user leaves everything and the others are
+// told why ("" for a plain leave). Safe to call more than once.
+func (s *Session) Close(reason string) {
+	s.h.mu.Lock()
+	defer s.h.unlock()
+	s.h.removeLocked(s.u, reason)
+}
+
+// Switch makes conversation id current; "" means none (the home screen).
+func (s *Session) Switch(id string) error {
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	if id == "" {
+		h.setCurrentLocked(s.u, nil)
+		return nil
+	}
+	c := h.convs[id]
+	if c == nil || !c.has(s.u) {
+		return errors.New("you are not in that conversation")
+	}
+	h.setCurrentLocked(s.u, c)
+	return nil
+}
+
+// ErrNoConversation is returned for a message sent with nowhere to go.
+var ErrNoConversation = errors.New("you are not in a conversation: /join #room, /join CODE or /chatroom")
+
+// Send posts text to conversation id.
+func (s *Session) Send(id, text string) error {
+	return s.post(id, Text, text)
+}
+
+func (s *Session) post(id string, kind MessageKind, text string) error {
+	h := s.h
+	text, err := CleanMessage(text, h.limits().MessageChars)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.unlock()
+	u := s.u
+	if u.closed {
+		return errors.New("your session has ended")
+	}
+	c := h.convs[id]
+	if id == "" || c == nil || !c.has(u) {
+		if id == "" {
+			return ErrNoConversation
+		}
+		return errors.New("you are not in that conversation")
+	}
+	if err := h.rateLocked(u); err != nil {
+		return err
+	}
+	m := h.postLocked(c, kind, u.member(), text)
+	h.broker.Publish(Event{Kind: EventMessage, Conv: c.id, Msg: m})
+	return nil
+}
+
+func (h *Hub) limits() Limits {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg.Limits
+}
+
+// rateLocked applies the message rate limit: a burst, then a steady rate;
+// past it a warning, then a mute, then a disconnect.
+func (h *Hub) rateLocked(u *user) error {
+	l := h.cfg.Limits
+	now := h.now()
+	if now.Before(u.mutedUntil) {
+		u.strikes++
+		if u.strikes > l.MutedStrikes {
+			h.kicks = append(h.kicks, kick{u, "disconnected for flooding"})
+		}
+		return fmt.Errorf("you are muted for flooding: %s left", roundUp(u.mutedUntil.Sub(now)))
+	}
+	if u.rate.allow(now, l.RateBurst, l.RatePerSec) {
+		if u.rate.tokens >= float64(l.RateBurst)-1 {
+			u.warnings = 0
+		}
+		return nil
+	}
+	u.warnings++
+	if u.warnings > l.RateWarnings {
+		u.warnings, u.strikes = 0, 0
+		u.mutedUntil = now.Add(l.MuteFor)
+		return fmt.Errorf("muted for %s: too many messages", roundUp(l.MuteFor))
+	}
+	return fmt.Errorf("slow down: message not sent (at most %g per second after a burst of %d)", l.RatePerSec, l.RateBurst)
+}
+
+func roundUp(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// Input handles one line typed by the user: a command, or a message for
+// the current conversation. The error, if any, is for the user to read.
+func (s *Session) Input(line string) error {
+	cmd, args, err := ParseCommand(line)
+	if err != nil {
+		return err
+	}
+	if cmd != nil {
+		return cmd.run(s, args)
+	}
+	if strings.HasPrefix(line, "//") {
+		line = line[1:]
+	}
+	return s.post(s.currentID(), Text, line)
+}
+
+func (s *Session) currentID() string {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	if s.u.current == nil {
+		return ""
+	}
+	return s.u.current.id
+}

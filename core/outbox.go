@@ -1,0 +1,97 @@
+package core
+
+import (
+	"sync"
+	"time"
+)
+
+// Outbox is a session's bounded queue of events. The hub never blocks on
+// it: when it is full, events are counted as missed and dropped, and the
+// session is told how many on its next drain. A slice rather than a
+// channel keeps idle sessions small and lets a consumer take a whole burst
+// in one wake-up.
+type Outbox struct {
+	mu        sync.Mutex
+	queue     []Event
+	limit     int
+	missed    int
+	fullSince time.Time
+	closed    bool
+	ready     chan struct{}
+	done      chan struct{}
+}
+
+func newOutbox(limit int) *Outbox {
+	return &Outbox{limit: limit, ready: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// Ready is signalled when events are waiting.
+func (o *Outbox) Ready() <-chan struct{} { return o.ready }
+
+// Done is closed when the session has ended.
+func (o *Outbox) Done() <-chan struct{} { return o.done }
+
+// Drain takes every waiting event, followed by an EventMissed if some were
+// dropped since the last drain.
+func (o *Outbox) Drain() []Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	evs := o.queue
+	o.queue = nil
+	if o.missed > 0 {
+		evs = append(evs, Event{Kind: EventMissed, N: o.missed})
+		o.missed = 0
+	}
+	o.fullSince = time.Time{}
+	return evs
+}
+
+// push queues ev, or counts it as missed when the queue is full. It
+// returns how long the queue has been full, so the hub can cut off a
+// session that stays behind.
+func (o *Outbox) push(ev Event, now time.Time) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return 0
+	}
+	if len(o.queue) >= o.limit {
+		o.missed++
+		if o.fullSince.IsZero() {
+			o.fullSince = now
+		}
+		return now.Sub(o.fullSince)
+	}
+	o.queue = append(o.queue, ev)
+	select {
+	case o.ready <- struct{}{}:
+	default:
+	}
+	return 0
+}
+
+// behind reports how long the queue has been full without a drain.
+func (o *Outbox) behind(now time.Time) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fullSince.IsZero() {
+		return 0
+	}
+	return now.Sub(o.fullSince)
+}
+
+// Len is the number of waiting events.
+func (o *Outbox) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.queue)
+}
+
+func (o *Outbox) close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.closed {
+		o.closed = true
+		close(o.done)
+	}
+}
