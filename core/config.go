@@ -103,32 +103,51 @@ func (c Config) Validate() error {
 		{"max_rooms", l.MaxRooms >= len(c.Rooms)},
 	} {
 		if !v.ok {
-			return fmt.Errorf("limit %s is out of range", v.name)
+			return settingError("limits."+v.name, -1, fmt.Errorf("limit %s is out of range", v.name))
 		}
 	}
 	seen := map[string]bool{}
-	for _, r := range c.Rooms {
+	for i, r := range c.Rooms {
 		name, err := CleanRoomName(r.Name)
 		if err != nil {
-			return err
+			return settingError("rooms.name", i, err)
 		}
 		if seen[name] {
-			return fmt.Errorf("room #%s is defined twice", name)
+			return settingError("rooms.name", i, fmt.Errorf("room #%s is defined twice", name))
 		}
 		seen[name] = true
 		if _, err := CleanDescription(r.Description); err != nil && !errors.Is(err, ErrEmpty) {
-			return fmt.Errorf("room #%s: description: %w", name, err)
+			return settingError("rooms.description", i, fmt.Errorf("room #%s: description: %w", name, err))
 		}
 		if r.MaxMembers < 0 {
-			return fmt.Errorf("room #%s: max_members must not be negative", name)
+			return settingError("rooms.max_members", i, fmt.Errorf("room #%s: max_members must not be negative", name))
 		}
 	}
 	def, err := CleanRoomName(c.DefaultRoom)
 	if err != nil {
-		return fmt.Errorf("default_room: %w", err)
+		return settingError("default_room", -1, fmt.Errorf("default_room: %w", err))
 	}
 	if !seen[def] {
-		return fmt.Errorf("default_room #%s is not one of the configured rooms", def)
+		return settingError("default_room", -1, fmt.Errorf("default_room #%s is not one of the configured rooms", def))
 	}
 	return nil
+}
+
+// SettingError is a Validate error about one setting, so that a config
+// file reader can point at the line that holds it.
+type SettingError struct {
+	// Key is the setting's key in the config file: "limits.history",
+	// "default_room", "rooms.name".
+	Key string
+	// Room is the index in Config.Rooms of the room concerned, or -1.
+	Room int
+	Err  error
+}
+
+func (e *SettingError) Error() string { return e.Err.Error() }
+
+func (e *SettingError) Unwrap() error { return e.Err }
+
+func settingError(key string, room int, err error) error {
+	return &SettingError{Key: key, Room: room, Err: err}
 }

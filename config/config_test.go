@@ -1,0 +1,254 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"parley/core"
+)
+
+func TestDefaultFileParsesToDefaults(t *testing.T) {
+	got, err := Parse("default.toml", []byte(DefaultFile()))
+	if err != nil {
+		t.Fatalf("the default file does not parse: %v", err)
+	}
+	if want := Default(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the default file parses to\n%+v\nnot the defaults\n%+v", got, want)
+	}
+}
+
+func TestEmptyFileMeansDefaults(t *testing.T) {
+	got, err := Parse("empty.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, Default()) {
+		t.Fatalf("an empty file gives %+v", got)
+	}
+}
+
+// Every field of core.Limits must be settable from the file: a limit added
+// to the core without a config key fails here.
+func TestEveryLimitIsSettable(t *testing.T) {
+	src := `
+[limits]
+message_chars = 800
+name_cells = 16
+history = 7
+rate_burst = 4
+rate_per_second = 0.5
+rate_warnings = 1
+mute_for = "2m"
+muted_strikes = 3
+wrong_codes_per_minute = 2
+outbox_size = 64
+slow_timeout = "1m30s"
+max_rooms = 20
+exempt_ips = ["10.0.0.7"]
+`
+	got, err := Parse("limits.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := reflect.ValueOf(core.DefaultLimits())
+	val := reflect.ValueOf(got.Core.Limits)
+	for i := 0; i < def.NumField(); i++ {
+		if reflect.DeepEqual(def.Field(i).Interface(), val.Field(i).Interface()) {
+			t.Errorf("limit %s was not set from the file", def.Type().Field(i).Name)
+		}
+	}
+	if got.Core.Limits.MuteFor != 2*time.Minute || got.Core.Limits.RatePerSec != 0.5 {
+		t.Errorf("limits read wrongly: %+v", got.Core.Limits)
+	}
+}
+
+func TestPartialFileKeepsOtherDefaults(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("letmein"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `
+default_room = "hall"
+auto_join = false
+welcome = """
+Welcome to the hall.
+
+Be kind."""
+
+[[rooms]]
+name = "hall"
+description = "The big room"
+
+[[rooms]]
+name = "#Back-Office"
+hidden = true
+password_hash = "` + string(hash) + `"
+max_members = 5
+
+[limits]
+history = 20
+rate_per_second = 3
+
+[server]
+ssh_addr = "127.0.0.1:2022"
+shutdown_grace = "1s"
+`
+	got, err := Parse("partial.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Core.DefaultRoom = "hall"
+	want.Core.AutoJoin = false
+	want.Core.Welcome = "Welcome to the hall.\n\nBe kind."
+	want.Core.Rooms = []core.RoomConfig{
+		{Name: "hall", Description: "The big room"},
+		{Name: "#Back-Office", Hidden: true, PasswordHash: string(hash), MaxMembers: 5},
+	}
+	want.Core.Limits.History = 20
+	want.Core.Limits.RatePerSec = 3
+	want.Server.SSHAddr = "127.0.0.1:2022"
+	want.Server.ShutdownGrace = time.Second
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestErrorsNameTheFileAndLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  string
+		line int
+		msg  string
+	}{
+		{"syntax", "auto_join = true\nwelcome = \"unclosed\n", 2, ""},
+		{"duplicate key", "auto_join = true\nauto_join = false\n", 2, "auto_join"},
+		{"unknown top-level key", "auto_join = true\n\nmotd = \"hi\"\n", 3, "motd: unknown key"},
+		{"unknown limit", "[limits]\nhistory = 5\nhistroy = 5\n", 3, "limits.histroy: unknown key"},
+		{"unknown key in a later room", "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"b\"\ncolour = \"red\"\n", 5, "rooms.colour: unknown key"},
+		{"wrong type", "[limits]\n\nhistory = \"lots\"\n", 3, "limits.history: must be a whole number"},
+		{"wrong table type", "limits = 5\n", 1, "must be a table"},
+		{"bad duration", "[limits]\nmute_for = \"5 minutes\"\n", 2, "not a duration"},
+		{"bare number duration", "[server]\nshutdown_grace = 5\n", 2, "in quotes"},
+		{"negative duration", "[server]\nidle_timeout = \"-1s\"\n", 2, "must not be negative"},
+		{"limit out of range", "[limits]\nrate_burst = 3\nhistory = -1\n", 3, "history is out of range"},
+		{"limit in an inline table", "auto_join = true\nlimits = { history = -1 }\n", 2, "history is out of range"},
+		{"bad name in the second room", "[[rooms]]\nname = \"lobby\"\n\n[[rooms]]\ndescription = \"x\"\nname = \"no spaces\"\n", 6, "invalid room name"},
+		{"room without a name", "[[rooms]]\nname = \"lobby\"\n[[rooms]]\ndescription = \"x\"\n", 3, "needs a name"},
+		{"room defined twice", "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"LOBBY\"\n", 4, "defined twice"},
+		{"default room missing", "default_room = \"hall\"\n[[rooms]]\nname = \"lobby\"\n", 1, "not one of the configured rooms"},
+		{"negative member limit", "[[rooms]]\nname = \"lobby\"\nmax_members = -2\n", 3, "max_members"},
+		{"plain password", "[[rooms]]\nname = \"lobby\"\npassword_hash = \"secret\"\n", 3, "bcrypt"},
+		{"escape in description", "[[rooms]]\nname = \"lobby\"\ndescription = \"a\\u001b[2Jb\"\n", 3, "control character"},
+		{"escape in welcome", "auto_join = true\nwelcome = \"hi \\u001b]0;pwned\\u0007\"\n", 2, "control character"},
+		{"too many welcome lines", "welcome = \"\"\"" + strings.Repeat("line\n", 30) + "\"\"\"\n", 1, "at most 20"},
+		{"key after a multi-line string", "welcome = '''\nhistory = 1\n[limits]\n'''\n[limits]\nhistory = \"x\"\n", 6, "limits.history"},
+		{"bad exempt address", "[limits]\nexempt_ips = [\n  \"127.0.0.1\",\n  \"localhost\",\n]\n", 2, `"localhost" is not an IP address`},
+		{"bad ssh address", "[server]\nssh_addr = \"2222\"\n", 2, "not an address"},
+		{"empty hostkey dir", "[server]\n\nhostkey_dir = \"\"\n", 3, "must not be empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("parley.toml", []byte(tc.src))
+			var errs Errors
+			if !errors.As(err, &errs) || len(errs) == 0 {
+				t.Fatalf("want config errors, got %v", err)
+			}
+			first := errs[0]
+			if first.File != "parley.toml" || first.Line != tc.line {
+				t.Errorf("error at %s:%d, want parley.toml:%d (%v)", first.File, first.Line, tc.line, err)
+			}
+			if !strings.Contains(first.Msg, tc.msg) {
+				t.Errorf("error %q does not say %q", first.Msg, tc.msg)
+			}
+			if prefix := "parley.toml:" + strconv.Itoa(tc.line) + ": "; !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("error text %q does not start with %q", err, prefix)
+			}
+		})
+	}
+}
+
+func TestEveryProblemIsReportedInLineOrder(t *testing.T) {
+	src := "[server]\nssh_addr = 5\n\n[limits]\nhistory = true\n\nbogus = 1\n"
+	_, err := Parse("multi.toml", []byte(src))
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	var lines []int
+	for _, e := range errs {
+		lines = append(lines, e.Line)
+	}
+	if !reflect.DeepEqual(lines, []int{2, 5, 7}) {
+		t.Fatalf("errors on lines %v, want [2 5 7]:\n%v", lines, err)
+	}
+}
+
+func TestErrorWithoutLineStillNamesTheFile(t *testing.T) {
+	// The default room stays "lobby", which this file no longer defines:
+	// there is no line to blame, but the file and the key are named.
+	_, err := Parse("rooms.toml", []byte("[[rooms]]\nname = \"hall\"\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "rooms.toml") || !strings.Contains(err.Error(), "default_room") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "absent.toml")
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoadReadsTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.toml")
+	if err := os.WriteFile(path, []byte("[limits]\nhistory = 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil || cfg.Core.Limits.History != 3 {
+		t.Fatalf("got %+v, %v", cfg.Core.Limits, err)
+	}
+	if err := os.WriteFile(path, []byte("[limits]\nhistory = 3\nhistory = 4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.HasPrefix(err.Error(), path+":3: ") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestExemptAddressesAreCanonical(t *testing.T) {
+	cfg, err := Parse("ips.toml", []byte(`[limits]
+exempt_ips = ["0:0:0:0:0:0:0:1", "192.168.001.1"]`))
+	if err == nil {
+		t.Fatalf("a zero-padded IPv4 address was accepted: %v", cfg.Core.Limits.ExemptIPs)
+	}
+	cfg, err = Parse("ips.toml", []byte(`[limits]
+exempt_ips = ["0:0:0:0:0:0:0:1", "192.168.1.1"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"::1", "192.168.1.1"}; !reflect.DeepEqual(cfg.Core.Limits.ExemptIPs, want) {
+		t.Fatalf("got %v, want %v", cfg.Core.Limits.ExemptIPs, want)
+	}
+}
+
+func TestParsedConfigStartsAHub(t *testing.T) {
+	cfg, err := Parse("default.toml", []byte(DefaultFile()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err := core.NewHub(cfg.Core)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.Stop()
+}

@@ -1,0 +1,360 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"parley/core"
+)
+
+// Bounds of the welcome message, which the home screen shows whole.
+const (
+	maxWelcomeLines = 20
+	maxWelcomeChars = 500 // per line
+)
+
+// reader turns a decoded TOML document into a Config, collecting every
+// problem with the line it is on.
+type reader struct {
+	file  string
+	lines *lineIndex
+	errs  Errors
+}
+
+func (r *reader) fail(key string, room int, format string, args ...any) {
+	r.errs = append(r.errs, &Error{File: r.file, Line: r.lines.find(key, room), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// table is one TOML table being read. Keys are marked as they are read,
+// so that whatever is left over can be reported as unknown.
+type table struct {
+	r    *reader
+	path string // dotted path of the table, "" at the top
+	room int    // index of the [[rooms]] entry, or -1
+	m    map[string]any
+	seen map[string]bool
+}
+
+func newTable(r *reader, path string, room int, m map[string]any) *table {
+	return &table{r: r, path: path, room: room, m: m, seen: map[string]bool{}}
+}
+
+func (t *table) key(k string) string {
+	if t.path == "" {
+		return k
+	}
+	return t.path + "." + k
+}
+
+func (t *table) fail(k, format string, args ...any) {
+	t.r.fail(t.key(k), t.room, "%s: %s", t.key(k), fmt.Sprintf(format, args...))
+}
+
+func (t *table) value(k string) (any, bool) {
+	t.seen[k] = true
+	v, ok := t.m[k]
+	return v, ok
+}
+
+// done reports the keys nobody asked for.
+func (t *table) done() {
+	var unknown []string
+	for k := range t.m {
+		if !t.seen[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		t.fail(k, "unknown key")
+	}
+}
+
+func (t *table) str(k string, dst *string) bool {
+	v, ok := t.value(k)
+	if !ok {
+		return false
+	}
+	s, ok := v.(string)
+	if !ok {
+		t.fail(k, "must be a string, not %s", typeName(v))
+		return false
+	}
+	*dst = s
+	return true
+}
+
+func (t *table) boolean(k string, dst *bool) {
+	v, ok := t.value(k)
+	if !ok {
+		return
+	}
+	b, ok := v.(bool)
+	if !ok {
+		t.fail(k, "must be true or false, not %s", typeName(v))
+		return
+	}
+	*dst = b
+}
+
+func (t *table) integer(k string, dst *int) {
+	v, ok := t.value(k)
+	if !ok {
+		return
+	}
+	n, ok := v.(int64)
+	if !ok {
+		t.fail(k, "must be a whole number, not %s", typeName(v))
+		return
+	}
+	if int64(int(n)) != n {
+		t.fail(k, "%d is too large", n)
+		return
+	}
+	*dst = int(n)
+}
+
+func (t *table) number(k string, dst *float64) {
+	v, ok := t.value(k)
+	if !ok {
+		return
+	}
+	switch n := v.(type) {
+	case float64:
+		*dst = n
+	case int64:
+		*dst = float64(n)
+	default:
+		t.fail(k, "must be a number, not %s", typeName(v))
+	}
+}
+
+func (t *table) duration(k string, dst *time.Duration) {
+	v, ok := t.value(k)
+	if !ok {
+		return
+	}
+	s, ok := v.(string)
+	if !ok {
+		t.fail(k, `must be a duration in quotes such as "30s" or "2m", not %s`, typeName(v))
+		return
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		t.fail(k, `%q is not a duration such as "30s" or "2m"`, s)
+	case d < 0:
+		t.fail(k, "must not be negative")
+	default:
+		*dst = d
+	}
+}
+
+func (t *table) strings(k string, dst *[]string) bool {
+	v, ok := t.value(k)
+	if !ok {
+		return false
+	}
+	list, ok := v.([]any)
+	if !ok {
+		t.fail(k, "must be a list of strings, not %s", typeName(v))
+		return false
+	}
+	out := make([]string, 0, len(list))
+	for _, item := range list {
+		s, ok := item.(string)
+		if !ok {
+			t.fail(k, "must be a list of strings, but holds %s", typeName(item))
+			return false
+		}
+		out = append(out, s)
+	}
+	*dst = out
+	return true
+}
+
+// sub returns the table under key k, or nil when there is none.
+func (t *table) sub(k string) *table {
+	v, ok := t.value(k)
+	if !ok {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.fail(k, "must be a table ([%s]), not %s", t.key(k), typeName(v))
+		return nil
+	}
+	return newTable(t.r, t.key(k), -1, m)
+}
+
+// list returns the tables of an array of tables ([[k]]).
+func (t *table) list(k string) ([]map[string]any, bool) {
+	v, ok := t.value(k)
+	if !ok {
+		return nil, false
+	}
+	switch l := v.(type) {
+	case []map[string]any:
+		return l, true
+	case []any:
+		out := make([]map[string]any, 0, len(l))
+		for _, item := range l {
+			m, ok := item.(map[string]any)
+			if !ok {
+				t.fail(k, "must be tables ([[%s]]), but holds %s", t.key(k), typeName(item))
+				return nil, false
+			}
+			out = append(out, m)
+		}
+		return out, true
+	}
+	t.fail(k, "must be tables ([[%s]]), not %s", t.key(k), typeName(v))
+	return nil, false
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "a whole number"
+	case float64:
+		return "a fractional number"
+	case bool:
+		return "true/false"
+	case []any, []map[string]any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	case time.Time:
+		return "a date"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// document reads the whole file into cfg.
+func (r *reader) document(t *table, cfg *Config) {
+	c := &cfg.Core
+	t.str("default_room", &c.DefaultRoom)
+	t.boolean("auto_join", &c.AutoJoin)
+	t.boolean("allow_user_rooms", &c.AllowUserRooms)
+	var welcome string
+	if t.str("welcome", &welcome) {
+		c.Welcome = checkWelcome(t, welcome)
+	}
+	if rooms, ok := t.list("rooms"); ok {
+		c.Rooms = make([]core.RoomConfig, 0, len(rooms))
+		for i, m := range rooms {
+			c.Rooms = append(c.Rooms, r.room(newTable(r, "rooms", i, m)))
+		}
+	}
+	if lt := t.sub("limits"); lt != nil {
+		limits(lt, &c.Limits)
+	}
+	if st := t.sub("server"); st != nil {
+		server(st, &cfg.Server)
+	}
+	t.done()
+}
+
+// checkWelcome validates the welcome message line by line with the rules
+// for chat text, and returns it with its lines in NFC.
+func checkWelcome(t *table, s string) string {
+	s = strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > maxWelcomeLines {
+		t.fail("welcome", "has %d lines, at most %d", len(lines), maxWelcomeLines)
+		return ""
+	}
+	for i, line := range lines {
+		clean, err := core.CleanMessage(line, maxWelcomeChars)
+		switch {
+		case errors.Is(err, core.ErrEmpty):
+			lines[i] = ""
+		case err != nil:
+			t.fail("welcome", "line %d: %s", i+1, err)
+			return ""
+		default:
+			lines[i] = clean
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (r *reader) room(t *table) core.RoomConfig {
+	var rc core.RoomConfig
+	if !t.str("name", &rc.Name) {
+		if _, present := t.m["name"]; !present {
+			r.fail("rooms", t.room, "rooms: every [[rooms]] entry needs a name")
+		}
+	}
+	t.str("description", &rc.Description)
+	t.boolean("hidden", &rc.Hidden)
+	if t.str("password_hash", &rc.PasswordHash) && rc.PasswordHash != "" {
+		if _, err := bcrypt.Cost([]byte(rc.PasswordHash)); err != nil {
+			t.fail("password_hash", "must be a bcrypt hash (starting $2a$, $2b$ or $2y$), never the password itself")
+		}
+	}
+	t.integer("max_members", &rc.MaxMembers)
+	t.done()
+	return rc
+}
+
+func limits(t *table, l *core.Limits) {
+	t.integer("message_chars", &l.MessageChars)
+	t.integer("name_cells", &l.NameCells)
+	t.integer("history", &l.History)
+	t.integer("rate_burst", &l.RateBurst)
+	t.number("rate_per_second", &l.RatePerSec)
+	t.integer("rate_warnings", &l.RateWarnings)
+	t.duration("mute_for", &l.MuteFor)
+	t.integer("muted_strikes", &l.MutedStrikes)
+	t.integer("wrong_codes_per_minute", &l.WrongCodes)
+	t.integer("outbox_size", &l.OutboxSize)
+	t.duration("slow_timeout", &l.SlowTimeout)
+	t.integer("max_rooms", &l.MaxRooms)
+	var ips []string
+	if t.strings("exempt_ips", &ips) {
+		l.ExemptIPs = make([]string, 0, len(ips))
+		for _, s := range ips {
+			ip, err := netip.ParseAddr(s)
+			if err != nil {
+				t.fail("exempt_ips", "%q is not an IP address", s)
+				continue
+			}
+			l.ExemptIPs = append(l.ExemptIPs, ip.String())
+		}
+	}
+	t.done()
+}
+
+func server(t *table, s *Server) {
+	if t.str("ssh_addr", &s.SSHAddr) {
+		checkAddr(t, "ssh_addr", s.SSHAddr, false)
+	}
+	if t.str("http_addr", &s.HTTPAddr) {
+		checkAddr(t, "http_addr", s.HTTPAddr, true)
+	}
+	if t.str("hostkey_dir", &s.HostKeyDir) && s.HostKeyDir == "" {
+		t.fail("hostkey_dir", "must not be empty")
+	}
+	t.duration("shutdown_grace", &s.ShutdownGrace)
+	t.duration("idle_timeout", &s.IdleTimeout)
+	t.done()
+}
+
+func checkAddr(t *table, k, addr string, mayBeEmpty bool) {
+	if addr == "" && mayBeEmpty {
+		return
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		t.fail(k, `%q is not an address such as ":2222" or "127.0.0.1:2222"`, addr)
+	}
+}
