@@ -1,0 +1,60 @@
+// Command parley runs the Parley chat server: an SSH server for terminal
+// users and an HTTP server, around one in-memory chat core.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"parley/config"
+)
+
+func main() {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, signals))
+}
+
+// run is the whole program; it returns the exit code.
+func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, signals <-chan os.Signal) int {
+	opts, err := parseOptions(args, lookupEnv, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintln(stderr, "parley:", err)
+		return 2
+	case opts.version:
+		fmt.Fprintln(stdout, version())
+		return 0
+	case opts.printDefault:
+		fmt.Fprint(stdout, config.DefaultFile())
+		return 0
+	case opts.checkConfig != "":
+		if _, err := config.Load(opts.checkConfig); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", opts.checkConfig)
+		return 0
+	}
+	cfg, err := opts.settings()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return serve(cfg, newLogger(opts.logFormat, stderr), stdout, signals)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

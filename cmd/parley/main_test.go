@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"parley/config"
+)
+
+// binary is the parley command built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "parley-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "parley")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building parley:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runParley runs the binary to completion and returns its output and
+// exit code.
+func runParley(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("parley %v did not finish", args)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// cleanEnv is the test's environment without PARLEY_* variables, so that
+// the tests see only the settings they give.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envPrefix) {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCheckConfig(t *testing.T) {
+	good := writeFile(t, "good.toml", "[limits]\nhistory = 50\n")
+	out, errOut, code := runParley(t, nil, "--check-config", good)
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("valid file: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	bad := writeFile(t, "bad.toml", "[limits]\nhistory = 50\n\n[[rooms]]\nname = \"lobby\"\npassword = \"hunter2\"\n")
+	out, errOut, code = runParley(t, nil, "--check-config", bad)
+	if code == 0 || !strings.Contains(errOut, bad+":6: rooms.password: unknown key") {
+		t.Fatalf("invalid file: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	_, errOut, code = runParley(t, nil, "--check-config", filepath.Join(t.TempDir(), "missing.toml"))
+	if code == 0 || !strings.Contains(errOut, "missing.toml") {
+		t.Fatalf("missing file: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestDefaultConfigRoundTrips(t *testing.T) {
+	out, _, code := runParley(t, nil, "--print-default-config")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out, "# ") || !strings.Contains(out, "[limits]") {
+		t.Fatalf("not a commented config file:\n%s", out)
+	}
+	path := writeFile(t, "default.toml", out)
+	if _, errOut, code := runParley(t, nil, "--check-config", path); code != 0 {
+		t.Fatalf("the printed default does not pass --check-config: %s", errOut)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprintf("%+v", cfg), fmt.Sprintf("%+v", config.Default()); got != want {
+		t.Fatalf("the printed default parses to\n%s\nnot\n%s", got, want)
+	}
+}
+
+func TestBadConfigStopsStartup(t *testing.T) {
+	bad := writeFile(t, "bad.toml", "auto_join = true\n[limits]\nmute_for = \"forever\"\n")
+	_, errOut, code := runParley(t, nil, "--config", bad, "--ssh-addr", "127.0.0.1:0", "--http-addr", "", "--hostkey-dir", t.TempDir())
+	if code == 0 || !strings.Contains(errOut, bad+":3: limits.mute_for") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	out, _, code := runParley(t, nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "parley ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("--version: exit %d, %q", code, out)
+	}
+	_, errOut, code := runParley(t, nil, "--help")
+	if code != 0 || !strings.Contains(errOut, "-ssh-addr") || !strings.Contains(errOut, "PARLEY_SSH_ADDR") {
+		t.Fatalf("--help: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = runParley(t, nil, "--no-such-flag")
+	if code != 2 || !strings.Contains(errOut, "no-such-flag") {
+		t.Fatalf("unknown flag: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = runParley(t, []string{"PARLEY_LOG_FORMAT=xml"})
+	if code != 2 || !strings.Contains(errOut, "xml") {
+		t.Fatalf("bad PARLEY_LOG_FORMAT: exit %d, %q", code, errOut)
+	}
+}
+
+// server is a parley process started by a test.
+type server struct {
+	cmd      *exec.Cmd
+	stdout   *syncBuffer
+	logs     *syncBuffer // stderr: one JSON record a line
+	sshAddr  string
+	httpAddr string
+	hostKey  string
+	exited   chan struct{}
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServer starts parley with JSON logs and waits for the log line
+// that gives the addresses it bound.
+func startServer(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--log-format", "json"}, args...)...)
+	cmd.Env = append(cleanEnv(), env...)
+	s := &server{cmd: cmd, stdout: &syncBuffer{}, logs: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout = s.stdout
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		select {
+		case <-s.exited:
+		default:
+			cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+	listening := make(chan map[string]any, 1)
+	go func() {
+		sc := bufio.NewScanner(logs)
+		for sc.Scan() {
+			s.logs.Write(append(sc.Bytes(), '\n'))
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "listening" {
+				listening <- rec
+			}
+		}
+		cmd.Wait()
+		close(s.exited)
+	}()
+	select {
+	case rec := <-listening:
+		s.sshAddr, _ = rec["ssh_addr"].(string)
+		s.httpAddr, _ = rec["http_addr"].(string)
+		s.hostKey, _ = rec["host_key"].(string)
+	case <-s.exited:
+		t.Fatalf("parley exited before listening (code %d)", cmd.ProcessState.ExitCode())
+	case <-time.After(60 * time.Second):
+		t.Fatal("parley did not start listening")
+	}
+	return s
+}
+
+// waitLog waits for a log record with the message msg.
+func (s *server) waitLog(t *testing.T, msg string) {
+	t.Helper()
+	want := fmt.Sprintf(`"msg":%q`, msg)
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log record %q in:\n%s", msg, s.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and returns the exit code and how long it took.
+func (s *server) stop(t *testing.T) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("parley did not exit after SIGTERM")
+	}
+	return s.cmd.ProcessState.ExitCode(), time.Since(start)
+}
+
+// sshHostKey connects to addr and returns the fingerprint of the host key
+// the server presents in the handshake.
+func sshHostKey(t *testing.T, addr string) string {
+	t.Helper()
+	var got string
+	cfg := &ssh.ClientConfig{
+		User: "tester",
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			got = ssh.FingerprintSHA256(key)
+			return nil
+		},
+		Timeout: 30 * time.Second,
+	}
+	if c, err := ssh.Dial("tcp", addr, cfg); err == nil {
+		c.Close()
+	}
+	if got == "" {
+		t.Fatalf("no SSH handshake with %s", addr)
+	}
+	return got
+}
+
+func TestServeRestartAndStop(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys")
+	grace := time.Second
+	cfg := writeFile(t, "parley.toml", fmt.Sprintf("[server]\nshutdown_grace = %q\nssh_addr = \":1\"\n", grace))
+	// The file's ssh_addr is overridden by the flag; the host key folder
+	// and the config file come from the environment.
+	env := []string{"PARLEY_HOSTKEY_DIR=" + keys, "PARLEY_CONFIG=" + cfg}
+	args := []string{"--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+
+	first := startServer(t, env, args...)
+	if !strings.HasPrefix(first.hostKey, "SHA256:") {
+		t.Fatalf("no host key fingerprint in the log: %q", first.hostKey)
+	}
+	if got := sshHostKey(t, first.sshAddr); got != first.hostKey {
+		t.Fatalf("the server presents %s but announced %s", got, first.hostKey)
+	}
+	_, port, _ := net.SplitHostPort(first.sshAddr)
+	banner := first.stdout.String()
+	for _, want := range []string{first.hostKey, "ssh -p " + port + " localhost"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the banner does not show %q:\n%s", want, banner)
+		}
+	}
+	checkHealthz(t, first.httpAddr)
+	checkKeyFiles(t, keys)
+
+	code, took := first.stop(t)
+	if code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	if took > grace+time.Second {
+		t.Errorf("took %v to stop with a grace of %v", took, grace)
+	}
+
+	second := startServer(t, env, args...)
+	if second.hostKey != first.hostKey {
+		t.Fatalf("the host key changed across a restart: %s, then %s", first.hostKey, second.hostKey)
+	}
+	if got := sshHostKey(t, second.sshAddr); got != first.hostKey {
+		t.Fatalf("after a restart the server presents %s, not %s", got, first.hostKey)
+	}
+	checkKeyFiles(t, keys)
+	if code, _ := second.stop(t); code != 0 {
+		t.Fatalf("exit code %d after the second SIGTERM", code)
+	}
+}
+
+func checkHealthz(t *testing.T, addr string) {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Fatalf("/healthz: %d %q", resp.StatusCode, body)
+	}
+}
+
+// checkKeyFiles makes sure the host key folder holds keys only its owner
+// can read.
+func checkKeyFiles(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().IsRegular() {
+			files++
+			if perm := info.Mode().Perm(); perm&0o077 != 0 {
+				t.Errorf("%s has mode %v: others can read it", e.Name(), perm)
+			}
+		}
+	}
+	if files == 0 {
+		t.Fatalf("no host key in %s", dir)
+	}
+}
+
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	cfg := writeFile(t, "parley.toml", "[server]\nshutdown_grace = \"10m\"\n")
+	s := startServer(t, nil, "--config", cfg, "--ssh-addr", "127.0.0.1:0", "--http-addr", "", "--hostkey-dir", t.TempDir())
+	if s.httpAddr != "" {
+		t.Fatalf("HTTP is on at %s though --http-addr is empty", s.httpAddr)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "shutting down")
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("a second signal did not end a 10-minute grace period")
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code == 0 {
+		t.Fatalf("exit code 0 after an interrupted shutdown")
+	}
+}
