@@ -97,12 +97,6 @@ func (s *Session) info(title string, lines []string) {
 	s.h.pushLocked(s.u, Event{Kind: EventInfo, Text: title, Lines: lines})
 }
 
-func (s *Session) notice(text string) {
-	s.h.mu.Lock()
-	defer s.h.unlock()
-	s.h.pushLocked(s.u, Event{Kind: EventNotice, Text: text})
-}
-
 func (s *Session) cmdHelp(string) error {
 	lines := make([]string, 0, len(registry)+2)
 	for _, c := range registry {
