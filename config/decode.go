@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -320,18 +319,9 @@ func limits(t *table, l *core.Limits) {
 	t.integer("outbox_size", &l.OutboxSize)
 	t.duration("slow_timeout", &l.SlowTimeout)
 	t.integer("max_rooms", &l.MaxRooms)
-	var ips []string
-	if t.strings("exempt_ips", &ips) {
-		l.ExemptIPs = make([]string, 0, len(ips))
-		for _, s := range ips {
-			ip, err := netip.ParseAddr(s)
-			if err != nil {
-				t.fail("exempt_ips", "%q is not an IP address", s)
-				continue
-			}
-			l.ExemptIPs = append(l.ExemptIPs, ip.String())
-		}
-	}
+	t.integer("conns_per_ip", &l.ConnsPerIP)
+	t.integer("new_conns_per_minute", &l.NewConnsPerMinute)
+	t.strings("exempt_ips", &l.ExemptIPs)
 	t.done()
 }
 

@@ -114,7 +114,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if _, err := parseIPSet(l.ExemptIPs); err != nil {
-		return err
+		return settingError("limits.exempt_ips", -1, err)
 	}
 	seen := map[string]bool{}
 	for i, r := range c.Rooms {
