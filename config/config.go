@@ -32,7 +32,8 @@ type Server struct {
 	HostKeyDir string // folder of the SSH host keys, created if missing
 	// ShutdownGrace is how long users are warned before the server stops.
 	ShutdownGrace time.Duration
-	// IdleTimeout closes SSH sessions that send nothing for this long; 0 never does.
+	// IdleTimeout is how long an SSH connection whose peer stopped
+	// answering keepalives is kept; quiet but connected users stay.
 	IdleTimeout time.Duration
 }
 
@@ -45,6 +46,7 @@ func Default() Config {
 			HTTPAddr:      ":8080",
 			HostKeyDir:    "hostkeys",
 			ShutdownGrace: 5 * time.Second,
+			IdleTimeout:   2 * time.Minute,
 		},
 	}
 }

@@ -337,6 +337,9 @@ func server(t *table, s *Server) {
 	}
 	t.duration("shutdown_grace", &s.ShutdownGrace)
 	t.duration("idle_timeout", &s.IdleTimeout)
+	if s.IdleTimeout < time.Second {
+		t.fail("idle_timeout", "must be at least 1s")
+	}
 	t.done()
 }
 
