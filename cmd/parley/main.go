@@ -16,13 +16,21 @@ import (
 )
 
 func main() {
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, signals))
+	stops := make(chan os.Signal, 2)
+	signal.Notify(stops, os.Interrupt, syscall.SIGTERM)
+	reloads := make(chan os.Signal, 1)
+	signal.Notify(reloads, syscall.SIGHUP)
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, signals{stops, reloads}))
+}
+
+// signals are the ones the server acts on.
+type signals struct {
+	stop   <-chan os.Signal // SIGINT, SIGTERM: shut down; a second one: exit at once
+	reload <-chan os.Signal // SIGHUP: read the config file again
 }
 
 // run is the whole program; it returns the exit code.
-func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, signals <-chan os.Signal) int {
+func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, sigs signals) int {
 	opts, err := parseOptions(args, lookupEnv, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -49,7 +57,7 @@ func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	return serve(cfg, newLogger(opts.logFormat, stderr), stdout, signals)
+	return serve(cfg, opts.settings, newLogger(opts.logFormat, stderr), stdout, sigs)
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {

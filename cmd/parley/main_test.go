@@ -394,3 +394,43 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatalf("exit code 0 after an interrupted shutdown")
 	}
 }
+
+// countLogs counts the log records with the message msg.
+func (s *server) countLogs(msg string) int {
+	return strings.Count(s.logs.String(), fmt.Sprintf(`"msg":%q`, msg))
+}
+
+func TestReloadOnSIGHUP(t *testing.T) {
+	path := writeFile(t, "parley.toml", "[[rooms]]\nname = \"lobby\"\n")
+	s := startServer(t, nil, "--config", path, "--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--hostkey-dir", t.TempDir())
+
+	rooms := "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"hall\"\n[[rooms]]\nname = \"garden\"\n[limits]\nhistory = 10\n"
+	if err := os.WriteFile(path, []byte(rooms), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "config reloaded")
+	if !strings.Contains(s.logs.String(), `"rooms":3`) {
+		t.Fatalf("the hub does not have the 3 rooms of the new file:\n%s", s.logs.String())
+	}
+
+	if err := os.WriteFile(path, []byte(rooms+"histroy = 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "config not reloaded: the running settings stay")
+	if want := path + ":9: limits.histroy: unknown key"; !strings.Contains(s.logs.String(), want) {
+		t.Fatalf("the log does not say %q:\n%s", want, s.logs.String())
+	}
+	if n := s.countLogs("config reloaded"); n != 1 {
+		t.Fatalf("%d reloads logged, want 1", n)
+	}
+	checkHealthz(t, s.httpAddr)
+	if code, _ := s.stop(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}

@@ -31,8 +31,8 @@ type servers struct {
 }
 
 // serve runs Parley until a signal or a failing server stops it, and
-// returns the exit code.
-func serve(cfg config.Config, log *slog.Logger, stdout io.Writer, signals <-chan os.Signal) int {
+// returns the exit code. On SIGHUP it takes the settings from load again.
+func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logger, stdout io.Writer, sigs signals) int {
 	hub, err := core.NewHub(cfg.Core)
 	if err != nil {
 		log.Error("invalid configuration", "err", err)
@@ -82,18 +82,43 @@ func serve(cfg config.Config, log *slog.Logger, stdout io.Writer, signals <-chan
 		"host_key", s.ssh.Fingerprint(), "version", version())
 
 	code := 0
-	select {
-	case sig := <-signals:
-		log.Info("shutting down", "signal", sig.String(), "grace", cfg.Server.ShutdownGrace.String())
-	case err := <-failed:
-		log.Error("shutting down after a failure", "err", err, "grace", cfg.Server.ShutdownGrace.String())
-		code = 1
+wait:
+	for {
+		select {
+		case <-sigs.reload:
+			s.reload(load, cfg.Server)
+		case sig := <-sigs.stop:
+			log.Info("shutting down", "signal", sig.String(), "grace", cfg.Server.ShutdownGrace.String())
+			break wait
+		case err := <-failed:
+			log.Error("shutting down after a failure", "err", err, "grace", cfg.Server.ShutdownGrace.String())
+			code = 1
+			break wait
+		}
 	}
-	if !s.shutdown(cfg.Server.ShutdownGrace, signals) {
+	if !s.shutdown(cfg.Server.ShutdownGrace, sigs.stop) {
 		return 1
 	}
 	log.Info("stopped")
 	return code
+}
+
+// reload applies the rooms, limits and welcome of a freshly read config
+// without dropping anyone. A file with errors changes nothing.
+func (s *servers) reload(load func() (config.Config, error), running config.Server) {
+	cfg, err := load()
+	if err == nil {
+		err = s.hub.Reload(cfg.Core)
+	}
+	if err != nil {
+		s.log.Error("config not reloaded: the running settings stay", "err", err)
+		return
+	}
+	_, rooms, _ := s.hub.Counts()
+	s.log.Info("config reloaded", "rooms", rooms)
+	if cfg.Server != running {
+		s.log.Warn("the [server] settings take effect only after a restart")
+	}
 }
 
 // shutdown warns everyone, waits out the grace period, then closes the
