@@ -189,16 +189,18 @@ func blocks(owner, other *user) bool {
 	return ok
 }
 
-// ipWindowLocked returns the per-IP counter for wrong codes and passwords,
-// or nil for exempt addresses.
-func (h *Hub) ipWindowLocked(ip string) *window {
-	if ip == "" || h.exempt[ip] {
+// ipWindowLocked returns the per-address counter (IPv6 per /64) for
+// wrong codes and passwords, or nil for exempt and unknown addresses.
+func (h *Hub) ipWindowLocked(addr string) *window {
+	ip, ok := parseAddr(addr)
+	if !ok || h.exempt.contains(ip) {
 		return nil
 	}
-	w := h.ipCodes[ip]
+	key := clientPrefix(ip).String()
+	w := h.ipCodes[key]
 	if w == nil {
 		w = &window{}
-		h.ipCodes[ip] = w
+		h.ipCodes[key] = w
 	}
 	return w
 }
