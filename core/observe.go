@@ -31,6 +31,10 @@ type Observer interface {
 // WithObserver reports the hub's activity to o.
 func WithObserver(o Observer) Option { return func(h *Hub) { h.watch.obs = o } }
 
+// SetObserver reports the guard's refusals to o (Refused). Call it before
+// the guard admits its first connection.
+func (g *ConnGuard) SetObserver(o Observer) { g.obs = o }
+
 // EndReason tells why a session ended.
 type EndReason uint8
 
@@ -73,6 +77,11 @@ const (
 	RefusedWrongCode
 	// RefusedWrongPassword: a wrong room password.
 	RefusedWrongPassword
+	// RefusedConnections: a connection from an address that has too many open.
+	RefusedConnections
+	// RefusedConnectRate: a connection from an address that opened too many
+	// in the last minute.
+	RefusedConnectRate
 )
 
 func (r Refusal) String() string {
@@ -87,6 +96,10 @@ func (r Refusal) String() string {
 		return "wrong_code"
 	case RefusedWrongPassword:
 		return "wrong_password"
+	case RefusedConnections:
+		return "connections"
+	case RefusedConnectRate:
+		return "connect_rate"
 	}
 	return "unknown"
 }

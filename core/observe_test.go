@@ -283,3 +283,35 @@ func TestHubWithoutObserverIsQuiet(t *testing.T) {
 		t.Fatalf("observations pile up without an observer: %d", len(h.watch.pending))
 	}
 }
+
+func TestConnGuardReportsRefusals(t *testing.T) {
+	_, r := newObservedHub(t, nil)
+	l := DefaultLimits()
+	l.ConnsPerIP, l.NewConnsPerMinute = 1, 2
+	g, err := NewConnGuard(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetObserver(r)
+	release, err := g.Admit("192.0.2.9:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Admit("192.0.2.9:2"); err == nil {
+		t.Fatal("a second connection at once was admitted")
+	}
+	release()
+	release, err = g.Admit("192.0.2.9:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if _, err := g.Admit("192.0.2.9:4"); err == nil {
+		t.Fatal("a third connection in a minute was admitted")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refused[RefusedConnections] != 1 || r.refused[RefusedConnectRate] != 1 {
+		t.Fatalf("refusals %v", r.refused)
+	}
+}
