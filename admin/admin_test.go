@@ -368,7 +368,7 @@ func TestMonitorViewersAreCapped(t *testing.T) {
 	first := openFeed(t, f)
 	first.next(t, "counts")
 	resp := get(t, f.url+"/monitor/events", "")
-	if text := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(text, "too many") {
+	if text := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(text, "too many viewers") {
 		t.Fatalf("second viewer: %s %q", resp.Status, text)
 	}
 	first.resp.Body.Close()

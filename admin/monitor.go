@@ -64,7 +64,7 @@ func serveEmbedded(w http.ResponseWriter, name string) {
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 	v, ok := s.feed.join()
 	if !ok {
-		plain(w, http.StatusServiceUnavailable, "too many monitor viewers: try again later")
+		plain(w, http.StatusServiceUnavailable, "the monitor is unavailable: too many viewers, or the server is stopping")
 		return
 	}
 	defer s.feed.leave(v)
