@@ -486,3 +486,26 @@ func TestStatsLineHasCountsButNoText(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseEndsMonitorStreams(t *testing.T) {
+	f := newFixture(t, Options{})
+	feed := openFeed(t, f)
+	feed.next(t, "counts")
+	f.srv.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, feed.r)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the stream broke instead of ending: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close left a monitor stream open")
+	}
+	if resp := get(t, f.url+"/monitor/events", ""); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a stream opened after Close: %s", resp.Status)
+	}
+}
