@@ -298,7 +298,7 @@ func (r *reader) room(t *table) core.RoomConfig {
 	t.boolean("hidden", &rc.Hidden)
 	if t.str("password_hash", &rc.PasswordHash) && rc.PasswordHash != "" {
 		if _, err := bcrypt.Cost([]byte(rc.PasswordHash)); err != nil {
-			t.fail("password_hash", "must be a bcrypt hash (starting $2a$, $2b$ or $2y$), never the password itself")
+			t.fail("password_hash", "must be a bcrypt hash such as parley hash-password prints, never the password itself")
 		}
 	}
 	t.integer("max_members", &rc.MaxMembers)

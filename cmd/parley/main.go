@@ -20,7 +20,7 @@ func main() {
 	signal.Notify(stops, os.Interrupt, syscall.SIGTERM)
 	reloads := make(chan os.Signal, 1)
 	signal.Notify(reloads, syscall.SIGHUP)
-	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, signals{stops, reloads}))
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr, signals{stops, reloads}))
 }
 
 // signals are the ones the server acts on.
@@ -30,7 +30,7 @@ type signals struct {
 }
 
 // run is the whole program; it returns the exit code.
-func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, sigs signals) int {
+func run(args []string, lookupEnv func(string) (string, bool), stdin *os.File, stdout, stderr io.Writer, sigs signals) int {
 	opts, err := parseOptions(args, lookupEnv, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -41,6 +41,8 @@ func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io
 	case opts.version:
 		fmt.Fprintln(stdout, version())
 		return 0
+	case opts.hashPassword:
+		return hashPassword(stdin, stdout, stderr)
 	case opts.printDefault:
 		fmt.Fprint(stdout, config.DefaultFile())
 		return 0

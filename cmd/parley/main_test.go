@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
 	"parley/config"
@@ -49,8 +50,14 @@ func TestMain(m *testing.M) {
 // exit code.
 func runParley(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runParleyWithInput(t, "", env, args...)
+}
+
+func runParleyWithInput(t *testing.T, input string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(cleanEnv(), env...)
+	cmd.Stdin = strings.NewReader(input)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	done := make(chan error, 1)
@@ -432,5 +439,31 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	checkHealthz(t, s.httpAddr)
 	if code, _ := s.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+func TestHashPassword(t *testing.T) {
+	out, errOut, code := runParleyWithInput(t, "correct horse\n", nil, "hash-password")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	hash := strings.TrimSpace(out)
+	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte("correct horse")); err != nil {
+		t.Fatalf("%q is not a hash of the password: %v", hash, err)
+	}
+	path := writeFile(t, "parley.toml", fmt.Sprintf("[[rooms]]\nname = \"lobby\"\npassword_hash = %q\n", hash))
+	if _, errOut, code := runParley(t, nil, "--check-config", path); code != 0 {
+		t.Fatalf("a config with the hash does not check: %s", errOut)
+	}
+	for input, why := range map[string]string{
+		"\n":                    "empty",
+		"tab\there\n":           "tabs",
+		strings.Repeat("é", 40): "72 bytes",
+		strings.Repeat("x", 73): "too long",
+		"\u202eevil\n":          "bidirectional",
+	} {
+		if _, errOut, code := runParleyWithInput(t, input, nil, "hash-password"); code == 0 || !strings.Contains(errOut, why) {
+			t.Errorf("password %q: exit %d, %q; want a refusal about %q", input, code, errOut, why)
+		}
 	}
 }

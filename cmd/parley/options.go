@@ -23,6 +23,7 @@ type options struct {
 	logFormat  string
 
 	version       bool
+	hashPassword  bool
 	printDefault  bool
 	checkConfig   string
 	fromFlagOrEnv map[string]bool // setting flags given on the command line or in the environment
@@ -52,7 +53,8 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 	fs.BoolVar(&o.printDefault, "print-default-config", false, "print a commented config file holding the defaults and exit")
 	fs.StringVar(&o.checkConfig, "check-config", "", "check the config `file` and exit: 0 when valid, else 1 with the line at fault")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: parley [flags]\n\nParley is a chat server reached by ssh and by web browser.\n\nFlags:\n")
+		fmt.Fprint(stderr, "Usage: parley [flags]\n       parley hash-password   (prints the bcrypt hash of a room password)\n\n"+
+			"Parley is a chat server reached by ssh and by web browser.\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nEach setting flag can also be set in the environment:")
 		for _, name := range settingFlags {
@@ -63,7 +65,10 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "hash-password":
+		o.hashPassword = true
+	case fs.NArg() > 0:
 		fs.Usage()
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
