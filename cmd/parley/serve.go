@@ -72,13 +72,13 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 
 	failed := make(chan error, 2)
 	go func() { failed <- fmt.Errorf("SSH server stopped: %v", s.ssh.Serve(sshLn)) }()
-	httpAddr := ""
+	var httpAddr net.Addr
 	if s.http != nil {
-		httpAddr = httpLn.Addr().String()
+		httpAddr = httpLn.Addr()
 		go func() { failed <- fmt.Errorf("HTTP server stopped: %v", s.http.Serve(httpLn)) }()
 	}
-	printBanner(stdout, sshLn.Addr(), httpLn, s.ssh.Fingerprint())
-	log.Info("listening", "ssh_addr", sshLn.Addr().String(), "http_addr", httpAddr,
+	printBanner(stdout, sshLn.Addr(), httpAddr, s.ssh.Fingerprint())
+	log.Info("listening", "ssh_addr", sshLn.Addr().String(), "http_addr", addrString(httpAddr),
 		"host_key", s.ssh.Fingerprint(), "version", version())
 
 	code := 0
@@ -167,11 +167,12 @@ func (s *servers) logShutdown(server string, err error) {
 
 // printBanner tells the person who started Parley where it listens, how
 // to connect, and which host key fingerprint ssh will show.
-func printBanner(w io.Writer, sshAddr net.Addr, httpLn net.Listener, fingerprint string) {
+// httpAddr is nil when HTTP is off.
+func printBanner(w io.Writer, sshAddr, httpAddr net.Addr, fingerprint string) {
 	host, port := connectTarget(sshAddr)
 	fmt.Fprintf(w, "Parley is running.\n  SSH   %s  host key %s\n", sshAddr, fingerprint)
-	if httpLn != nil {
-		h, p := connectTarget(httpLn.Addr())
+	if httpAddr != nil {
+		h, p := connectTarget(httpAddr)
 		fmt.Fprintf(w, "  HTTP  http://%s/\n", net.JoinHostPort(h, p))
 	}
 	cmd := "ssh " + host
@@ -179,6 +180,14 @@ func printBanner(w io.Writer, sshAddr net.Addr, httpLn net.Listener, fingerprint
 		cmd = "ssh -p " + port + " " + host
 	}
 	fmt.Fprintf(w, "Connect with:  %s\nThe first time, ssh asks you to confirm the host key: it must be %s.\n", cmd, fingerprint)
+}
+
+// addrString is addr as text, "" for none.
+func addrString(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	return addr.String()
 }
 
 // connectTarget is the host and port a local user would type to reach a
