@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -246,3 +247,36 @@ func eventually(t testing.TB, what string, cond func() bool) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+func statMode(path string) (os.FileMode, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Mode().Perm(), nil
+}
+
+func chmod(path string, mode os.FileMode) error { return os.Chmod(path, mode) }
+
+// coreUser connects a user straight to the hub, reading its events like
+// a transport would, to produce traffic without a terminal.
+func coreUser(t testing.TB, hub *core.Hub, name string) *core.Session {
+	t.Helper()
+	s, err := hub.Connect(core.ConnectInfo{LoginName: name, Transport: "web", IP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		out := s.Outbox()
+		for {
+			select {
+			case <-out.Ready():
+				out.Drain()
+			case <-out.Done():
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { s.Close("") })
+	return s
+}

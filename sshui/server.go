@@ -210,7 +210,7 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Shutdown refuses new connections, ends every session, waits for them
-// until ctx is done, then closes whatever is left.
+// until ctx is done, then closes every connection left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -219,6 +219,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		running = append(running, ts)
 	}
 	s.mu.Unlock()
+
+	// ssh.Server.Shutdown closes the listeners at once, then waits for
+	// connections to close by themselves, which idle ones never do: it
+	// only runs until the sessions are over.
+	listenersCtx, closeConns := context.WithCancel(context.Background())
+	listenersDone := make(chan struct{})
+	go func() {
+		_ = s.srv.Shutdown(listenersCtx)
+		close(listenersDone)
+	}()
 	for _, ts := range running {
 		ts.end("the server is shutting down")
 	}
@@ -227,19 +237,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wg.Wait()
 		close(done)
 	}()
-	err := s.srv.Shutdown(ctx)
-	if err == nil {
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-	}
-	s.srv.Close()
+	var err error
 	select {
 	case <-done:
-	case <-time.After(s.cfg.StopGrace):
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	closeConns()
+	<-listenersDone
+	s.srv.Close()
+	if err != nil {
+		select {
+		case <-done:
+		case <-time.After(s.cfg.StopGrace):
+		}
 	}
 	return err
 }

@@ -208,7 +208,8 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	w, h := box.size()
 	m := newModel(cs, s.cfg, newStyles(r), out, ctx.Done(), w, h)
 	p := tea.NewProgram(m,
-		tea.WithInput(ts.sess),
+		tea.WithInput(&inputGuard{r: ts.sess}),
+		tea.WithoutBracketedPaste(),
 		tea.WithOutput(out),
 		tea.WithContext(ctx),
 		tea.WithoutSignalHandler(),
