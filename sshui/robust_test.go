@@ -262,7 +262,9 @@ func TestScrollbackDoesNotJumpWhileReading(t *testing.T) {
 	if err := sender.Send("#lobby", "a new message"); err != nil {
 		t.Fatal(err)
 	}
-	s = bob.waitFor("the new message counted below", func(s string) bool { return !strings.Contains(s, "sender: line 59") && firstChatLine(s) == first && strings.Contains(s, "lines below") })
+	s = bob.waitFor("the new message counted below", func(s string) bool {
+		return !strings.Contains(s, "sender: line 59") && firstChatLine(s) == first && strings.Contains(s, "lines below")
+	})
 	if strings.Contains(s, "a new message") {
 		t.Fatalf("the new message pulled the reader down:\n%s", s)
 	}
