@@ -30,10 +30,10 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 	if len(p) < 2 {
 		return g.r.Read(p)
 	}
-	max := min(len(p)-1, len(g.buf))
+	limit := min(len(p)-1, len(g.buf))
 	for {
 		if len(g.head) > 0 {
-			n := g.cut(max)
+			n := g.cut(limit)
 			if n > 0 {
 				copy(p, g.head[:n])
 				g.head = g.head[n:]
@@ -55,10 +55,10 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 	}
 }
 
-// cut says how many held bytes can go out now: at most max, ending on a
+// cut says how many held bytes can go out now: at most limit, ending on a
 // character boundary and short of a possible paste marker's beginning.
-func (g *inputGuard) cut(max int) int {
-	n := min(len(g.head), max)
+func (g *inputGuard) cut(limit int) int {
+	n := min(len(g.head), limit)
 	if n < len(g.head) {
 		cut := n
 		for cut > 0 && !utf8.RuneStart(g.head[cut]) {
@@ -69,7 +69,16 @@ func (g *inputGuard) cut(max int) int {
 		}
 		return cut
 	}
-	// Everything fits: hold back only a tail that may start a marker.
+	// Everything fits: hold back only an unfinished character, or a tail
+	// that may start a marker.
+	for i := n - 1; i >= max(0, n-utf8.UTFMax+1); i-- {
+		if utf8.RuneStart(g.head[i]) {
+			if !utf8.FullRune(g.head[i:n]) {
+				return i
+			}
+			break
+		}
+	}
 	for k := len(pasteStart) - 1; k >= 3; k-- {
 		if n >= k && bytes.HasSuffix(g.head, pasteStart[:k]) {
 			return n - k

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,18 +260,28 @@ func TestScrollbackDoesNotJumpWhileReading(t *testing.T) {
 	if strings.Contains(s, "sender: line 59") {
 		t.Fatalf("PgUp did not scroll:\n%s", s)
 	}
-	first := firstChatLine(s)
+	first, below := firstChatLine(s), linesBelow(s)
 	if err := sender.Send("#lobby", "a new message"); err != nil {
 		t.Fatal(err)
 	}
-	s = bob.waitFor("the new message counted below", func(s string) bool {
-		return !strings.Contains(s, "sender: line 59") && firstChatLine(s) == first && strings.Contains(s, "lines below")
-	})
-	if strings.Contains(s, "a new message") {
-		t.Fatalf("the new message pulled the reader down:\n%s", s)
+	s = bob.waitFor("the new message counted below", func(s string) bool { return linesBelow(s) == below+1 })
+	if firstChatLine(s) != first || strings.Contains(s, "a new message") {
+		t.Fatalf("the new message moved the lines being read (first was %q):\n%s", first, s)
 	}
 	bob.send("\x1b[6~\x1b[6~\x1b[6~\x1b[6~") // PgDn back to the bottom
 	bob.waitText("sender: a new message")
+}
+
+var belowRE = regexp.MustCompile(`(\d+) lines below`)
+
+// linesBelow reads the scroll marker's count, -1 when there is none.
+func linesBelow(screen string) int {
+	m := belowRE.FindStringSubmatch(screen)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // firstChatLine is the first message line on screen.
@@ -309,6 +321,12 @@ func TestCompletionHistoryAndHelp(t *testing.T) {
 	alice.send("\x1bOP") // F1
 	alice.waitText("Ctrl-N / Ctrl-P")
 	alice.send("\x1b")
+
+	alice.send("\x1bOQ") // F2: members panel
+	s := alice.waitText("Members (2)")
+	if !strings.Contains(s, "alice (you)") || !strings.Contains(s, "bartholomew") {
+		t.Fatalf("members panel:\n%s", s)
+	}
 
 	alice.typeLine("/nosuch")
 	alice.waitText("unknown command /nosuch")

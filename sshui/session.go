@@ -188,6 +188,9 @@ func (s *Server) serveSession(sess ssh.Session) {
 	ts.mu.Lock()
 	goodbye := ts.goodbye
 	ts.mu.Unlock()
+	if reason == "quit" && goodbye == "" {
+		goodbye = "bye"
+	}
 	if goodbye != "" && reason != "connection lost" {
 		fmt.Fprintf(sess, "\r\nParley: %s\r\n", goodbye)
 	}
