@@ -152,3 +152,26 @@ func TestDropAndQuitAreAnnounced(t *testing.T) {
 	dave.waitEnded()
 	alice.waitText("dave left (quit)")
 }
+
+func TestHomeScreenListsAndOpens(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	alice := dialTerm(t, ts.addr, "alice", 100, 30)
+	alice.waitText("#lobby · 1 members")
+	alice.send("\x1b")
+	s := alice.waitText("Your code is")
+	for _, want := range []string{"Welcome to Parley", "Rooms", "Everyone starts here", "Play nicely", "Your conversations"} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("home screen lacks %q:\n%s", want, s)
+		}
+	}
+	// The rooms come busiest first: #lobby, then #games.
+	alice.waitText("▸ #lobby")
+	alice.send("\x1b[B") // ↓
+	alice.waitText("▸ #games")
+	alice.send("\r")
+	alice.waitText("#games · 1 members")
+	alice.send("\x0e") // Ctrl-N cycles: home, #lobby, #games
+	alice.waitText("Your code is")
+	alice.send("\x0e")
+	alice.waitText("#lobby · 1 members")
+}

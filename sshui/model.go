@@ -140,6 +140,10 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, ev := range msg {
 			m.apply(ev)
 		}
+		if m.viewing == "" {
+			m.rooms = m.cs.Rooms()
+			m.homeSel = min(m.homeSel, max(0, len(m.homeItems())-1))
+		}
 		return m, m.waitEvents()
 	case endedMsg:
 		for _, ev := range msg {
@@ -553,6 +557,7 @@ func (m *model) submit() {
 		m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
 		return
 	}
+	m.leaving = ""
 	if cmd != nil && (cmd.Name == "leave" || cmd.Name == "block") {
 		m.leaving = m.current
 	}

@@ -321,6 +321,7 @@ func TestCompletionHistoryAndHelp(t *testing.T) {
 	alice.send("\x1bOP") // F1
 	alice.waitText("Ctrl-N / Ctrl-P")
 	alice.send("\x1b")
+	alice.waitGone("Ctrl-N / Ctrl-P")
 
 	alice.send("\x1bOQ") // F2: members panel
 	s := alice.waitText("Members (2)")

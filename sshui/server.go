@@ -7,6 +7,9 @@
 // the client's terminal. Here the PTY is emulated, window changes are
 // drained into a latest-size box, and hub events reach a program only
 // through a Cmd that waits on the session's outbox.
+//
+// No mouse mode is enabled: the terminal keeps its own text selection and
+// copying, which a mouse mode would take away; scrolling is PgUp/PgDn.
 package sshui
 
 import (

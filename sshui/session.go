@@ -99,12 +99,13 @@ type termSession struct {
 	srv  *Server
 	sess ssh.Session
 
-	mu      sync.Mutex
-	core    *core.Session
-	ended   bool   // the session was told to end
-	goodbye string // shown once the program has ended
-	timers  []*time.Timer
-	cancel  func()
+	mu       sync.Mutex
+	core     *core.Session
+	finished bool   // the handler is done: nothing left to end
+	ended    bool   // the session was told to end
+	goodbye  string // shown once the program has ended
+	timers   []*time.Timer
+	cancel   func()
 }
 
 // end makes the session finish, showing reason: the core's session is
@@ -114,7 +115,7 @@ type termSession struct {
 func (ts *termSession) end(reason string) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if ts.ended {
+	if ts.ended || ts.finished {
 		return
 	}
 	ts.ended = true
@@ -139,9 +140,12 @@ func (ts *termSession) end(reason string) {
 	}))
 }
 
-func (ts *termSession) stopTimers() {
+// finish marks the handler done and stops pending escalations, so a late
+// Disconnect from the core cannot close a connection that has moved on.
+func (ts *termSession) finish() {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	ts.finished = true
 	for _, t := range ts.timers {
 		t.Stop()
 	}
@@ -161,7 +165,7 @@ func (s *Server) serveSession(sess ssh.Session) {
 		return
 	}
 	defer s.unregister(ts)
-	defer ts.stopTimers()
+	defer ts.finish()
 
 	ip, _, _ := net.SplitHostPort(sess.RemoteAddr().String())
 	cs, err := s.hub.Connect(core.ConnectInfo{LoginName: sess.User(), Transport: "ssh", IP: ip, Disconnect: ts.end})

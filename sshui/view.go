@@ -345,7 +345,6 @@ func (m *model) homeLines(w, h int) []string {
 	lines = append(lines, "")
 	lines = append(lines, wrapWords(fmt.Sprintf("Your code is %s. Share it: whoever types /join %s opens a private chat with you.", m.code, m.code), w, w)...)
 	lines = append(lines, "")
-	selLine := -1
 	items := m.homeItems()
 	lines = append(lines, m.st.title.Render("Rooms"))
 	idx := 0
@@ -355,18 +354,14 @@ func (m *model) homeLines(w, h int) []string {
 		if r.MaxMembers > 0 {
 			count += fmt.Sprintf("/%d", r.MaxMembers)
 		}
-		line := fmt.Sprintf("  %-16s %6s", safeText(r.Name), count)
+		line := fmt.Sprintf("%-16s %6s", safeText(r.Name), count)
 		if r.Locked {
 			line += " [password]"
 		}
 		if r.Description != "" {
 			line += "  " + safeText(r.Description)
 		}
-		if idx == m.homeSel {
-			selLine = len(lines)
-			line = m.st.selected.Render(fit(line, w))
-		}
-		lines = append(lines, line)
+		lines = append(lines, m.homeItemLine(idx, line, w))
 	}
 	if idx == 0 {
 		lines = append(lines, m.st.dim.Render("  no listed rooms: /join #name creates one"))
@@ -377,7 +372,7 @@ func (m *model) homeLines(w, h int) []string {
 	}
 	for ; idx < len(items); idx++ {
 		c := m.convs[items[idx].conv]
-		line := "  " + safeText(convTitle(c))
+		line := safeText(convTitle(c))
 		switch {
 		case c.ended != "":
 			line += "  (ended)"
@@ -389,17 +384,29 @@ func (m *model) homeLines(w, h int) []string {
 		if c.unread > 0 {
 			line += fmt.Sprintf("  %d unread", c.unread)
 		}
-		if idx == m.homeSel {
-			selLine = len(lines)
-			line = m.st.selected.Render(fit(line, w))
-		}
-		lines = append(lines, line)
+		lines = append(lines, m.homeItemLine(idx, line, w))
 	}
 	lines = append(lines, "", m.st.dim.Render("↑/↓ choose · Enter open · /join #room · /join CODE · F1 help"))
-	if len(lines) > h && selLine >= h {
-		lines = lines[selLine-h+1:]
+	if len(lines) > h {
+		// Keep the chosen item on screen.
+		for i, l := range lines {
+			if strings.HasPrefix(ansi.Strip(l), homeMark) && i >= h {
+				lines = lines[i-h+1:]
+				break
+			}
+		}
 	}
 	return lines
+}
+
+// homeMark points at the chosen item, visible in any colour profile.
+const homeMark = "▸ "
+
+func (m *model) homeItemLine(idx int, line string, w int) string {
+	if idx == m.homeSel {
+		return m.st.selected.Render(fit(homeMark+line, w))
+	}
+	return "  " + line
 }
 
 func (m *model) panelLines(w, h int) []string {
