@@ -1,6 +1,7 @@
 package sshui
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,7 @@ func TestPrivateChatByCodeBothWays(t *testing.T) {
 	// Bob is still in the lobby: the chat shows an unread mention, then
 	// Alt-2 (its place in the sidebar) opens it.
 	bob.waitText("@(1)") // one unread, mentioning him
+	eventually(t, "a bell for the mention", func() bool { return bytes.Contains(bob.raw.Bytes(), []byte("\a")) })
 	bob.send("\x1b2")
 	bob.waitText("@alice · private chat")
 	bob.waitText("alice: hello bob, only you can read this")

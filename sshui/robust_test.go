@@ -421,3 +421,56 @@ func readUntil(r io.Reader, want string) error {
 		}
 	}
 }
+
+// Closing one session of a multiplexed connection (as OpenSSH's
+// ControlMaster does) must end that session alone, and a resize sent
+// before the shell must not hang the session.
+func TestResizeBeforeShellAndClosingOneOfTwoSessions(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	client, err := gossh.Dial("tcp", ts.addr, clientConfig(t, "multi", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	open := func() (*gossh.Session, io.Reader) {
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sess.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sess.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 5; i++ {
+			if err := sess.WindowChange(30+i, 100+i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sess.Shell(); err != nil {
+			t.Fatal(err)
+		}
+		if err := readUntil(out, "Parley"); err != nil {
+			t.Fatal(err)
+		}
+		return sess, out
+	}
+	first, _ := open()
+	second, secondOut := open()
+	eventually(t, "two users", func() bool { n, _, _ := ts.hub.Counts(); return n == 2 })
+
+	first.Close()
+	eventually(t, "the closed session to leave", func() bool { n, _, _ := ts.hub.Counts(); return n == 1 })
+	go func() { _, _ = io.Copy(io.Discard, secondOut) }()
+	if _, err := second.SendRequest("window-change", true, gossh.Marshal(struct{ W, H, WPx, HPx uint32 }{90, 20, 0, 0})); err != nil {
+		t.Fatalf("the other session stopped answering: %v", err)
+	}
+	if n, _, _ := ts.hub.Counts(); n != 1 {
+		t.Fatalf("%d users online, want 1", n)
+	}
+}
