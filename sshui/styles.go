@@ -11,7 +11,6 @@ import (
 // styles are built from one session's renderer, so colours follow that
 // client's terminal and never the server's own stdout.
 type styles struct {
-	r         *lipgloss.Renderer
 	header    lipgloss.Style
 	brand     lipgloss.Style
 	dim       lipgloss.Style
@@ -35,7 +34,6 @@ var nameColors = []string{"39", "45", "76", "82", "118", "154", "178", "208", "2
 
 func newStyles(r *lipgloss.Renderer) *styles {
 	st := &styles{
-		r:         r,
 		header:    r.NewStyle().Background(lipgloss.Color("236")).Foreground(lipgloss.Color("252")),
 		brand:     r.NewStyle().Background(lipgloss.Color("62")).Foreground(lipgloss.Color("231")).Bold(true),
 		dim:       r.NewStyle().Foreground(lipgloss.Color("244")),

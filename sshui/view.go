@@ -109,6 +109,9 @@ func (m *model) headerLine() string {
 			where += " (ended)"
 		case c.kind == core.Room:
 			where += fmt.Sprintf(" · %d members", c.count)
+			if c.desc != "" {
+				where += " · " + c.desc
+			}
 		default:
 			where += " · private chat"
 		}
