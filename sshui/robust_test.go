@@ -474,3 +474,43 @@ func TestResizeBeforeShellAndClosingOneOfTwoSessions(t *testing.T) {
 		t.Fatalf("%d users online, want 1", n)
 	}
 }
+
+func TestConnectionsPerAddressAreLimited(t *testing.T) {
+	ts := startServer(t, nil, func(c *Config) {
+		c.ExemptIPs = []string{}
+		c.MaxConnsPerIP = 2
+		c.NewConnsPerMinute = 3
+	})
+	cfg := clientConfig(t, "many", false)
+	dial := func() (*gossh.Client, error) { return gossh.Dial("tcp", ts.addr, cfg) }
+	first, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := dial(); err == nil {
+		c.Close()
+		t.Fatal("a third connection at once was accepted")
+	}
+	first.Close()
+	second.Close()
+	eventually(t, "the closed connections to be released", func() bool {
+		ts.srv.limits.mu.Lock()
+		defer ts.srv.limits.mu.Unlock()
+		return ts.srv.limits.open["127.0.0.1"] == 0
+	})
+	third, err := dial()
+	if err != nil {
+		t.Fatalf("a connection after the others closed: %v", err)
+	}
+	third.Close()
+	// Three connections started within the minute: the next is refused
+	// even though none is open.
+	if c, err := dial(); err == nil {
+		c.Close()
+		t.Fatal("a fourth connection within a minute was accepted")
+	}
+}

@@ -46,6 +46,11 @@ type Config struct {
 	IdleTimeout time.Duration
 	Logger      *slog.Logger // nil means slog.Default(); never gets message text or codes
 
+	// MaxConnsPerIP caps the connections one address may have open, and
+	// NewConnsPerMinute how many it may start a minute. 0 means 20 and 30.
+	MaxConnsPerIP, NewConnsPerMinute int
+	// ExemptIPs are not limited per address. nil means loopback only.
+	ExemptIPs []string
 	// SessionsPerConn caps the sessions one SSH connection may open at
 	// once (OpenSSH multiplexing). 0 means 2.
 	SessionsPerConn int
@@ -80,6 +85,11 @@ func (c Config) withDefaults() Config {
 	if c.StopGrace <= 0 {
 		c.StopGrace = 2 * time.Second
 	}
+	def(&c.MaxConnsPerIP, 20)
+	def(&c.NewConnsPerMinute, 30)
+	if c.ExemptIPs == nil {
+		c.ExemptIPs = []string{"127.0.0.1", "::1"}
+	}
 	def(&c.SessionsPerConn, 2)
 	def(&c.MaxWidth, 512)
 	def(&c.MaxHeight, 200)
@@ -96,6 +106,7 @@ type Server struct {
 	log    *slog.Logger
 	srv    *ssh.Server
 	signer gossh.Signer
+	limits *connLimiter
 
 	// windows holds the terminal size box of each session with a PTY,
 	// filled by the PTY handler before the session's handler runs.
@@ -118,7 +129,8 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}}
+	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{},
+		limits: newConnLimiter(cfg.MaxConnsPerIP, cfg.NewConnsPerMinute, cfg.ExemptIPs)}
 	emulated := &ssh.Server{}
 	if err := ssh.EmulatePty()(emulated); err != nil {
 		return nil, err
@@ -139,6 +151,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		return &gossh.ServerConfig{MaxAuthTries: 6}
 	}
 	srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
+	srv.ConnCallback = s.admitConn
 	s.srv = srv
 	return s, nil
 }
@@ -275,6 +288,16 @@ func (s *Server) unregister(ts *termSession) {
 	delete(s.sessions, ts)
 	s.mu.Unlock()
 	s.wg.Done()
+}
+
+// admitConn applies the per-address limits before the SSH handshake.
+func (s *Server) admitConn(_ ssh.Context, conn net.Conn) net.Conn {
+	ip := remoteIP(conn.RemoteAddr())
+	if err := s.limits.admit(ip, time.Now()); err != nil {
+		s.log.Warn("ssh connection refused", "remote", ip, "why", err.Error())
+		return nil
+	}
+	return &countedConn{Conn: conn, release: func() { s.limits.release(ip) }}
 }
 
 // connState is what the server tracks per SSH connection.

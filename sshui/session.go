@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,8 +166,7 @@ func (s *Server) serveSession(sess ssh.Session) {
 	defer s.unregister(ts)
 	defer ts.finish()
 
-	ip, _, _ := net.SplitHostPort(sess.RemoteAddr().String())
-	cs, err := s.hub.Connect(core.ConnectInfo{LoginName: sess.User(), Transport: "ssh", IP: ip, Disconnect: ts.end})
+	cs, err := s.hub.Connect(core.ConnectInfo{LoginName: sess.User(), Transport: "ssh", IP: remoteIP(sess.RemoteAddr()), Disconnect: ts.end})
 	if err != nil {
 		fmt.Fprintf(sess, "Parley: %s\r\n", err)
 		return
