@@ -46,11 +46,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	Logger      *slog.Logger // nil means slog.Default(); never gets message text or codes
 
-	// MaxConnsPerIP caps the connections one address may have open, and
-	// NewConnsPerMinute how many it may start a minute. 0 means 20 and 30.
-	MaxConnsPerIP, NewConnsPerMinute int
-	// ExemptIPs are not limited per address. nil means loopback only.
-	ExemptIPs []string
+	// Guard applies the per-address connection limits before the SSH
+	// handshake; the binary shares one with the web side. nil means a
+	// guard with the core's default limits.
+	Guard *core.ConnGuard
 	// SessionsPerConn caps the sessions one SSH connection may open at
 	// once (OpenSSH multiplexing). 0 means 2.
 	SessionsPerConn int
@@ -85,11 +84,6 @@ func (c Config) withDefaults() Config {
 	if c.StopGrace <= 0 {
 		c.StopGrace = 2 * time.Second
 	}
-	def(&c.MaxConnsPerIP, 20)
-	def(&c.NewConnsPerMinute, 30)
-	if c.ExemptIPs == nil {
-		c.ExemptIPs = []string{"127.0.0.1", "::1"}
-	}
 	def(&c.SessionsPerConn, 2)
 	def(&c.MaxWidth, 512)
 	def(&c.MaxHeight, 200)
@@ -106,7 +100,7 @@ type Server struct {
 	log    *slog.Logger
 	srv    *ssh.Server
 	signer gossh.Signer
-	limits *connLimiter
+	guard  *core.ConnGuard
 
 	// windows holds the terminal size box of each session with a PTY,
 	// filled by the PTY handler before the session's handler runs.
@@ -129,8 +123,13 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{},
-		limits: newConnLimiter(cfg.MaxConnsPerIP, cfg.NewConnsPerMinute, cfg.ExemptIPs)}
+	guard := cfg.Guard
+	if guard == nil {
+		if guard, err = core.NewConnGuard(core.DefaultLimits()); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard}
 	emulated := &ssh.Server{}
 	if err := ssh.EmulatePty()(emulated); err != nil {
 		return nil, err
@@ -292,12 +291,31 @@ func (s *Server) unregister(ts *termSession) {
 
 // admitConn applies the per-address limits before the SSH handshake.
 func (s *Server) admitConn(_ ssh.Context, conn net.Conn) net.Conn {
-	ip := remoteIP(conn.RemoteAddr())
-	if err := s.limits.admit(ip, time.Now()); err != nil {
-		s.log.Warn("ssh connection refused", "remote", ip, "why", err.Error())
+	release, err := s.guard.Admit(conn.RemoteAddr().String())
+	if err != nil {
+		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", err.Error())
 		return nil
 	}
-	return &countedConn{Conn: conn, release: func() { s.limits.release(ip) }}
+	return &countedConn{Conn: conn, release: release}
+}
+
+// countedConn gives its address's slot back when it closes.
+type countedConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *countedConn) Close() error {
+	c.release()
+	return c.Conn.Close()
+}
+
+func remoteIP(addr net.Addr) string {
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
 }
 
 // connState is what the server tracks per SSH connection.
