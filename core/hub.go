@@ -43,6 +43,8 @@ type Hub struct {
 	rand     io.Reader
 	draining bool
 	kicks    []kick // sessions to cut off once the current operation is done
+	calls    Calls
+	ended    []string // private chats closed during the current operation, for calls
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -195,7 +197,12 @@ func (h *Hub) unlock() {
 			go k.u.disconnect(k.reason)
 		}
 	}
+	ended, calls := h.ended, h.calls
+	h.ended = nil
 	h.mu.Unlock()
+	for _, id := range ended {
+		calls.ConvClosed(id)
+	}
 }
 
 // ConnectInfo is what a transport knows of a new session.
@@ -347,6 +354,9 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 			h.dropConvLocked(m, c, text)
 		}
 		delete(h.convs, c.id)
+		if h.calls != nil {
+			h.ended = append(h.ended, c.id)
+		}
 		return
 	}
 	h.dropConvLocked(u, c, toSelf)
