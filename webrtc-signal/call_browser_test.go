@@ -1,0 +1,171 @@
+package webrtcsignal
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/core"
+)
+
+func TestTwoBrowsersCallEachOther(t *testing.T) {
+	ts := startServer(t)
+	browser := newBrowser(t)
+	alice := openPage(t, browser, "alice", ts.url)
+	bob := openPage(t, browser, "bob", ts.url)
+	openPrivate(t, alice, bob)
+
+	alice.click("call-button")
+	bob.waitCallState("ringing-in")
+	if got := bob.text("call-text"); !strings.Contains(got, "is calling you") {
+		t.Fatalf("bob's ring says %q", got)
+	}
+	alice.waitCallState("ringing-out")
+	bob.click("call-accept")
+	waitVideo(t, alice, bob)
+	alice.waitCallState("active")
+	bob.waitCallState("active")
+
+	// A third user who learns the call ID cannot inject into it: the call
+	// keeps its media, and nothing it sends reaches either side (checked
+	// message by message in TestSignalingOnlyBetweenTheTwoParties).
+	intruder, _ := helloClient(t, ts, "mallory")
+	id := eval[string](alice, `window.parley.call().id`)
+	intruder.send(map[string]any{"type": "call-offer", "call": id, "sdp": "v=0\r\n"})
+	intruder.send(map[string]any{"type": "call-ice", "call": id, "candidate": map[string]any{"candidate": "candidate:1 1 udp 1 192.0.2.66 9 typ host", "sdpMid": "0"}})
+	intruder.send(map[string]any{"type": "call-hangup", "call": id})
+	intruder.expect("call-ended", nil) // the intruder is told there is no such call
+	waitVideo(t, alice, bob)
+
+	bob.click("call-hangup")
+	alice.waitCallState("ended")
+	bob.waitCallState("ended")
+	if got := alice.endedText(); !strings.Contains(got, "hung up") || !strings.Contains(got, "lasted") {
+		t.Fatalf("alice was told %q", got)
+	}
+	alice.waitJS("the call panel closed", `document.getElementById('call').hidden && document.getElementById('remote-video').srcObject === null`)
+
+	// They can call again after hanging up.
+	bob.click("call-button")
+	alice.waitCallState("ringing-in")
+	alice.click("call-decline")
+	bob.waitCallState("ended")
+}
+
+func TestTerminalUserTakesACallThroughALink(t *testing.T) {
+	ts := startServer(t)
+	browser := newBrowser(t)
+	term := connectTerminal(t, ts, "tess")
+	web := openPage(t, browser, "web", ts.url)
+	web.code()
+	web.say("/join " + term.sess.Code())
+	opened := term.wait("the private chat", func(ev core.Event) bool { return ev.Kind == core.EventConvOpened && ev.View.Kind == core.Private })
+	if err := term.sess.Switch(opened.Conv); err != nil {
+		t.Fatal(err)
+	}
+
+	// The terminal user types /video: the browser rings and the terminal
+	// is shown a link and a QR code.
+	term.input("/video")
+	info := term.wait("the call link", func(ev core.Event) bool {
+		return ev.Kind == core.EventInfo && ev.Text == "Video call with "+eval[string](web, `document.getElementById('me-name').textContent`)
+	})
+	var link string
+	qrRows := 0
+	for _, l := range info.Lines {
+		if strings.HasPrefix(l, ts.url+"/#call=") {
+			link = l
+		}
+		if strings.ContainsAny(l, "█▀▄") {
+			qrRows++
+		}
+	}
+	if link == "" || qrRows < 10 {
+		t.Fatalf("no link or QR code in %q", info.Lines)
+	}
+	web.waitCallState("ringing-in")
+	web.click("call-accept")
+
+	phone := openPage(t, browser, "tess's browser", link)
+	waitVideo(t, web, phone)
+	if got := phone.text("me-name"); got != "tess" {
+		t.Fatalf("the link page is %q, not the terminal user", got)
+	}
+
+	// The link worked once.
+	again := openPage(t, browser, "second visit", link)
+	again.waitJS("a refusal", `document.getElementById('call-text').textContent.includes('not valid')`)
+
+	phone.click("call-hangup")
+	web.waitCallState("ended")
+	if got := web.endedText(); !strings.Contains(got, "tess hung up") {
+		t.Fatalf("the browser was told %q", got)
+	}
+	term.wait("the end of the call", func(ev core.Event) bool {
+		return ev.Kind == core.EventInfo && len(ev.Lines) == 1 && strings.Contains(ev.Lines[0], "you hung up")
+	})
+}
+
+func TestDeclineAndRingTimeoutEndCleanly(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.RingTimeout = 2 * time.Second })
+	browser := newBrowser(t)
+	alice := openPage(t, browser, "alice", ts.url)
+	bob := openPage(t, browser, "bob", ts.url)
+	openPrivate(t, alice, bob)
+
+	alice.click("call-button")
+	bob.waitCallState("ringing-in")
+	bob.click("call-decline")
+	alice.waitCallState("ended")
+	bob.waitCallState("ended")
+	if got := alice.endedText(); !strings.Contains(got, "declined") {
+		t.Fatalf("alice was told %q", got)
+	}
+
+	alice.click("call-button")
+	bob.waitCallState("ringing-in")
+	alice.waitCallState("ended")
+	bob.waitCallState("ended")
+	for _, p := range []*page{alice, bob} {
+		if got := p.endedText(); !strings.Contains(got, "no answer") {
+			t.Fatalf("%s was told %q", p.name, got)
+		}
+		p.waitJS("the call panel closed", `document.getElementById('call').hidden`)
+	}
+	// Nothing is left behind: both can chat and call again.
+	alice.say("still here")
+	bob.waitLog("still here")
+	ts.srv.calls.mu.Lock()
+	left := len(ts.srv.calls.calls) + len(ts.srv.calls.byUser) + len(ts.srv.calls.byEP)
+	ts.srv.calls.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d call records left after the calls ended", left)
+	}
+}
+
+func TestForeignOriginIsRefusedInTheBrowser(t *testing.T) {
+	ts := startServer(t)
+	browser := newBrowser(t)
+	// Another site, on another origin, tries to open a WebSocket to the
+	// chat with the visitor's browser (cross-site WebSocket hijacking).
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<!doctype html><title>elsewhere</title>"))
+	}))
+	t.Cleanup(attacker.Close)
+	p := openPage(t, browser, "attacker", attacker.URL)
+	got := eval[string](p, fmt.Sprintf(`new Promise(resolve => {
+		const ws = new WebSocket(%q);
+		ws.onopen = () => resolve('open');
+		ws.onclose = (e) => resolve('closed ' + e.code);
+	})`, "ws"+strings.TrimPrefix(ts.url, "http")+"/ws"))
+	if got != "closed 1006" {
+		t.Fatalf("a WebSocket from %s to %s: %s", attacker.URL, ts.url, got)
+	}
+	if users, _, _ := ts.hub.Counts(); users != 0 {
+		t.Fatalf("%d users connected", users)
+	}
+}
