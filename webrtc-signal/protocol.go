@@ -119,6 +119,10 @@ func protoErr(format string, args ...any) error {
 
 // decode parses and checks one client frame. maxSDP bounds offers and answers.
 func decode(data []byte, maxSDP int) (clientMessage, error) {
+	// encoding/json would quietly turn bad bytes into U+FFFD.
+	if !utf8.Valid(data) {
+		return nil, protoErr("frame is not valid UTF-8")
+	}
 	var env struct {
 		Type string `json:"type"`
 	}
@@ -206,16 +210,13 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 	return msg, nil
 }
 
-// strictUnmarshal decodes one object into v, refusing unknown fields and
-// trailing data.
+// strictUnmarshal decodes one object into v, refusing unknown fields
+// (decode has already refused trailing data).
 func strictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return protoErr("%s", clip(strings.TrimPrefix(err.Error(), "json: ")))
-	}
-	if dec.More() {
-		return protoErr("trailing data after the object")
 	}
 	return nil
 }
@@ -223,9 +224,6 @@ func strictUnmarshal(data []byte, v any) error {
 func checkString(field, s string, max int) error {
 	if len(s) > max {
 		return protoErr("%s longer than %d bytes", field, max)
-	}
-	if !utf8.ValidString(s) {
-		return protoErr("%s is not valid UTF-8", field)
 	}
 	return nil
 }
