@@ -16,9 +16,11 @@ type endpoint interface {
 	deliver(msg any)
 }
 
-// informer shows a terminal user a call link or outcome (core.Hub.Inform).
+// informer shows a terminal user a call link or outcome, and counts calls
+// for the operators (core.Hub).
 type informer interface {
 	Inform(id uint64, title string, lines []string) bool
+	ReportCall(stage core.CallStage)
 }
 
 // callState is where a call stands. Signaling is relayed only while active.
@@ -83,16 +85,22 @@ func newRegistry(cfg callSettings, hub informer, web func(uint64) endpoint) *reg
 	}
 }
 
-// note is a message for a terminal user, sent once the registry is unlocked.
+// note is what the hub must hear once the registry is unlocked: a message
+// for a terminal user, or a call stage for the operators' counts.
 type note struct {
 	user  uint64
 	title string
 	lines []string
+	stage core.CallStage
 }
 
 func (r *registry) unlock(notes []note) {
 	r.mu.Unlock()
 	for _, n := range notes {
+		if n.stage != 0 {
+			r.hub.ReportCall(n.stage)
+			continue
+		}
 		r.hub.Inform(n.user, n.title, n.lines)
 	}
 }
@@ -181,6 +189,7 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 		ring = r.cfg.linkTTL // a terminal user needs time to reach a browser
 	}
 	r.arm(c, ring)
+	notes = append(notes, note{stage: core.CallRinging})
 	if caller.ep != nil {
 		caller.ep.deliver(callOut{Type: "call-ringing", Call: c.id, Conv: conv, Peer: toMember(to)})
 	} else {
@@ -293,11 +302,13 @@ func (r *registry) lookup(ep endpoint, id string) (*call, *party, *party) {
 // accept is the callee's yes.
 func (r *registry) accept(ep endpoint, id string) error {
 	r.mu.Lock()
-	defer r.unlock(nil)
+	var notes []note
+	defer func() { r.unlock(notes) }()
 	c, me, _ := r.lookup(ep, id)
 	if c == nil || me != c.parties[1] || c.state != ringing {
 		return errNoCall
 	}
+	notes = append(notes, note{stage: core.CallAnswered})
 	c.state = connecting
 	if !r.startIfReady(c) {
 		r.arm(c, r.linkLeft(c.parties[0]))
@@ -432,7 +443,10 @@ func (r *registry) end(c *call, reason string, by *party) []note {
 		c.timer.Stop()
 	}
 	delete(r.calls, c.id)
-	var notes []note
+	notes := []note{{stage: core.CallDeclined}}
+	if c.state != ringing {
+		notes[0].stage = core.CallEnded
+	}
 	for i, p := range c.parties {
 		other := c.parties[1-i]
 		if r.byUser[p.member.ID] == c {

@@ -1,6 +1,7 @@
 package webrtcsignal
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -38,8 +39,9 @@ func (e *fakeEndpoint) take() []any {
 
 // fakeHub records what terminal users were told.
 type fakeHub struct {
-	mu    sync.Mutex
-	notes map[uint64][]string
+	mu     sync.Mutex
+	notes  map[uint64][]string
+	stages []core.CallStage
 }
 
 func (h *fakeHub) Inform(id uint64, title string, lines []string) bool {
@@ -47,6 +49,12 @@ func (h *fakeHub) Inform(id uint64, title string, lines []string) bool {
 	defer h.mu.Unlock()
 	h.notes[id] = append(h.notes[id], title+": "+strings.Join(lines, "\n"))
 	return true
+}
+
+func (h *fakeHub) ReportCall(stage core.CallStage) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stages = append(h.stages, stage)
 }
 
 func (h *fakeHub) told(id uint64) []string {
@@ -177,6 +185,9 @@ func TestCallAcceptRelayAndHangUp(t *testing.T) {
 		t.Fatalf("relay after the end: %v", err)
 	}
 	f.checkEmpty(t)
+	if got := fmt.Sprint(f.hub.stages); got != "[ringing answered ended]" {
+		t.Fatalf("reported %s", got)
+	}
 }
 
 func (f *callFixture) checkEmpty(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"parley/core"
 )
 
 // Config is the web side's settings. Zero fields take the defaults of
@@ -43,10 +45,9 @@ type Config struct {
 	// burst, then a steady rate per second. Past it the connection closes.
 	FrameBurst int
 	FrameRate  float64
-	// MaxConnsPerIP bounds the WebSockets open at once from one address
-	// (addresses in ExemptIPs are not limited); 0 means no bound.
-	MaxConnsPerIP int
-	ExemptIPs     []string
+	// Guard bounds connections per client address; the binary shares one
+	// with the SSH side. Nil means no per-address bound.
+	Guard *core.ConnGuard
 	// SendQueue bounds the messages waiting for one browser besides the
 	// core's outbox (call signaling, replies). A browser that lets it fill
 	// is disconnected.
@@ -89,8 +90,6 @@ func DefaultConfig() Config {
 		MaxCandidates: 200,
 		FrameBurst:    100,
 		FrameRate:     20,
-		MaxConnsPerIP: 20,
-		ExemptIPs:     []string{"127.0.0.1", "::1"},
 		SendQueue:     256,
 		HelloTimeout:  15 * time.Second,
 		PingInterval:  25 * time.Second,
@@ -122,9 +121,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.FrameRate == 0 {
 		c.FrameRate = d.FrameRate
 	}
-	if c.ExemptIPs == nil {
-		c.ExemptIPs = d.ExemptIPs
-	}
 	if c.SendQueue == 0 {
 		c.SendQueue = d.SendQueue
 	}
@@ -151,7 +147,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("max SDP size must not exceed the read limit")
 	case c.PongWait <= c.PingInterval:
 		return c, errors.New("pong wait must be longer than the ping interval")
-	case c.MaxConnsPerIP < 0 || c.FrameBurst < 1 || c.FrameRate < 0 || c.SendQueue < 16:
+	case c.FrameBurst < 1 || c.FrameRate <= 0 || c.SendQueue < 16:
 		return c, errors.New("connection limits out of range")
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")

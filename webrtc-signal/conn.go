@@ -3,6 +3,7 @@ package webrtcsignal
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,11 +40,16 @@ type attachedOut struct {
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
-	if !s.admit(ip) {
-		http.Error(w, "too many connections from your address", http.StatusTooManyRequests)
+	release, err := s.admit(ip)
+	if err != nil {
+		status := http.StatusTooManyRequests
+		if errors.Is(err, core.ErrDraining) {
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, err.Error(), status)
 		return
 	}
-	defer s.release(ip)
+	defer release()
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered (403 for a foreign origin)
@@ -74,8 +80,8 @@ func (c *conn) deliver(msg any) {
 // stop asks the writer to flush, send a close frame and end the connection.
 func (c *conn) stop(code int, text string) {
 	c.stopOnce.Do(func() {
-		if len(text) > 120 {
-			text = text[:120]
+		if len(text) > 120 { // a close frame's reason must stay short
+			text = strings.ToValidUTF8(text[:120], "")
 		}
 		c.closeCode, c.closeText = code, text
 		close(c.quit)
@@ -86,16 +92,24 @@ func (c *conn) run() {
 	cfg := c.srv.cfg
 	c.ws.SetReadLimit(cfg.ReadLimit)
 	c.ws.SetReadDeadline(time.Now().Add(cfg.HelloTimeout))
-	if err := c.open(); err != nil {
+	first, err := c.open()
+	if err != nil {
 		c.ws.SetWriteDeadline(time.Now().Add(cfg.WriteWait))
 		c.ws.WriteJSON(textOut{Type: "error", Text: err.Error()})
 		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "refused"), time.Now().Add(cfg.WriteWait))
 		c.ws.Close()
 		return
 	}
+	// Registered before the browser hears it is in, so a call placed to
+	// it at once finds it. The first message goes out before the writer
+	// starts, so it always comes first.
 	c.srv.register(c)
-	go c.writer()
-	c.read()
+	if c.write(first) {
+		go c.writer()
+		c.read()
+	} else {
+		close(c.writerDone)
+	}
 	c.stop(websocket.CloseNormalClosure, "")
 	<-c.writerDone
 	c.ws.Close()
@@ -106,21 +120,20 @@ func (c *conn) run() {
 	c.srv.unregister(c)
 }
 
-// open handles the first frame, which must be hello or attach, and writes
-// the answer before the writer starts so it always comes first.
-func (c *conn) open() error {
+// open handles the first frame, which must be hello or attach, and
+// returns the answer.
+func (c *conn) open() (any, error) {
 	typ, data, err := c.ws.ReadMessage()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if typ != websocket.TextMessage {
-		return errors.New("only text frames are accepted")
+		return nil, errors.New("only text frames are accepted")
 	}
 	msg, err := decode(data, c.srv.cfg.MaxSDP)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var first any
 	switch m := msg.(type) {
 	case helloMsg:
 		sess, err := c.srv.hub.Connect(core.ConnectInfo{
@@ -130,28 +143,25 @@ func (c *conn) open() error {
 			Disconnect: func(reason string) { c.stop(websocket.CloseNormalClosure, reason) },
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.sess = sess
-		first = welcomeOut{
+		return welcomeOut{
 			Type:     "welcome",
 			Self:     memberJSON{ID: sess.ID(), Name: sess.Name(), Transport: "web"},
 			Code:     sess.Code(),
 			Welcome:  sess.Welcome(),
 			Commands: commandList(),
 			Rooms:    toRooms(sess.Rooms()),
-		}
+		}, nil
 	case attachMsg:
 		self, err := c.srv.calls.attach(m.Token, c)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		first = attachedOut{Type: "attached", Self: toMember(self)}
-	default:
-		return errors.New("the first message must be hello or attach")
+		return attachedOut{Type: "attached", Self: toMember(self)}, nil
 	}
-	c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
-	return c.ws.WriteJSON(first)
+	return nil, errors.New("the first message must be hello or attach")
 }
 
 // allowFrame applies the frame rate limit.

@@ -33,7 +33,6 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	byUser  map[uint64]*conn // web users by core user ID
-	perIP   map[string]int
 	closing bool
 	wg      sync.WaitGroup
 }
@@ -50,7 +49,6 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		allowed: map[string]bool{},
 		conns:   map[*conn]struct{}{},
 		byUser:  map[uint64]*conn{},
-		perIP:   map[string]int{},
 	}
 	for _, o := range cfg.AllowedOrigins {
 		s.allowed[strings.ToLower(o)] = true
@@ -157,33 +155,26 @@ func (s *Server) clientIP(r *http.Request) string {
 	return peer.String()
 }
 
-// admit counts a new connection from ip, refusing it past the per-IP bound.
-func (s *Server) admit(ip string) bool {
+// admit counts a new connection from ip against the per-address limits
+// and returns the function that ends it.
+func (s *Server) admit(ip string) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return nil, core.ErrDraining
 	}
-	exempt := false
-	for _, e := range s.cfg.ExemptIPs {
-		exempt = exempt || e == ip
+	release := func() {}
+	if s.cfg.Guard != nil {
+		var err error
+		if release, err = s.cfg.Guard.Admit(ip); err != nil {
+			return nil, err
+		}
 	}
-	if !exempt && s.cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnsPerIP {
-		return false
-	}
-	s.perIP[ip]++
 	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) release(ip string) {
-	s.mu.Lock()
-	s.perIP[ip]--
-	if s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
-	s.mu.Unlock()
-	s.wg.Done()
+	return func() {
+		release()
+		s.wg.Done()
+	}, nil
 }
 
 func (s *Server) register(c *conn) {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"parley/core"
 )
 
 // openPrivateWS makes a open a private chat with b and returns its ID.
@@ -272,10 +274,14 @@ func TestShutdownClosesEveryWebSocket(t *testing.T) {
 }
 
 func TestConnectionsPerAddressAreBounded(t *testing.T) {
-	ts := startServer(t, func(c *Config) {
-		c.MaxConnsPerIP = 2
-		c.ExemptIPs = []string{}
-	})
+	limits := core.DefaultLimits()
+	limits.ConnsPerIP = 2
+	limits.ExemptIPs = nil
+	guard, err := core.NewConnGuard(limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(c *Config) { c.Guard = guard })
 	helloClient(t, ts, "one")
 	helloClient(t, ts, "two")
 	if _, resp, err := dialWS(t, ts, ""); err == nil || resp.StatusCode != http.StatusTooManyRequests {
