@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"parley/core"
 )
 
@@ -40,6 +42,19 @@ func TestTwoBrowsersCallEachOther(t *testing.T) {
 	intruder.expect("call-ended", nil) // the intruder is told there is no such call
 	waitVideo(t, alice, bob)
 
+	// Mute and camera off act on the tracks that are sent; the call clock runs.
+	alice.click("call-mute")
+	alice.click("call-camera")
+	if !eval[bool](alice, `(() => {
+		const v = document.getElementById('local-video').srcObject;
+		return v.getAudioTracks().every(t => !t.enabled) && v.getVideoTracks().every(t => !t.enabled) &&
+			document.getElementById('call-mute').getAttribute('aria-pressed') === 'true';
+	})()`) {
+		t.Fatal("mute and camera off left the tracks on")
+	}
+	alice.click("call-mute")
+	alice.waitJS("the duration", `document.getElementById('call-duration').textContent !== '0:00'`)
+
 	bob.click("call-hangup")
 	alice.waitCallState("ended")
 	bob.waitCallState("ended")
@@ -48,11 +63,19 @@ func TestTwoBrowsersCallEachOther(t *testing.T) {
 	}
 	alice.waitJS("the call panel closed", `document.getElementById('call').hidden && document.getElementById('remote-video').srcObject === null`)
 
-	// They can call again after hanging up.
+	// They can call again after hanging up; a browser that goes away ends
+	// the call for the other side.
 	bob.click("call-button")
 	alice.waitCallState("ringing-in")
-	alice.click("call-decline")
-	bob.waitCallState("ended")
+	alice.click("call-accept")
+	alice.waitCallState("active")
+	if err := chromedp.Cancel(bob.ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitCallState("ended")
+	if got := alice.endedText(); !strings.Contains(got, "left the call") && !strings.Contains(got, "private chat") {
+		t.Fatalf("alice was told %q", got)
+	}
 }
 
 func TestTerminalUserTakesACallThroughALink(t *testing.T) {

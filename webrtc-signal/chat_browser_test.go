@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"parley/core"
 )
 
@@ -85,13 +87,22 @@ func TestBrowserAndTerminalChatInARoomAndPrivately(t *testing.T) {
 		t.Fatal("the message ran script")
 	}
 
-	// Privately, by code: the browser joins the terminal user's code.
-	web.say("/join " + strings.ToLower(term.sess.Code()))
+	// Click-to-DM from the members list opens a private chat.
+	web.clickCSS(`#member-list li[title]`)
 	opened := term.wait("the private chat", func(ev core.Event) bool { return ev.Kind == core.EventConvOpened && ev.View.Kind == core.Private })
 	web.waitJS("the private chat", `document.getElementById('conv-title').textContent === 'tess'`)
-	if err := term.sess.Send(opened.Conv, "psst, browser"); err != nil {
+	if err := term.sess.Switch(opened.Conv); err != nil {
 		t.Fatal(err)
 	}
+	term.input("/leave")
+	web.waitJS("the private chat closed", `document.querySelectorAll('#convs li').length === 1`)
+
+	// Privately, by code: the terminal user types the browser user's code.
+	term.input("/join " + strings.ToLower(web.code()))
+	web.waitJS("the private chat again", `document.querySelectorAll('#convs li[data-conv^="@"]').length === 1`)
+	web.clickCSS(`#convs li[data-conv^="@"]`)
+	web.waitJS("the private chat", `document.getElementById('conv-title').textContent === 'tess'`)
+	term.input("psst, browser")
 	web.waitLog("psst, browser")
 	web.say("psst, terminal")
 	if ev := term.waitMessage("psst, terminal"); ev.Conv != opened.Conv {
@@ -104,10 +115,41 @@ func TestBrowserAndTerminalChatInARoomAndPrivately(t *testing.T) {
 	}
 	web.waitJS("an unread count on #lobby", `[...document.querySelectorAll('#convs li')].some(li => li.textContent.includes('#lobby') && li.querySelector('.count') && li.querySelector('.count').textContent === '1')`)
 
+	// Commands work as in the terminal, with their output in the chat pane.
+	web.say("/rooms")
+	web.waitLog("Rooms")
+	web.waitLog("Everyone starts here")
+
 	// A refused line stays in the input, with the error on the status line.
 	web.say("/join 7777AAAA")
 	web.waitJS("the error", `document.getElementById('status').textContent.includes('no one online')`)
 	if v := eval[string](web, `document.getElementById('input').value`); v != "/join 7777AAAA" {
 		t.Fatalf("the refused line was not kept: input holds %q", v)
+	}
+}
+
+func TestPhoneWidth(t *testing.T) {
+	ts := startServer(t)
+	browser := newBrowser(t)
+	phone := openPage(t, browser, "phone", ts.url)
+	phone.do(chromedp.EmulateViewport(375, 700, chromedp.EmulateMobile))
+	phone.code()
+	// The chat and its input fill the screen; the lists wait behind the menu.
+	if !eval[bool](phone, `(() => {
+		const r = document.getElementById('input').getBoundingClientRect();
+		return r.width > 200 && r.right <= 375 && r.bottom <= 700;
+	})()`) {
+		t.Fatal("the input is not on the phone's screen")
+	}
+	if eval[bool](phone, `document.getElementById('sidebar').getClientRects().length > 0`) {
+		t.Fatal("the sidebar covers the chat at phone width")
+	}
+	phone.click("menu-toggle")
+	phone.clickCSS(`#convs li[data-conv="#lobby"]`)
+	phone.waitJS("the menu closed", `document.getElementById('sidebar').getClientRects().length === 0`)
+	phone.say("hello from a phone")
+	phone.waitLog("hello from a phone")
+	if w := eval[int](phone, `document.documentElement.scrollWidth`); w > 375 {
+		t.Fatalf("the page is %d px wide on a 375 px screen", w)
 	}
 }
