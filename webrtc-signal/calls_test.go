@@ -266,6 +266,9 @@ func TestBusyDeclineTimeoutAndClosedChat(t *testing.T) {
 	}
 	f.eps[ben.ID].take()
 	f.checkEmpty(t)
+	if got := fmt.Sprint(f.hub.stages); got != "[ringing declined]" {
+		t.Fatalf("reported %s", got)
+	}
 
 	// Ring timeout.
 	f.ringing(t)

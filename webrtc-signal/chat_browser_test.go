@@ -61,9 +61,11 @@ func TestBrowserAndTerminalChatInARoomAndPrivately(t *testing.T) {
 	ts := startServer(t)
 	browser := newBrowser(t)
 	term := connectTerminal(t, ts, "tess")
+	term.input("said before you came")
 	web := openPage(t, browser, "web", ts.url)
 	web.code()
 	web.waitJS("the lobby", `document.getElementById('conv-title').textContent === '#lobby'`)
+	web.waitLog("said before you came") // the room's history
 
 	// In the room.
 	term.input("hello from the terminal")

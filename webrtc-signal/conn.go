@@ -73,7 +73,7 @@ func (c *conn) deliver(msg any) {
 	select {
 	case c.direct <- msg:
 	default:
-		go c.stop(websocket.ClosePolicyViolation, "too slow: your connection fell behind")
+		c.stop(websocket.ClosePolicyViolation, "too slow: your connection fell behind")
 	}
 }
 
@@ -308,7 +308,8 @@ func (c *conn) finish() {
 	}
 	deadline := time.Now().Add(c.srv.cfg.WriteWait)
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
-	c.ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+	// The net.Conn's own deadline: safe beside the reader goroutine.
+	c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(2 * time.Second))
 }
 
 func (c *conn) write(m any) bool {

@@ -6,7 +6,6 @@ package webrtcsignal
 
 import (
 	"context"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/netip"
@@ -66,11 +65,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		publicURL:     cfg.PublicURL,
 		iceServers:    func(user uint64) []iceServerJSON { return cfg.iceServersFor(user, time.Now()) },
 	}, hub, s.webEndpoint)
-	sub, err := fs.Sub(static.FS, ".")
-	if err != nil {
-		return nil, err
-	}
-	s.files = http.FileServer(http.FS(sub))
+	s.files = http.FileServer(http.FS(static.FS))
 	hub.SetCalls(s.calls)
 	return s, nil
 }
