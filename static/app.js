@@ -305,9 +305,17 @@ function closeDrawers() {
 
 // ---- chat events ----
 
+// The room list's member counts follow joins and leaves, a moment later.
+let roomsTimer = 0;
+function refreshRoomsSoon() {
+  clearTimeout(roomsTimer);
+  roomsTimer = setTimeout(() => conn.rooms(), 1000);
+}
+
 function memberUpdate(d, apply) {
   const c = state.convs.get(d.conv);
   if (!c) return;
+  if (c.view.kind === 'room') refreshRoomsSoon();
   if (c.members) apply(c.members);
   c.view.memberCount = c.members ? c.members.size : c.view.memberCount;
   if (d.msg) appendEntry(d.conv, { msg: d.msg });
@@ -423,6 +431,7 @@ const call = {
 function showCall(text, ringing) {
   $('call').hidden = false;
   $('call').classList.toggle('ringing', ringing);
+  $('call').classList.toggle('incoming', call.state === 'ringing-in');
   $('call-text').textContent = text;
   $('call-ring').hidden = call.state !== 'ringing-in';
   $('call-hangup').textContent = call.state === 'ringing-out' ? 'Cancel' : 'Hang up';
@@ -609,7 +618,7 @@ function endCall(text) {
     $('call-text').textContent = text + '. You can close this page.';
     $('call-ring').hidden = true;
     $('call-hangup').hidden = true;
-    $('call').classList.remove('ringing');
+    $('call').classList.remove('ringing', 'incoming');
     return;
   }
   $('call').hidden = true;
