@@ -2,6 +2,7 @@ package webrtcsignal
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -125,7 +126,7 @@ func (c *conn) run() {
 func (c *conn) open() (any, error) {
 	typ, data, err := c.ws.ReadMessage()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("no hello within %s", c.srv.cfg.HelloTimeout)
 	}
 	if typ != websocket.TextMessage {
 		return nil, errors.New("only text frames are accepted")

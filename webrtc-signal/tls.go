@@ -3,6 +3,7 @@ package webrtcsignal
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 
 	"golang.org/x/crypto/acme/autocert"
@@ -50,4 +51,21 @@ func (t TLSSettings) TLSConfig() (*tls.Config, http.Handler, error) {
 		return cfg, m.HTTPHandler(nil), nil
 	}
 	return nil, nil, nil
+}
+
+// Listen opens addr for the web side: with TLS when the settings ask for
+// it, plain TCP otherwise. acmeHTTP is as for TLSConfig.
+func (t TLSSettings) Listen(addr string) (ln net.Listener, acmeHTTP http.Handler, err error) {
+	cfg, acmeHTTP, err := t.TLSConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
+	return ln, acmeHTTP, nil
 }

@@ -57,16 +57,15 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 func TestTLSFromCertificateFiles(t *testing.T) {
 	ts := startServer(t)
 	certFile, keyFile, pool := selfSigned(t)
-	cfg, challenge, err := TLSSettings{CertFile: certFile, KeyFile: keyFile}.TLSConfig()
-	if err != nil || cfg == nil || challenge != nil {
-		t.Fatalf("config %v, challenge handler %v, error %v", cfg, challenge, err)
+	ln, challenge, err := TLSSettings{CertFile: certFile, KeyFile: keyFile}.Listen("127.0.0.1:0")
+	if err != nil || challenge != nil {
+		t.Fatalf("challenge handler %v, error %v", challenge, err)
 	}
-	srv := httptest.NewUnstartedServer(ts.srv.Handler())
-	srv.TLS = cfg
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
+	srv := &http.Server{Handler: ts.srv.Handler()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get(srv.URL + "/healthz")
+	resp, err := client.Get("https://" + ln.Addr().String() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,5 +111,13 @@ func TestTLSSettingsErrors(t *testing.T) {
 	}
 	if cfg, h, err := (TLSSettings{}).TLSConfig(); cfg != nil || h != nil || err != nil {
 		t.Fatal("no settings should mean plain HTTP")
+	}
+	ln, _, err := TLSSettings{}.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, plain := ln.(*net.TCPListener); !plain {
+		t.Fatalf("plain HTTP got a %T", ln)
 	}
 }

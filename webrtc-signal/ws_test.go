@@ -348,3 +348,48 @@ func TestQRCodeShape(t *testing.T) {
 		t.Fatalf("no light margin on top: %q", lines[0])
 	}
 }
+
+func TestSilentClientsAreDropped(t *testing.T) {
+	ts := startServer(t, func(c *Config) {
+		c.HelloTimeout = 300 * time.Millisecond
+		c.PingInterval = 100 * time.Millisecond
+		c.PongWait = 400 * time.Millisecond
+	})
+	// One that never says hello.
+	mute, _, err := dialWS(t, ts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e textOut
+	mute.expect("error", &e)
+	if !strings.Contains(e.Text, "no hello") {
+		t.Fatalf("told %q", e.Text)
+	}
+	mute.expectClose(websocket.ClosePolicyViolation)
+	// One that stops answering pings (it stops reading, so no pongs).
+	deaf, _ := helloClient(t, ts, "deaf")
+	waitUsers(t, ts, 1)
+	time.Sleep(time.Second)
+	waitUsers(t, ts, 0)
+	deaf.ws.Close()
+}
+
+func TestConfigIsChecked(t *testing.T) {
+	for _, cfg := range []Config{
+		{PublicURL: "chat.example.org"},
+		{PublicURL: "ftp://chat.example.org"},
+		{AllowedOrigins: []string{"chat.example.org"}},
+		{AllowedOrigins: []string{"https://chat.example.org/path"}},
+		{ReadLimit: 1000, MaxSDP: 2000},
+		{PingInterval: time.Minute, PongWait: time.Second},
+		{SendQueue: 2},
+	} {
+		if _, err := cfg.withDefaults(); err == nil {
+			t.Errorf("%+v was accepted", cfg)
+		}
+	}
+	cfg, err := Config{PublicURL: "https://chat.example.org/"}.withDefaults()
+	if err != nil || cfg.PublicURL != "https://chat.example.org" || cfg.RingTimeout != 30*time.Second || cfg.LinkTTL != 2*time.Minute {
+		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+}
