@@ -6,6 +6,8 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"image"
+	"image/color"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"parley/core"
 )
@@ -391,5 +395,48 @@ func TestConfigIsChecked(t *testing.T) {
 	cfg, err := Config{PublicURL: "https://chat.example.org/"}.withDefaults()
 	if err != nil || cfg.PublicURL != "https://chat.example.org" || cfg.RingTimeout != 30*time.Second || cfg.LinkTTL != 2*time.Minute {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+}
+
+// TestQRCodeScans reads the drawn code back the way a phone would see it
+// on a dark terminal: blocks are lit, spaces are dark.
+func TestQRCodeScans(t *testing.T) {
+	const url = "https://chat.example.org/#call=ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	lines, err := qrLines(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const scale = 4
+	width := len([]rune(lines[0]))
+	img := image.NewGray(image.Rect(0, 0, (width+8)*scale, (2*len(lines)+8)*scale))
+	for i := range img.Pix {
+		img.Pix[i] = 0 // the terminal's dark background around the code
+	}
+	for row, l := range lines {
+		for col, r := range []rune(l) {
+			top, bottom := r == '█' || r == '▀', r == '█' || r == '▄'
+			for dy := range scale {
+				for dx := range scale {
+					x, y := (col+4)*scale+dx, (2*row+4)*scale+dy
+					if top {
+						img.SetGray(x, y, color.Gray{Y: 255})
+					}
+					if bottom {
+						img.SetGray(x, y+scale, color.Gray{Y: 255})
+					}
+				}
+			}
+		}
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("the code does not scan: %v", err)
+	}
+	if res.GetText() != url {
+		t.Fatalf("scanned %q", res.GetText())
 	}
 }
