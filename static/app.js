@@ -576,7 +576,7 @@ function startPeer(iceServers) {
     if (call.pc !== pc) return;
     const tracks = stream.getTracks();
     for (const t of tracks) pc.addTrack(t, stream);
-    if (tracks.length === 0) {
+    if (tracks.length === 0 && call.role === 'offerer') { // still receive
       pc.addTransceiver('audio', { direction: 'recvonly' });
       pc.addTransceiver('video', { direction: 'recvonly' });
     }
