@@ -205,12 +205,26 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 
 func (r *registry) linkNote(p *party, title, intro string) note {
 	url := r.cfg.publicURL + "/#call=" + p.token
-	lines := []string{intro, url, fmt.Sprintf("The link works once and expires in %s.", r.cfg.linkTTL.Round(time.Second))}
+	lines := []string{intro, url, "The link works once and expires in " + spell(r.cfg.linkTTL) + "."}
 	if qr, err := qrLines(url); err == nil {
 		lines = append(lines, "")
 		lines = append(lines, qr...)
 	}
 	return note{user: p.member.ID, title: title, lines: lines}
+}
+
+// spell says a duration the way a person would: "2 minutes", "90 seconds".
+func spell(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d == time.Minute:
+		return "1 minute"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	case d == time.Second:
+		return "1 second"
+	}
+	return fmt.Sprintf("%d seconds", d/time.Second)
 }
 
 // arm (re)starts the call's deadline for its current state.

@@ -381,3 +381,16 @@ func TestLinkExpires(t *testing.T) {
 		t.Fatalf("an expired link: %v", err)
 	}
 }
+
+func TestSpell(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		2 * time.Minute:  "2 minutes",
+		time.Minute:      "1 minute",
+		90 * time.Second: "90 seconds",
+		time.Second:      "1 second",
+	} {
+		if got := spell(d); got != want {
+			t.Errorf("%s: %q, want %q", d, got, want)
+		}
+	}
+}
