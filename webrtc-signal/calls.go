@@ -154,6 +154,9 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 	var notes []note
 	defer func() { r.unlock(notes) }()
 	if r.byUser[from.ID] != nil {
+		if from.Transport != "web" {
+			return errors.New("you are already in a call: take it with its link, or end it by leaving that chat (/leave)")
+		}
 		return errors.New("you are already in a call: hang up first")
 	}
 	if r.byUser[to.ID] != nil {
