@@ -32,7 +32,7 @@ func chromiumPath(t *testing.T) string {
 
 // newBrowser starts one headless Chromium for the test; pages opened in it
 // are isolated from each other like separate browsers.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
 	// Chromium's singleton socket lives in TMPDIR and must fit a Unix
@@ -54,6 +54,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1200, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() {

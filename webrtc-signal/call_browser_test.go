@@ -192,3 +192,34 @@ func TestForeignOriginIsRefusedInTheBrowser(t *testing.T) {
 		t.Fatalf("%d users connected", users)
 	}
 }
+
+// TestCallOverTLS serves the page over HTTPS through the TLS helper, as a
+// deployment without a proxy would: the page, the WebSocket (wss) and a
+// call all work.
+func TestCallOverTLS(t *testing.T) {
+	ts := startServer(t)
+	certFile, keyFile, _ := selfSigned(t)
+	ln, _, err := TLSSettings{CertFile: certFile, KeyFile: keyFile}.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: ts.srv.Handler()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	url := "https://" + ln.Addr().String()
+
+	browser := newBrowser(t, chromedp.IgnoreCertErrors)
+	alice := openPage(t, browser, "alice", url)
+	bob := openPage(t, browser, "bob", url)
+	if got := eval[string](alice, `location.protocol + ' ' + window.isSecureContext`); got != "https: true" {
+		t.Fatalf("page: %s", got)
+	}
+	openPrivate(t, alice, bob)
+	alice.say("over TLS")
+	bob.waitLog("over TLS")
+	alice.click("call-button")
+	bob.click("call-accept")
+	waitVideo(t, alice, bob)
+	alice.click("call-hangup")
+	bob.waitCallState("ended")
+}
