@@ -144,7 +144,7 @@ type restartOut struct {
 type callEndedOut struct {
 	Type   string `json:"type"` // "call-ended"
 	Call   string `json:"call"`
-	Reason string `json:"reason"` // see endReasons
+	Reason string `json:"reason"` // listed in docs/protocol.md
 	Text   string `json:"text"`
 }
 
@@ -257,8 +257,7 @@ func (r *registry) expire(id string, state callState) {
 // attach makes ep the browser of a terminal user, from a call link.
 func (r *registry) attach(token string, ep endpoint) (core.Member, error) {
 	r.mu.Lock()
-	var notes []note
-	defer func() { r.unlock(notes) }()
+	defer r.unlock(nil)
 	l, ok := r.links[token]
 	delete(r.links, token)
 	if !ok || r.now().After(l.expires) {
