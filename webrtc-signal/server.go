@@ -101,9 +101,9 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		if s.cfg.HSTS {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		if r.URL.Path == "/" || strings.HasSuffix(r.URL.Path, ".html") {
-			h.Set("Cache-Control", "no-cache")
-		}
+		// The embedded files carry no dates, so browsers revalidate rather
+		// than keep a stale client across an upgrade.
+		h.Set("Cache-Control", "no-cache")
 		next.ServeHTTP(w, r)
 	})
 }
