@@ -57,11 +57,12 @@ type link struct {
 
 // callSettings are the parts of Config the registry uses.
 type callSettings struct {
-	ringTimeout   time.Duration
-	linkTTL       time.Duration
-	maxCandidates int
-	publicURL     string
-	iceServers    func(user uint64) []iceServerJSON
+	ringTimeout    time.Duration
+	linkTTL        time.Duration
+	inviteInterval time.Duration
+	maxCandidates  int
+	publicURL      string
+	iceServers     func(user uint64) []iceServerJSON
 }
 
 // registry runs every call of a server: the call state machine of the
@@ -76,12 +77,14 @@ type registry struct {
 	byUser map[uint64]*call
 	byEP   map[endpoint]*call
 	links  map[string]link
+	last   map[uint64]time.Time // when each user last placed a call
 }
 
 func newRegistry(cfg callSettings, hub informer, web func(uint64) endpoint) *registry {
 	return &registry{
 		cfg: cfg, hub: hub, web: web, now: time.Now,
 		calls: map[string]*call{}, byUser: map[uint64]*call{}, byEP: map[endpoint]*call{}, links: map[string]link{},
+		last: map[uint64]time.Time{},
 	}
 }
 
@@ -162,6 +165,10 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 	if r.byUser[to.ID] != nil {
 		return fmt.Errorf("%s is busy in another call", to.Name)
 	}
+	now := r.now()
+	if wait := r.last[from.ID].Add(r.cfg.inviteInterval).Sub(now); wait > 0 {
+		return fmt.Errorf("wait %s before calling again", spell(max(wait, time.Second)))
+	}
 	c := &call{id: rand.Text(), conv: conv, parties: [2]*party{{member: from}, {member: to}}}
 	for _, p := range c.parties {
 		if p.member.Transport == "web" {
@@ -177,6 +184,7 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 		p.token = rand.Text()
 	}
 	r.calls[c.id] = c
+	r.remember(from.ID, now)
 	for _, p := range c.parties {
 		r.byUser[p.member.ID] = c
 		if p.ep != nil {
@@ -214,6 +222,19 @@ func (r *registry) linkNote(p *party, title, intro string) note {
 		lines = append(lines, qr...)
 	}
 	return note{user: p.member.ID, title: title, lines: lines}
+}
+
+// remember notes when user placed a call, forgetting calls placed long
+// enough ago to no longer matter.
+func (r *registry) remember(user uint64, now time.Time) {
+	if len(r.last) >= 1024 {
+		for id, t := range r.last {
+			if now.Sub(t) >= r.cfg.inviteInterval {
+				delete(r.last, id)
+			}
+		}
+	}
+	r.last[user] = now
 }
 
 // spell says a duration the way a person would: "2 minutes", "90 seconds".

@@ -394,3 +394,23 @@ func TestSpell(t *testing.T) {
 		}
 	}
 }
+
+func TestCallingAgainWaitsAMoment(t *testing.T) {
+	f := newCallFixture(time.Hour)
+	f.r.cfg.inviteInterval = 3 * time.Second
+	id := f.ringing(t)
+	f.r.hangUp(f.eps[ann.ID], id)
+	f.eps[ann.ID].take()
+	f.eps[ben.ID].take()
+	if err := f.r.Start("@1-2", ann, ben); err == nil || !strings.Contains(err.Error(), "wait 3 seconds") {
+		t.Fatalf("calling again at once: %v", err)
+	}
+	if err := f.r.Start("@2-1", ben, ann); err != nil {
+		t.Fatalf("the other side calling back: %v", err)
+	}
+	f.r.hangUp(f.eps[ben.ID], only[callOut](t, f.eps[ben.ID]).Call)
+	f.r.now = func() time.Time { return clock.Add(3 * time.Second) }
+	f.eps[ann.ID].take()
+	f.eps[ben.ID].take()
+	f.ringing(t)
+}

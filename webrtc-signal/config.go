@@ -63,6 +63,9 @@ type Config struct {
 	RingTimeout time.Duration
 	// LinkTTL is how long a one-time call link stays valid.
 	LinkTTL time.Duration
+	// InviteInterval is how soon a user may place another call, so nobody
+	// can ring someone over and over.
+	InviteInterval time.Duration
 	// HSTS adds Strict-Transport-Security to responses (set it when the
 	// page is served over TLS).
 	HSTS bool
@@ -84,19 +87,20 @@ type iceServerJSON struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		TURNTTL:       time.Hour,
-		ReadLimit:     128 << 10,
-		MaxSDP:        64 << 10,
-		MaxCandidates: 200,
-		FrameBurst:    100,
-		FrameRate:     20,
-		SendQueue:     256,
-		HelloTimeout:  15 * time.Second,
-		PingInterval:  25 * time.Second,
-		PongWait:      60 * time.Second,
-		WriteWait:     10 * time.Second,
-		RingTimeout:   30 * time.Second,
-		LinkTTL:       2 * time.Minute,
+		TURNTTL:        time.Hour,
+		ReadLimit:      128 << 10,
+		MaxSDP:         64 << 10,
+		MaxCandidates:  200,
+		FrameBurst:     100,
+		FrameRate:      20,
+		SendQueue:      256,
+		HelloTimeout:   15 * time.Second,
+		PingInterval:   25 * time.Second,
+		PongWait:       60 * time.Second,
+		WriteWait:      10 * time.Second,
+		RingTimeout:    30 * time.Second,
+		LinkTTL:        2 * time.Minute,
+		InviteInterval: 3 * time.Second,
 	}
 }
 
@@ -141,6 +145,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LinkTTL == 0 {
 		c.LinkTTL = d.LinkTTL
+	}
+	if c.InviteInterval == 0 {
+		c.InviteInterval = d.InviteInterval
 	}
 	switch {
 	case c.MaxSDP > int(c.ReadLimit):

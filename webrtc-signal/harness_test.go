@@ -34,6 +34,7 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	}
 	cfg := DefaultConfig()
 	cfg.RingTimeout = 20 * time.Second
+	cfg.InviteInterval = time.Nanosecond // the tests call again at once
 	cfg.PublicURL = "http://" + ln.Addr().String()
 	for _, m := range mutate {
 		m(&cfg)

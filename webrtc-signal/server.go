@@ -59,11 +59,12 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		CheckOrigin:      s.checkOrigin,
 	}
 	s.calls = newRegistry(callSettings{
-		ringTimeout:   cfg.RingTimeout,
-		linkTTL:       cfg.LinkTTL,
-		maxCandidates: cfg.MaxCandidates,
-		publicURL:     cfg.PublicURL,
-		iceServers:    func(user uint64) []iceServerJSON { return cfg.iceServersFor(user, time.Now()) },
+		ringTimeout:    cfg.RingTimeout,
+		linkTTL:        cfg.LinkTTL,
+		inviteInterval: cfg.InviteInterval,
+		maxCandidates:  cfg.MaxCandidates,
+		publicURL:      cfg.PublicURL,
+		iceServers:     func(user uint64) []iceServerJSON { return cfg.iceServersFor(user, time.Now()) },
 	}, hub, s.webEndpoint)
 	s.files = http.FileServer(http.FS(static.FS))
 	hub.SetCalls(s.calls)
