@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/color"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"go.uber.org/goleak"
 
 	"parley/core"
 )
@@ -439,4 +441,52 @@ func TestQRCodeScans(t *testing.T) {
 	if res.GetText() != url {
 		t.Fatalf("scanned %q", res.GetText())
 	}
+}
+
+// TestConnectionsLeaveNoGoroutines opens and ends many sessions and calls,
+// in every way a connection can end, and checks that nothing is left
+// running once the server has shut down.
+func TestConnectionsLeaveNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	hub, err := core.NewHub(core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.InviteInterval = time.Nanosecond
+	srv, err := New(hub, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	ts := &testServer{hub: hub, srv: srv, url: hs.URL}
+	for i := range 20 {
+		a, _ := helloClient(t, ts, "")
+		b, bHi := helloClient(t, ts, "")
+		conv := openPrivateWS(t, a, bHi)
+		a.send(map[string]any{"type": "call-invite", "id": 2, "conv": conv})
+		var in callOut
+		b.expect("call-incoming", &in)
+		switch i % 4 {
+		case 0: // the caller's browser just goes away
+			a.ws.Close()
+		case 1: // the callee quits
+			b.send(map[string]any{"type": "input", "id": 3, "text": "/quit"})
+			b.expectClose(websocket.CloseNormalClosure)
+		case 2: // accepted, then hung up
+			b.send(map[string]any{"type": "call-accept", "call": in.Call})
+			a.expect("call-start", nil)
+			a.send(map[string]any{"type": "call-hangup", "call": in.Call})
+			b.expect("call-ended", nil)
+		case 3: // left ringing until shutdown
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hs.Close()
+	hub.Stop()
+	waitUsers(t, ts, 0)
 }
