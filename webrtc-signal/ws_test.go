@@ -268,11 +268,13 @@ func TestShutdownClosesEveryWebSocket(t *testing.T) {
 	b, _ := helloClient(t, ts, "b")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := ts.srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	done := make(chan error, 1)
+	go func() { done <- ts.srv.Shutdown(ctx) }()
 	a.expectClose(websocket.CloseGoingAway)
 	b.expectClose(websocket.CloseGoingAway)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	if _, resp, err := dialWS(t, ts, ""); err == nil || resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a connection after shutdown: %v", err)
 	}
