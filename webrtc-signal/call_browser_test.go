@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"parley/core"
 )
 
 func TestTwoBrowsersCallEachOther(t *testing.T) {
@@ -76,60 +74,6 @@ func TestTwoBrowsersCallEachOther(t *testing.T) {
 	if got := alice.endedText(); !strings.Contains(got, "left the call") && !strings.Contains(got, "private chat") {
 		t.Fatalf("alice was told %q", got)
 	}
-}
-
-func TestTerminalUserTakesACallThroughALink(t *testing.T) {
-	ts := startServer(t)
-	browser := newBrowser(t)
-	term := connectTerminal(t, ts, "tess")
-	web := openPage(t, browser, "web", ts.url)
-	web.code()
-	web.say("/join " + term.sess.Code())
-	opened := term.wait("the private chat", func(ev core.Event) bool { return ev.Kind == core.EventConvOpened && ev.View.Kind == core.Private })
-	if err := term.sess.Switch(opened.Conv); err != nil {
-		t.Fatal(err)
-	}
-
-	// The terminal user types /video: the browser rings and the terminal
-	// is shown a link and a QR code.
-	term.input("/video")
-	info := term.wait("the call link", func(ev core.Event) bool {
-		return ev.Kind == core.EventInfo && ev.Text == "Video call with "+eval[string](web, `document.getElementById('me-name').textContent`)
-	})
-	var link string
-	qrRows := 0
-	for _, l := range info.Lines {
-		if strings.HasPrefix(l, ts.url+"/#call=") {
-			link = l
-		}
-		if strings.ContainsAny(l, "█▀▄") {
-			qrRows++
-		}
-	}
-	if link == "" || qrRows < 10 {
-		t.Fatalf("no link or QR code in %q", info.Lines)
-	}
-	web.waitCallState("ringing-in")
-	web.click("call-accept")
-
-	phone := openPage(t, browser, "tess's browser", link)
-	waitVideo(t, web, phone)
-	if got := phone.text("me-name"); got != "tess" {
-		t.Fatalf("the link page is %q, not the terminal user", got)
-	}
-
-	// The link worked once.
-	again := openPage(t, browser, "second visit", link)
-	again.waitJS("a refusal", `document.getElementById('call-text').textContent.includes('not valid')`)
-
-	phone.click("call-hangup")
-	web.waitCallState("ended")
-	if got := web.endedText(); !strings.Contains(got, "tess hung up") {
-		t.Fatalf("the browser was told %q", got)
-	}
-	term.wait("the end of the call", func(ev core.Event) bool {
-		return ev.Kind == core.EventInfo && len(ev.Lines) == 1 && strings.Contains(ev.Lines[0], "you hung up")
-	})
 }
 
 func TestDeclineAndRingTimeoutEndCleanly(t *testing.T) {
