@@ -35,6 +35,7 @@ func init() {
 		{Name: "me", Args: "ACTION", Help: "say what you are doing: /me waves", run: (*Session).cmdMe},
 		{Name: "block", Args: "[NAME]", Help: "hide someone's messages and chat requests (no name: list them)", run: (*Session).cmdBlock},
 		{Name: "unblock", Args: "NAME", Help: "undo /block", run: (*Session).cmdUnblock},
+		{Name: "video", Help: "in a private chat: start a video call (a terminal gets a link to open in a browser)", run: (*Session).cmdVideo},
 		{Name: "home", Aliases: []string{":q"}, Help: "leave the chat view for the home screen (also Esc)", run: (*Session).cmdHome},
 		{Name: "help", Aliases: []string{":help", "/?"}, Help: "this list", run: (*Session).cmdHelp},
 		{Name: "quit", Aliases: []string{":quit", "/exit"}, Help: "leave everything and disconnect (also Ctrl-C)", run: (*Session).cmdQuit},

@@ -44,6 +44,8 @@ type Hub struct {
 	draining bool
 	kicks    []kick // sessions to cut off once the current operation is done
 	watch    watcher
+	calls    Calls
+	ended    []string // private chats closed during the current operation, for calls
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -195,8 +197,13 @@ func (h *Hub) unlock() {
 		}
 	}
 	observed := h.watch.take()
+	ended, calls := h.ended, h.calls
+	h.ended = nil
 	h.mu.Unlock()
 	h.watch.run(observed)
+	for _, id := range ended {
+		calls.ConvClosed(id)
+	}
 }
 
 // ConnectInfo is what a transport knows of a new session.
@@ -359,6 +366,9 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 			h.dropConvLocked(m, c, text)
 		}
 		delete(h.convs, c.id)
+		if h.calls != nil {
+			h.ended = append(h.ended, c.id)
+		}
 		return
 	}
 	h.dropConvLocked(u, c, toSelf)

@@ -1,0 +1,72 @@
+package core
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+// recordingCalls is a Calls that remembers what the core asked of it.
+type recordingCalls struct {
+	h      *Hub
+	mu     sync.Mutex
+	starts []string
+	closed []string
+}
+
+func (c *recordingCalls) Start(conv string, from, to Member) error {
+	c.mu.Lock()
+	c.starts = append(c.starts, conv+" "+from.Name+"->"+to.Name)
+	c.mu.Unlock()
+	// Calling back into the hub must not deadlock.
+	c.h.Inform(to.ID, "Incoming call", []string{from.Name + " is calling"})
+	return nil
+}
+
+func (c *recordingCalls) ConvClosed(conv string) {
+	c.mu.Lock()
+	c.closed = append(c.closed, conv)
+	c.mu.Unlock()
+	c.h.Counts()
+}
+
+func TestVideoNeedsACallServiceAndAPrivateChat(t *testing.T) {
+	h := newTestHub(t)
+	alice, bob := connect(t, h, "alice"), connect(t, h, "bob")
+	if err := alice.Input("/video"); err == nil || !strings.Contains(err.Error(), "private chat") {
+		t.Fatalf("/video in a room: %v", err)
+	}
+	if err := alice.Input("/join " + bob.Code()); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Input("/video"); err == nil || !strings.Contains(err.Error(), "not available") {
+		t.Fatalf("/video without a call service: %v", err)
+	}
+}
+
+func TestVideoRingsThePartnerAndClosingEndsTheCall(t *testing.T) {
+	h := newTestHub(t)
+	calls := &recordingCalls{h: h}
+	h.SetCalls(calls)
+	alice, bob := connect(t, h, "alice"), connect(t, h, "bob")
+	if err := alice.Input("/join " + bob.Code()); err != nil {
+		t.Fatal(err)
+	}
+	_, conv := alice.Conversations()
+	if err := alice.Input("/video"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, "the call notice", func(ev Event) bool { return ev.Kind == EventInfo && ev.Lines[0] == "alice is calling" })
+	bob.Close("gone")
+	calls.mu.Lock()
+	defer calls.mu.Unlock()
+	if len(calls.starts) != 1 || calls.starts[0] != conv+" alice->bob" {
+		t.Fatalf("starts = %q", calls.starts)
+	}
+	if len(calls.closed) != 1 || calls.closed[0] != conv {
+		t.Fatalf("closed = %q, want [%s]", calls.closed, conv)
+	}
+	if h.Inform(bob.ID(), "x", nil) {
+		t.Fatal("Inform reached a user who has left")
+	}
+}

@@ -1,0 +1,347 @@
+package webrtcsignal
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"parley/core"
+)
+
+// conn is one browser tab: a chat session (after hello) or the browser of
+// a terminal user's call (after attach). The handler goroutine reads; one
+// writer goroutine writes everything, from the session's outbox and from
+// the direct queue (replies and call signaling).
+type conn struct {
+	srv    *Server
+	ws     *websocket.Conn
+	ip     string
+	sess   *core.Session // nil for a call-only connection
+	direct chan any
+
+	quit       chan struct{}
+	stopOnce   sync.Once
+	closeCode  int
+	closeText  string
+	writerDone chan struct{}
+
+	tokens float64 // frame rate bucket
+	last   time.Time
+}
+
+type attachedOut struct {
+	Type string     `json:"type"` // "attached"
+	Self memberJSON `json:"self"`
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ip := s.clientIP(r)
+	release, err := s.admit(ip)
+	if err != nil {
+		status := http.StatusTooManyRequests
+		if errors.Is(err, core.ErrDraining) {
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	defer release()
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered (403 for a foreign origin)
+	}
+	c := &conn{
+		srv:        s,
+		ws:         ws,
+		ip:         ip,
+		direct:     make(chan any, s.cfg.SendQueue),
+		quit:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		tokens:     float64(s.cfg.FrameBurst),
+		last:       time.Now(),
+	}
+	c.run()
+}
+
+// deliver queues msg for the writer; a browser that lets the queue fill is
+// too slow and is dropped. It never blocks.
+func (c *conn) deliver(msg any) {
+	select {
+	case c.direct <- msg:
+	default:
+		c.stop(websocket.ClosePolicyViolation, "too slow: your connection fell behind")
+	}
+}
+
+// stop asks the writer to flush, send a close frame and end the connection.
+func (c *conn) stop(code int, text string) {
+	c.stopOnce.Do(func() {
+		if len(text) > 120 { // a close frame's reason must stay short
+			text = strings.ToValidUTF8(text[:120], "")
+		}
+		c.closeCode, c.closeText = code, text
+		close(c.quit)
+	})
+}
+
+func (c *conn) run() {
+	cfg := c.srv.cfg
+	c.ws.SetReadLimit(cfg.ReadLimit)
+	c.ws.SetReadDeadline(time.Now().Add(cfg.HelloTimeout))
+	first, err := c.open()
+	if err != nil {
+		c.ws.SetWriteDeadline(time.Now().Add(cfg.WriteWait))
+		c.ws.WriteJSON(textOut{Type: "error", Text: err.Error()})
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "refused"), time.Now().Add(cfg.WriteWait))
+		c.ws.Close()
+		return
+	}
+	// Registered before the browser hears it is in, so a call placed to
+	// it at once finds it. The first message goes out before the writer
+	// starts, so it always comes first.
+	c.srv.register(c)
+	if c.write(first) {
+		go c.writer()
+		c.read()
+	} else {
+		close(c.writerDone)
+	}
+	c.stop(websocket.CloseNormalClosure, "")
+	<-c.writerDone
+	c.ws.Close()
+	c.srv.calls.detach(c)
+	if c.sess != nil {
+		c.sess.Close("")
+	}
+	c.srv.unregister(c)
+}
+
+// open handles the first frame, which must be hello or attach, and
+// returns the answer.
+func (c *conn) open() (any, error) {
+	typ, data, err := c.ws.ReadMessage()
+	if err != nil {
+		return nil, fmt.Errorf("no hello within %s", c.srv.cfg.HelloTimeout)
+	}
+	if typ != websocket.TextMessage {
+		return nil, errors.New("only text frames are accepted")
+	}
+	msg, err := decode(data, c.srv.cfg.MaxSDP)
+	if err != nil {
+		return nil, err
+	}
+	switch m := msg.(type) {
+	case helloMsg:
+		sess, err := c.srv.hub.Connect(core.ConnectInfo{
+			LoginName:  m.Name,
+			Transport:  "web",
+			IP:         c.ip,
+			Disconnect: func(reason string) { c.stop(websocket.CloseNormalClosure, reason) },
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.sess = sess
+		return welcomeOut{
+			Type:     "welcome",
+			Self:     memberJSON{ID: sess.ID(), Name: sess.Name(), Transport: "web"},
+			Code:     sess.Code(),
+			Welcome:  sess.Welcome(),
+			Commands: commandList(),
+			Rooms:    toRooms(sess.Rooms()),
+		}, nil
+	case attachMsg:
+		self, err := c.srv.calls.attach(m.Token, c)
+		if err != nil {
+			return nil, err
+		}
+		return attachedOut{Type: "attached", Self: toMember(self)}, nil
+	}
+	return nil, errors.New("the first message must be hello or attach")
+}
+
+// allowFrame applies the frame rate limit.
+func (c *conn) allowFrame() bool {
+	now := time.Now()
+	c.tokens += now.Sub(c.last).Seconds() * c.srv.cfg.FrameRate
+	c.last = now
+	if burst := float64(c.srv.cfg.FrameBurst); c.tokens > burst {
+		c.tokens = burst
+	}
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+func (c *conn) read() {
+	cfg := c.srv.cfg
+	alive := func() { c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait)) }
+	alive()
+	c.ws.SetPongHandler(func(string) error { alive(); return nil })
+	for {
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		alive()
+		if !c.allowFrame() {
+			c.stop(websocket.ClosePolicyViolation, "too many messages: slow down")
+			return
+		}
+		if typ != websocket.TextMessage {
+			c.stop(websocket.CloseUnsupportedData, "only text frames are accepted")
+			return
+		}
+		msg, err := decode(data, cfg.MaxSDP)
+		if err != nil {
+			c.deliver(textOut{Type: "error", Text: err.Error()})
+			continue
+		}
+		c.handle(msg)
+	}
+}
+
+// errorText is the user-facing text of err, "" for none.
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (c *conn) handle(msg clientMessage) {
+	calls := c.srv.calls
+	switch m := msg.(type) {
+	case callActionMsg:
+		var err error
+		switch m.Type {
+		case "call-accept":
+			err = calls.accept(c, m.Call)
+		case "call-decline":
+			err = calls.decline(c, m.Call)
+		case "call-hangup":
+			err = calls.hangUp(c, m.Call)
+		case "call-restart":
+			calls.relay(c, m)
+		}
+		if err != nil {
+			c.deliver(callEndedOut{Type: "call-ended", Call: m.Call, Reason: "gone", Text: "that call has ended"})
+		}
+		return
+	case sdpMsg, iceMsg:
+		calls.relay(c, m) // dropped unless c is a party of that active call
+		return
+	}
+	if c.sess == nil {
+		c.deliver(textOut{Type: "error", Text: "this connection carries a call only"})
+		return
+	}
+	switch m := msg.(type) {
+	case inputMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Input(m.Text))})
+	case switchMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Switch(m.Conv))})
+	case callInviteMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Video(m.Conv))})
+	case membersMsg:
+		c.deliver(membersOut{Type: "members", Conv: m.Conv, Members: toMembers(c.sess.Members(m.Conv))})
+	case roomsMsg:
+		c.deliver(roomsOut{Type: "rooms", Rooms: toRooms(c.sess.Rooms())})
+	default:
+		c.deliver(textOut{Type: "error", Text: "already connected"})
+	}
+}
+
+func (c *conn) writer() {
+	defer close(c.writerDone)
+	ping := time.NewTicker(c.srv.cfg.PingInterval)
+	defer ping.Stop()
+	var ready, ended <-chan struct{}
+	if c.sess != nil {
+		ready, ended = c.sess.Outbox().Ready(), c.sess.Outbox().Done()
+	}
+	for {
+		select {
+		case <-ready:
+			if !c.flushOutbox() {
+				c.ws.Close()
+				return
+			}
+		case m := <-c.direct:
+			if !c.write(m) {
+				c.ws.Close()
+				return
+			}
+		case <-ping.C:
+			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.srv.cfg.WriteWait)) != nil {
+				c.ws.Close()
+				return
+			}
+		case <-ended:
+			ended = nil
+			c.stop(websocket.CloseNormalClosure, "session ended")
+		case <-c.quit:
+			c.finish()
+			return
+		}
+	}
+}
+
+// finish writes what is still queued and a close frame, then gives the
+// browser a moment to answer it before the reader gives up.
+func (c *conn) finish() {
+	if c.sess != nil && !c.flushOutbox() {
+		c.ws.Close()
+		return
+	}
+	for len(c.direct) > 0 { // only this goroutine receives from direct
+		if !c.write(<-c.direct) {
+			c.ws.Close()
+			return
+		}
+	}
+	deadline := time.Now().Add(c.srv.cfg.WriteWait)
+	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
+	// The net.Conn's own deadline: safe beside the reader goroutine.
+	c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(2 * time.Second))
+}
+
+func (c *conn) write(m any) bool {
+	c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
+	return c.ws.WriteJSON(m) == nil
+}
+
+// flushOutbox writes the session's waiting events; after missed events it
+// sends the whole state again instead.
+func (c *conn) flushOutbox() bool {
+	for _, ev := range c.sess.Outbox().Drain() {
+		var m any
+		if ev.Kind == core.EventMissed {
+			m = c.resync(ev.N)
+		} else {
+			m = fromEvent(ev)
+		}
+		if m != nil && !c.write(m) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *conn) resync(missed int) resyncOut {
+	ids, current := c.sess.Conversations()
+	out := resyncOut{Type: "resync", Missed: missed, Current: current, Convs: make([]viewJSON, 0, len(ids))}
+	for _, id := range ids {
+		if v, ok := c.sess.Conversation(id); ok {
+			out.Convs = append(out.Convs, toView(&v))
+		}
+	}
+	return out
+}

@@ -1,0 +1,279 @@
+package webrtcsignal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// The WebSocket protocol: every frame is one JSON object with a "type"
+// field; docs/protocol.md describes each message. Client messages are
+// decoded into the typed structs below and checked before anything acts
+// on them; server messages are built from typed structs too, never by
+// relaying what a client sent.
+
+// Decoder limits. The read limit of the connection bounds the whole frame;
+// these bound the fields inside it.
+const (
+	maxTextBytes      = 16 << 10 // input lines: the core applies its own, smaller, limit
+	maxNameBytes      = 256
+	maxConvBytes      = 128
+	maxCandidateBytes = 2048
+)
+
+// clientMessage is one decoded message from a browser.
+type clientMessage interface{ clientType() string }
+
+// helloMsg opens a chat session; Name is the name the user would like.
+type helloMsg struct {
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+}
+
+// attachMsg opens a call-only session from a one-time call link.
+type attachMsg struct {
+	Type  string `json:"type"`
+	Token string `json:"token"`
+}
+
+// inputMsg is a typed line: a command or a message for the current conversation.
+type inputMsg struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id"`
+	Text string `json:"text"`
+}
+
+// switchMsg makes a conversation current ("" for none).
+type switchMsg struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id"`
+	Conv string `json:"conv"`
+}
+
+// membersMsg asks for the members of a conversation.
+type membersMsg struct {
+	Type string `json:"type"`
+	Conv string `json:"conv"`
+}
+
+// roomsMsg asks for the listed rooms.
+type roomsMsg struct {
+	Type string `json:"type"`
+}
+
+// callInviteMsg starts a call in a private chat.
+type callInviteMsg struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id"`
+	Conv string `json:"conv"`
+}
+
+// callActionMsg is accept, decline, hang up or an ICE-restart request.
+type callActionMsg struct {
+	Type string `json:"type"` // which of the four
+	Call string `json:"call"`
+}
+
+// sdpMsg is an offer or an answer.
+type sdpMsg struct {
+	Type string `json:"type"` // "call-offer" or "call-answer"
+	Call string `json:"call"`
+	SDP  string `json:"sdp"`
+}
+
+// iceMsg carries one trickled ICE candidate.
+type iceMsg struct {
+	Type      string       `json:"type"`
+	Call      string       `json:"call"`
+	Candidate iceCandidate `json:"candidate"`
+}
+
+// iceCandidate mirrors RTCIceCandidateInit.
+type iceCandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+func (m helloMsg) clientType() string      { return m.Type }
+func (m attachMsg) clientType() string     { return m.Type }
+func (m inputMsg) clientType() string      { return m.Type }
+func (m switchMsg) clientType() string     { return m.Type }
+func (m membersMsg) clientType() string    { return m.Type }
+func (m roomsMsg) clientType() string      { return m.Type }
+func (m callInviteMsg) clientType() string { return m.Type }
+func (m callActionMsg) clientType() string { return m.Type }
+func (m sdpMsg) clientType() string        { return m.Type }
+func (m iceMsg) clientType() string        { return m.Type }
+
+// errProtocol marks a frame that breaks the protocol.
+var errProtocol = errors.New("protocol error")
+
+func protoErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errProtocol}, args...)...)
+}
+
+// decode parses and checks one client frame. maxSDP bounds offers and answers.
+func decode(data []byte, maxSDP int) (clientMessage, error) {
+	// encoding/json would quietly turn bad bytes into U+FFFD.
+	if !utf8.Valid(data) {
+		return nil, protoErr("frame is not valid UTF-8")
+	}
+	var env struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, protoErr("not a JSON object")
+	}
+	var msg clientMessage
+	var err error
+	switch env.Type {
+	case "hello":
+		var m helloMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("name", m.Name, maxNameBytes)
+		}
+		msg = m
+	case "attach":
+		var m attachMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkToken(m.Token)
+		}
+		msg = m
+	case "input":
+		var m inputMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("text", m.Text, maxTextBytes)
+		}
+		msg = m
+	case "switch":
+		var m switchMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("conv", m.Conv, maxConvBytes)
+		}
+		msg = m
+	case "members":
+		var m membersMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("conv", m.Conv, maxConvBytes)
+		}
+		msg = m
+	case "rooms":
+		var m roomsMsg
+		err = strictUnmarshal(data, &m)
+		msg = m
+	case "call-invite":
+		var m callInviteMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("conv", m.Conv, maxConvBytes)
+		}
+		msg = m
+	case "call-accept", "call-decline", "call-hangup", "call-restart":
+		var m callActionMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkCallID(m.Call)
+		}
+		msg = m
+	case "call-offer", "call-answer":
+		var m sdpMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkCallID(m.Call)
+		}
+		if err == nil {
+			err = checkString("sdp", m.SDP, maxSDP)
+		}
+		if err == nil && m.SDP == "" {
+			err = protoErr("empty sdp")
+		}
+		msg = m
+	case "call-ice":
+		var m iceMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkCallID(m.Call)
+		}
+		if err == nil {
+			err = checkCandidate(m.Candidate)
+		}
+		msg = m
+	case "":
+		return nil, protoErr("missing type")
+	default:
+		return nil, protoErr("unknown type %q", clip(env.Type))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// strictUnmarshal decodes one object into v, refusing unknown fields
+// (decode has already refused trailing data).
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return protoErr("%s", clip(strings.TrimPrefix(err.Error(), "json: ")))
+	}
+	return nil
+}
+
+func checkString(field, s string, max int) error {
+	if len(s) > max {
+		return protoErr("%s longer than %d bytes", field, max)
+	}
+	return nil
+}
+
+// Call IDs and link tokens are what the server made: base32 text.
+func isToken(s string) bool {
+	if len(s) < 16 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkCallID(s string) error {
+	if !isToken(s) {
+		return protoErr("bad call id")
+	}
+	return nil
+}
+
+func checkToken(s string) error {
+	if !isToken(s) {
+		return protoErr("bad token")
+	}
+	return nil
+}
+
+func checkCandidate(c iceCandidate) error {
+	if err := checkString("candidate", c.Candidate, maxCandidateBytes); err != nil {
+		return err
+	}
+	for _, p := range []*string{c.SDPMid, c.UsernameFragment} {
+		if p != nil {
+			if err := checkString("candidate", *p, 256); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// clip shortens text from a client before it goes into an error message.
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strings.ToValidUTF8(s, "")
+}
