@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,11 +11,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"parley/core"
+	"parley/internal/testkit"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -428,26 +427,8 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestStatsLineHasCountsButNoText(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	f := newFixture(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	alice, bob := f.connect(t, "alice", "ssh"), f.connect(t, "bob", "web")
 	if err := alice.Input("very secret words"); err != nil {

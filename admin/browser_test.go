@@ -2,46 +2,21 @@ package admin
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"parley/internal/testkit"
 )
 
-// chromium finds a Chromium to drive. Without one the browser test is
-// skipped on a workstation and fails in CI.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium on PATH: CI must install it (apt-get install -y chromium)")
-	}
-	t.Skip("no chromium on PATH: install it (apt-get install -y chromium) to run the browser test")
-	return ""
-}
-
+// newBrowser starts Chromium for the test, bounding the whole test's
+// browsing.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelBrowser()
-		cancelAlloc()
-	})
+	ctx, cancel := context.WithTimeout(testkit.Chromium(t), 90*time.Second)
+	t.Cleanup(cancel)
 	return ctx
 }
 

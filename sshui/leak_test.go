@@ -8,6 +8,8 @@ import (
 
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
+
+	"parley/internal/testkit"
 )
 
 // TestThousandSessionsLeaveNoGoroutines connects and disconnects 1,000
@@ -19,8 +21,8 @@ func TestThousandSessionsLeaveNoGoroutines(t *testing.T) {
 	}
 	ts := startServer(t, nil, nil)
 	ignore := goleak.IgnoreCurrent()
-	withKey := clientConfig(t, "keyed", true)
-	keyless := clientConfig(t, "guest", false)
+	withKey := testkit.KeyLogin(t, "keyed")
+	keyless := testkit.KeylessLogin("guest")
 
 	const total, workers = 1000, 8
 	jobs := make(chan int)
@@ -50,9 +52,9 @@ func TestThousandSessionsLeaveNoGoroutines(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	eventually(t, "every user to leave the hub", func() bool { n, _, _ := ts.hub.Counts(); return n == 0 })
+	testkit.Eventually(t, "every user to leave the hub", func() bool { n, _, _ := ts.hub.Counts(); return n == 0 })
 
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(testkit.WaitLimit)
 	for {
 		err := goleak.Find(ignore)
 		if err == nil {
@@ -73,25 +75,8 @@ func connectOnce(addr string, cfg *gossh.ClientConfig, drop bool) error {
 		return err
 	}
 	defer client.Close()
-	sess, err := client.NewSession()
+	sess, stdin, stdout, err := openShell(client, nil)
 	if err != nil {
-		return err
-	}
-	stdin, err := sess.StdinPipe()
-	if err != nil {
-		return err
-	}
-	stdout, err := sess.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{}); err != nil {
-		return err
-	}
-	if err := sess.Shell(); err != nil {
-		return err
-	}
-	if err := readUntil(stdout, "Parley"); err != nil {
 		return err
 	}
 	if drop {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"parley/internal/testkit"
 )
 
 // TestMeasureIdleSessions reports the server's memory per idle session
@@ -59,7 +61,7 @@ func TestMeasureIdleSessions(t *testing.T) {
 	if err := waitLine(stdout, "clients ready"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "every session in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == n })
+	testkit.Eventually(t, "every session in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == n })
 	time.Sleep(2 * time.Second) // let first frames and joins settle
 	runtime.GC()
 	heap1, gor1 := liveHeap(), runtime.NumGoroutine()
@@ -79,31 +81,15 @@ func TestIdleClients(t *testing.T) {
 		t.Skip("the client side of TestMeasureIdleSessions")
 	}
 	n := envInt("PARLEY_IDLE_SESSIONS", 200)
-	cfg := clientConfig(t, "idle", false)
+	cfg := testkit.KeylessLogin("idle")
 	for i := 0; i < n; i++ {
 		client, err := gossh.Dial("tcp", addr, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer client.Close()
-		sess, err := client.NewSession()
+		_, _, stdout, err := openShell(client, nil)
 		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := sess.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sess.StdinPipe(); err != nil {
-			t.Fatal(err)
-		}
-		if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := sess.Shell(); err != nil {
-			t.Fatal(err)
-		}
-		if err := readUntil(stdout, "Parley"); err != nil {
 			t.Fatal(err)
 		}
 		go func() { _, _ = io.Copy(io.Discard, stdout) }()

@@ -11,9 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"parley/internal/testkit"
 )
 
 // tmuxPane is one user of the real OpenSSH client inside a tmux window.
@@ -44,17 +45,7 @@ func (p *tmuxPane) waitText(text string) string {
 
 func (p *tmuxPane) waitFor(what string, ok func(string) bool) string {
 	p.t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for {
-		s := p.capture()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: timed out waiting for %s; pane:\n%s", p.name, what, s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return testkit.Poll(p.t, p.name, what, p.capture, ok)
 }
 
 func (p *tmuxPane) typeLine(text string) {
@@ -109,7 +100,7 @@ func TestOpenSSHClientUnderTmux(t *testing.T) {
 	alice.typeLine("hello from openssh")
 	bob.waitText("alice: hello from openssh")
 
-	code := codeRE.FindStringSubmatch(alice.capture())
+	code := testkit.CodePattern.FindStringSubmatch(alice.capture())
 	if code == nil {
 		t.Fatalf("no code in alice's header:\n%s", alice.capture())
 	}

@@ -14,36 +14,37 @@ import (
 	"unicode/utf8"
 
 	"parley/core"
+	"parley/internal/testkit"
 
 	gossh "golang.org/x/crypto/ssh"
 )
 
 func TestResizeRelaysTheScreen(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	alice := dialTerm(t, ts.addr, "alice", 60, 20)
-	alice.waitText("#lobby")
-	if strings.Contains(alice.screen(), "Conversations") {
-		t.Fatalf("a 60-column screen should hide the sidebar:\n%s", alice.screen())
+	alice := testkit.Dial(t, ts.addr, "alice", 60, 20)
+	alice.WaitFor("#lobby")
+	if strings.Contains(alice.Screen(), "Conversations") {
+		t.Fatalf("a 60-column screen should hide the sidebar:\n%s", alice.Screen())
 	}
 	long := "the quick brown fox jumps over the lazy dog and keeps running far away"
-	alice.typeLine(long)
-	alice.waitText("alice: the quick brown fox") // wrapped: the end is on the next line
+	alice.TypeLine(long)
+	alice.WaitFor("alice: the quick brown fox") // wrapped: the end is on the next line
 
-	alice.resize(120, 30)
-	s := alice.waitText("alice: " + long)
+	alice.Resize(120, 30)
+	s := alice.WaitFor("alice: " + long)
 	if !strings.Contains(s, "Conversations") {
 		t.Fatalf("a 120-column screen should show the sidebar:\n%s", s)
 	}
 
-	alice.resize(30, 8)
-	alice.waitText("Terminal too small")
-	alice.resize(110, 25)
-	alice.waitText("alice: " + long)
+	alice.Resize(30, 8)
+	alice.WaitFor("Terminal too small")
+	alice.Resize(110, 25)
+	alice.WaitFor("alice: " + long)
 }
 
 func TestSessionWithoutPTYIsRefused(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	client, err := gossh.Dial("tcp", ts.addr, clientConfig(t, "alice", true))
+	client, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestSessionWithoutPTYIsRefused(t *testing.T) {
 
 func TestAtMostTwoSessionsPerConnection(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	client, err := gossh.Dial("tcp", ts.addr, clientConfig(t, "alice", false))
+	client, err := gossh.Dial("tcp", ts.addr, testkit.KeylessLogin("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
 
 	// The stuck client asks for a huge screen, so every frame is big and
 	// its SSH window fills quickly, and then never reads again.
-	stuckClient, err := gossh.Dial("tcp", ts.addr, clientConfig(t, "stuck", true))
+	stuckClient, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "stuck"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,8 +121,8 @@ func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
 	stuckDone := make(chan error, 1)
 	go func() { stuckDone <- stuck.Wait() }()
 
-	bob := dialTerm(t, ts.addr, "bob", 100, 30)
-	bob.waitText("#lobby · 2 members") // stuck and bob
+	bob := testkit.Dial(t, ts.addr, "bob", 100, 30)
+	bob.WaitFor("#lobby · 2 members") // stuck and bob
 	sender := coreUser(t, ts.hub, "sender")
 
 	filler := strings.Repeat("x", 400)
@@ -130,19 +131,19 @@ func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
 		if err := sender.Send("#lobby", fmt.Sprintf("m%04d %s", i, filler)); err != nil {
 			t.Fatal(err)
 		}
-		bob.waitText(fmt.Sprintf("sender: m%04d", i))
-		cutOff = strings.Contains(bob.screen(), "stuck left (too slow")
+		bob.WaitFor(fmt.Sprintf("sender: m%04d", i))
+		cutOff = strings.Contains(bob.Screen(), "stuck left (too slow")
 	}
 	if !cutOff {
-		t.Fatalf("the stuck session was never cut off; bob sees:\n%s", bob.screen())
+		t.Fatalf("the stuck session was never cut off; bob sees:\n%s", bob.Screen())
 	}
 	select {
 	case <-stuckDone:
-	case <-time.After(waitLimit):
+	case <-time.After(testkit.WaitLimit):
 		t.Fatal("the stuck session's channel was not closed")
 	}
 	sender.Send("#lobby", "after the cut-off")
-	bob.waitText("sender: after the cut-off")
+	bob.WaitFor("sender: after the cut-off")
 }
 
 // escapeFree fails when raw terminal output holds anything but our own
@@ -185,18 +186,14 @@ func escapeFree(t *testing.T, raw []byte) {
 
 func TestHostileTextNeverReachesOthersRaw(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	bob := dialTerm(t, ts.addr, "bob", 100, 30)
-	bob.waitText("#lobby")
-	carol := dialTerm(t, ts.addr, "carol", 100, 30)
-	carol.waitText("#lobby · 2 members")
-	mallory := dialTerm(t, ts.addr, "mallory", 100, 30)
-	mallory.waitText("#lobby · 3 members")
-	bob.waitText("#lobby · 3 members")
+	users := joinLobby(t, ts, "bob", "carol", "mallory")
+	bob, carol, mallory := users[0], users[1], users[2]
+	bob.WaitFor("#lobby · 3 members")
 
 	// Typed escapes are taken apart by the input line; what is left is
 	// plain text.
-	mallory.typeLine("one \x1b]52;c;SGVsbG8=\x07 two \x1b[2J three \u009b31m four \x1b]0;pwned\x07 five")
-	bob.waitText("five")
+	mallory.TypeLine("one \x1b]52;c;SGVsbG8=\x07 two \x1b[2J three \u009b31m four \x1b]0;pwned\x07 five")
+	bob.WaitFor("five")
 
 	// The core refuses what a modified client might send directly.
 	direct := coreUser(t, ts.hub, "direct")
@@ -208,55 +205,55 @@ func TestHostileTextNeverReachesOthersRaw(t *testing.T) {
 
 	// A 200 KB line harms no one: its sender is told, the others chat on.
 	huge := strings.Repeat("A", 200*1024)
-	mallory.send(huge)
-	mallory.waitText("input too long")
-	mallory.send("\r")
-	mallory.waitText("message too long")
-	carol.typeLine("still chatting after the flood")
-	bob.waitText("carol: still chatting after the flood")
-	mallory.waitText("carol: still chatting after the flood")
-	if strings.Contains(bob.screen(), "AAAAAAAAAA") {
-		t.Fatalf("the huge line reached bob:\n%s", bob.screen())
+	mallory.Type(huge)
+	mallory.WaitFor("input too long")
+	mallory.Press(testkit.Enter)
+	mallory.WaitFor("message too long")
+	carol.TypeLine("still chatting after the flood")
+	bob.WaitFor("carol: still chatting after the flood")
+	mallory.WaitFor("carol: still chatting after the flood")
+	if strings.Contains(bob.Screen(), "AAAAAAAAAA") {
+		t.Fatalf("the huge line reached bob:\n%s", bob.Screen())
 	}
-	escapeFree(t, bob.raw.Bytes())
-	escapeFree(t, carol.raw.Bytes())
+	escapeFree(t, bob.Raw())
+	escapeFree(t, carol.Raw())
 }
 
 func TestPrivateChatEndStaysReadable(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	alice := dialTerm(t, ts.addr, "alice", 100, 30)
-	bob := dialTerm(t, ts.addr, "bob", 100, 30)
-	alice.typeLine("/join " + bob.code())
-	alice.waitText("@bob · private chat")
-	alice.typeLine("see you soon")
-	bob.send("\x1b2")
-	bob.waitText("alice: see you soon")
+	alice := testkit.Dial(t, ts.addr, "alice", 100, 30)
+	bob := testkit.Dial(t, ts.addr, "bob", 100, 30)
+	alice.TypeLine("/join " + bob.Code())
+	alice.WaitFor("@bob · private chat")
+	alice.TypeLine("see you soon")
+	bob.Press(testkit.Alt('2'))
+	bob.WaitFor("alice: see you soon")
 
-	alice.client.Close()
-	s := bob.waitText("This chat has ended")
+	alice.Close()
+	s := bob.WaitFor("This chat has ended")
 	if !strings.Contains(s, "alice: see you soon") || !strings.Contains(s, "@alice (ended)") {
 		t.Fatalf("the ended chat should stay readable and marked:\n%s", s)
 	}
-	bob.typeLine("anyone there?")
-	bob.waitText("this chat has ended: Esc for home")
-	bob.send("\x1b")
-	bob.waitText("Your code is")
-	bob.waitGone("@alice")
+	bob.TypeLine("anyone there?")
+	bob.WaitFor("this chat has ended: Esc for home")
+	bob.Press(testkit.Esc)
+	bob.WaitFor("Your code is")
+	bob.WaitGone("@alice")
 }
 
 func TestScrollbackDoesNotJumpWhileReading(t *testing.T) {
 	ts := startServer(t, func(c *core.Config) { c.Limits.RateBurst, c.Limits.RatePerSec = 1000, 1000 }, nil)
-	bob := dialTerm(t, ts.addr, "bob", 80, 20)
-	bob.waitText("#lobby")
+	bob := testkit.Dial(t, ts.addr, "bob", 80, 20)
+	bob.WaitFor("#lobby")
 	sender := coreUser(t, ts.hub, "sender")
 	for i := 0; i < 60; i++ {
 		if err := sender.Send("#lobby", fmt.Sprintf("line %02d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	bob.waitText("sender: line 59")
-	bob.send("\x1b[5~") // PgUp
-	s := bob.waitText("lines below")
+	bob.WaitFor("sender: line 59")
+	bob.Press(testkit.PgUp) // PgUp
+	s := bob.WaitFor("lines below")
 	if strings.Contains(s, "sender: line 59") {
 		t.Fatalf("PgUp did not scroll:\n%s", s)
 	}
@@ -264,12 +261,12 @@ func TestScrollbackDoesNotJumpWhileReading(t *testing.T) {
 	if err := sender.Send("#lobby", "a new message"); err != nil {
 		t.Fatal(err)
 	}
-	s = bob.waitFor("the new message counted below", func(s string) bool { return linesBelow(s) == below+1 })
+	s = bob.WaitUntil("the new message counted below", func(s string) bool { return linesBelow(s) == below+1 })
 	if firstChatLine(s) != first || strings.Contains(s, "a new message") {
 		t.Fatalf("the new message moved the lines being read (first was %q):\n%s", first, s)
 	}
-	bob.send("\x1b[6~\x1b[6~\x1b[6~\x1b[6~") // PgDn back to the bottom
-	bob.waitText("sender: a new message")
+	bob.Press(testkit.PgDn, testkit.PgDn, testkit.PgDn, testkit.PgDn) // PgDn back to the bottom
+	bob.WaitFor("sender: a new message")
 }
 
 var belowRE = regexp.MustCompile(`(\d+) lines below`)
@@ -296,42 +293,43 @@ func firstChatLine(screen string) string {
 
 func TestCompletionHistoryAndHelp(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	alice := dialTerm(t, ts.addr, "alice", 100, 30)
-	alice.waitText("#lobby")
-	bob := dialTerm(t, ts.addr, "bartholomew", 100, 30)
-	bob.waitText("#lobby · 2 members")
-	alice.waitText("#lobby · 2 members")
+	users := joinLobby(t, ts, "alice", "bartholomew")
+	alice, bob := users[0], users[1]
+	alice.WaitFor("#lobby · 2 members")
 
-	alice.send("/roo\t")
-	alice.waitText("> /rooms")
-	alice.send("\x15hello bar\t") // Ctrl-U clears, then complete a name
-	alice.waitText("> hello bartholomew")
-	alice.send("\r")
-	bob.waitText("alice: hello bartholomew")
+	alice.Type("/roo")
+	alice.Press(testkit.Tab)
+	alice.WaitFor("> /rooms")
+	alice.Press(testkit.CtrlU) // clears the line, then complete a name
+	alice.Type("hello bar")
+	alice.Press(testkit.Tab)
+	alice.WaitFor("> hello bartholomew")
+	alice.Press(testkit.Enter)
+	bob.WaitFor("alice: hello bartholomew")
 
-	alice.send("\x1b[A") // ↑ brings the last line back
-	alice.waitText("> hello bartholomew")
-	alice.send("\x15")
+	alice.Press(testkit.Up) // ↑ brings the last line back
+	alice.WaitFor("> hello bartholomew")
+	alice.Press(testkit.CtrlU)
 
-	alice.send("?")
-	alice.waitText("Ctrl-N / Ctrl-P")
-	alice.waitText("/join CODE | #room [password]")
-	alice.send("\x1b")
-	alice.waitGone("Ctrl-N / Ctrl-P")
-	alice.send("\x1bOP") // F1
-	alice.waitText("Ctrl-N / Ctrl-P")
-	alice.send("\x1b")
-	alice.waitGone("Ctrl-N / Ctrl-P")
+	alice.Type("?")
+	alice.WaitFor("Ctrl-N / Ctrl-P")
+	alice.WaitFor("/join CODE | #room [password]")
+	alice.Press(testkit.Esc)
+	alice.WaitGone("Ctrl-N / Ctrl-P")
+	alice.Press(testkit.F1) // F1
+	alice.WaitFor("Ctrl-N / Ctrl-P")
+	alice.Press(testkit.Esc)
+	alice.WaitGone("Ctrl-N / Ctrl-P")
 
-	alice.send("\x1bOQ") // F2: members panel
-	s := alice.waitText("Members (2)")
+	alice.Press(testkit.F2) // F2: members panel
+	s := alice.WaitFor("Members (2)")
 	if !strings.Contains(s, "alice (you)") || !strings.Contains(s, "bartholomew") {
 		t.Fatalf("members panel:\n%s", s)
 	}
 
-	alice.typeLine("/nosuch")
-	alice.waitText("unknown command /nosuch")
-	alice.waitText("> /nosuch") // the line is kept
+	alice.TypeLine("/nosuch")
+	alice.WaitFor("unknown command /nosuch")
+	alice.WaitFor("> /nosuch") // the line is kept
 }
 
 func TestShutdownEndsSessionsAndServeReturns(t *testing.T) {
@@ -344,23 +342,20 @@ func TestShutdownEndsSessionsAndServeReturns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	alice := dialTerm(t, ln.Addr().String(), "alice", 80, 24)
-	alice.waitText("#lobby")
+	alice := testkit.Dial(t, ln.Addr().String(), "alice", 80, 24)
+	alice.WaitFor("#lobby")
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitEnded()
-	if !strings.Contains(string(alice.raw.Bytes()), "Parley: the server is shutting down") {
-		t.Fatalf("no goodbye line; screen:\n%s", alice.screen())
+	alice.WaitEnded()
+	if !strings.Contains(string(alice.Raw()), "Parley: the server is shutting down") {
+		t.Fatalf("no goodbye line; screen:\n%s", alice.Screen())
 	}
 	if err := <-served; err != nil {
 		t.Fatalf("Serve after Shutdown: %v", err)
@@ -406,66 +401,36 @@ func TestHostKeyIsCreatedOnceAndReused(t *testing.T) {
 	}
 }
 
-// readUntil reads r until want appears, for raw clients without a screen.
-func readUntil(r io.Reader, want string) error {
-	var seen []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := r.Read(buf)
-		seen = append(seen, buf[:n]...)
-		if bytes.Contains(seen, []byte(want)) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w before %q", err, want)
-		}
-	}
-}
-
 // Closing one session of a multiplexed connection (as OpenSSH's
 // ControlMaster does) must end that session alone, and a resize sent
 // before the shell must not hang the session.
 func TestResizeBeforeShellAndClosingOneOfTwoSessions(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	client, err := gossh.Dial("tcp", ts.addr, clientConfig(t, "multi", true))
+	client, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "multi"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
 	open := func() (*gossh.Session, io.Reader) {
-		sess, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := sess.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sess.StdinPipe(); err != nil {
-			t.Fatal(err)
-		}
-		if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{}); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < 5; i++ {
-			if err := sess.WindowChange(30+i, 100+i); err != nil {
-				t.Fatal(err)
+		sess, _, out, err := openShell(client, func(sess *gossh.Session) error {
+			for i := 0; i < 5; i++ {
+				if err := sess.WindowChange(30+i, 100+i); err != nil {
+					return err
+				}
 			}
-		}
-		if err := sess.Shell(); err != nil {
-			t.Fatal(err)
-		}
-		if err := readUntil(out, "Parley"); err != nil {
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		return sess, out
 	}
 	first, _ := open()
 	second, secondOut := open()
-	eventually(t, "two users", func() bool { n, _, _ := ts.hub.Counts(); return n == 2 })
+	testkit.Eventually(t, "two users", func() bool { n, _, _ := ts.hub.Counts(); return n == 2 })
 
 	first.Close()
-	eventually(t, "the closed session to leave", func() bool { n, _, _ := ts.hub.Counts(); return n == 1 })
+	testkit.Eventually(t, "the closed session to leave", func() bool { n, _, _ := ts.hub.Counts(); return n == 1 })
 	go func() { _, _ = io.Copy(io.Discard, secondOut) }()
 	if _, err := second.SendRequest("window-change", true, gossh.Marshal(struct{ W, H, WPx, HPx uint32 }{90, 20, 0, 0})); err != nil {
 		t.Fatalf("the other session stopped answering: %v", err)
@@ -483,7 +448,7 @@ func TestConnectionsPerAddressAreLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := startServer(t, nil, func(c *Config) { c.Guard = guard })
-	cfg := clientConfig(t, "many", false)
+	cfg := testkit.KeylessLogin("many")
 	dial := func() (*gossh.Client, error) { return gossh.Dial("tcp", ts.addr, cfg) }
 	first, err := dial()
 	if err != nil {
@@ -501,7 +466,7 @@ func TestConnectionsPerAddressAreLimited(t *testing.T) {
 	second.Close()
 	// Refused attempts do not count against the minute's budget.
 	var third *gossh.Client
-	eventually(t, "a connection once the others closed", func() bool {
+	testkit.Eventually(t, "a connection once the others closed", func() bool {
 		third, err = dial()
 		return err == nil
 	})

@@ -9,102 +9,98 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"parley/internal/testkit"
 )
 
 func TestTwoBrowsersCallEachOther(t *testing.T) {
 	ts := startServer(t)
-	browser := newBrowser(t)
-	alice := openPage(t, browser, "alice", ts.url)
-	bob := openPage(t, browser, "bob", ts.url)
-	openPrivate(t, alice, bob)
+	alice, bob := privatePair(t, ts.url)
 
-	alice.click("call-button")
-	bob.waitCallState("ringing-in")
-	if got := bob.text("call-text"); !strings.Contains(got, "is calling you") {
+	alice.Click("call-button")
+	bob.WaitCallState("ringing-in")
+	if got := bob.Text("call-text"); !strings.Contains(got, "is calling you") {
 		t.Fatalf("bob's ring says %q", got)
 	}
-	alice.waitCallState("ringing-out")
-	bob.click("call-accept")
-	waitVideo(t, alice, bob)
-	alice.waitCallState("active")
-	bob.waitCallState("active")
+	alice.WaitCallState("ringing-out")
+	bob.Click("call-accept")
+	testkit.WaitVideo(t, alice, bob)
+	alice.WaitCallState("active")
+	bob.WaitCallState("active")
 
 	// A third user who learns the call ID cannot inject into it: the call
 	// keeps its media, and nothing it sends reaches either side (checked
 	// message by message in TestSignalingOnlyBetweenTheTwoParties).
 	intruder, _ := helloClient(t, ts, "mallory")
-	id := eval[string](alice, `window.parley.call().id`)
+	id := testkit.Eval[string](alice, `window.parley.call().id`)
 	intruder.send(map[string]any{"type": "call-offer", "call": id, "sdp": "v=0\r\n"})
 	intruder.send(map[string]any{"type": "call-ice", "call": id, "candidate": map[string]any{"candidate": "candidate:1 1 udp 1 192.0.2.66 9 typ host", "sdpMid": "0"}})
 	intruder.send(map[string]any{"type": "call-hangup", "call": id})
 	intruder.expect("call-ended", nil) // the intruder is told there is no such call
-	waitVideo(t, alice, bob)
+	testkit.WaitVideo(t, alice, bob)
 
 	// Mute and camera off act on the tracks that are sent; the call clock runs.
-	alice.click("call-mute")
-	alice.click("call-camera")
-	if !eval[bool](alice, `(() => {
+	alice.Click("call-mute")
+	alice.Click("call-camera")
+	if !testkit.Eval[bool](alice, `(() => {
 		const v = document.getElementById('local-video').srcObject;
 		return v.getAudioTracks().every(t => !t.enabled) && v.getVideoTracks().every(t => !t.enabled) &&
 			document.getElementById('call-mute').getAttribute('aria-pressed') === 'true';
 	})()`) {
 		t.Fatal("mute and camera off left the tracks on")
 	}
-	alice.click("call-mute")
-	alice.waitJS("the duration", `document.getElementById('call-duration').textContent !== '0:00'`)
+	alice.Click("call-mute")
+	alice.WaitJS("the duration", `document.getElementById('call-duration').textContent !== '0:00'`)
 
-	bob.click("call-hangup")
-	alice.waitCallState("ended")
-	bob.waitCallState("ended")
-	if got := alice.endedText(); !strings.Contains(got, "hung up") || !strings.Contains(got, "lasted") {
+	bob.Click("call-hangup")
+	alice.WaitCallState("ended")
+	bob.WaitCallState("ended")
+	if got := alice.EndedText(); !strings.Contains(got, "hung up") || !strings.Contains(got, "lasted") {
 		t.Fatalf("alice was told %q", got)
 	}
-	alice.waitJS("the call panel closed", `document.getElementById('call').hidden && document.getElementById('remote-video').srcObject === null`)
+	alice.WaitJS("the call panel closed", `document.getElementById('call').hidden && document.getElementById('remote-video').srcObject === null`)
 
 	// They can call again after hanging up; a browser that goes away ends
 	// the call for the other side.
-	bob.click("call-button")
-	alice.waitCallState("ringing-in")
-	alice.click("call-accept")
-	alice.waitCallState("active")
-	if err := chromedp.Cancel(bob.ctx); err != nil {
+	bob.Click("call-button")
+	alice.WaitCallState("ringing-in")
+	alice.Click("call-accept")
+	alice.WaitCallState("active")
+	if err := chromedp.Cancel(bob.Ctx); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitCallState("ended")
-	if got := alice.endedText(); !strings.Contains(got, "left the call") && !strings.Contains(got, "private chat") {
+	alice.WaitCallState("ended")
+	if got := alice.EndedText(); !strings.Contains(got, "left the call") && !strings.Contains(got, "private chat") {
 		t.Fatalf("alice was told %q", got)
 	}
 }
 
 func TestDeclineAndRingTimeoutEndCleanly(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.RingTimeout = 2 * time.Second })
-	browser := newBrowser(t)
-	alice := openPage(t, browser, "alice", ts.url)
-	bob := openPage(t, browser, "bob", ts.url)
-	openPrivate(t, alice, bob)
+	alice, bob := privatePair(t, ts.url)
 
-	alice.click("call-button")
-	bob.waitCallState("ringing-in")
-	bob.click("call-decline")
-	alice.waitCallState("ended")
-	bob.waitCallState("ended")
-	if got := alice.endedText(); !strings.Contains(got, "declined") {
+	alice.Click("call-button")
+	bob.WaitCallState("ringing-in")
+	bob.Click("call-decline")
+	alice.WaitCallState("ended")
+	bob.WaitCallState("ended")
+	if got := alice.EndedText(); !strings.Contains(got, "declined") {
 		t.Fatalf("alice was told %q", got)
 	}
 
-	alice.click("call-button")
-	bob.waitCallState("ringing-in")
-	alice.waitCallState("ended")
-	bob.waitCallState("ended")
-	for _, p := range []*page{alice, bob} {
-		if got := p.endedText(); !strings.Contains(got, "no answer") {
-			t.Fatalf("%s was told %q", p.name, got)
+	alice.Click("call-button")
+	bob.WaitCallState("ringing-in")
+	alice.WaitCallState("ended")
+	bob.WaitCallState("ended")
+	for _, p := range []*testkit.Page{alice, bob} {
+		if got := p.EndedText(); !strings.Contains(got, "no answer") {
+			t.Fatalf("%s was told %q", p.Name, got)
 		}
-		p.waitJS("the call panel closed", `document.getElementById('call').hidden`)
+		p.WaitJS("the call panel closed", `document.getElementById('call').hidden`)
 	}
 	// Nothing is left behind: both can chat and call again.
-	alice.say("still here")
-	bob.waitLog("still here")
+	alice.Say("still here")
+	bob.WaitLog("still here")
 	ts.srv.calls.mu.Lock()
 	left := len(ts.srv.calls.calls) + len(ts.srv.calls.byUser) + len(ts.srv.calls.byEP)
 	ts.srv.calls.mu.Unlock()
@@ -115,7 +111,7 @@ func TestDeclineAndRingTimeoutEndCleanly(t *testing.T) {
 
 func TestForeignOriginIsRefusedInTheBrowser(t *testing.T) {
 	ts := startServer(t)
-	browser := newBrowser(t)
+	browser := testkit.Chromium(t)
 	// Another site, on another origin, tries to open a WebSocket to the
 	// chat with the visitor's browser (cross-site WebSocket hijacking).
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -123,8 +119,8 @@ func TestForeignOriginIsRefusedInTheBrowser(t *testing.T) {
 		w.Write([]byte("<!doctype html><title>elsewhere</title>"))
 	}))
 	t.Cleanup(attacker.Close)
-	p := openPage(t, browser, "attacker", attacker.URL)
-	got := eval[string](p, fmt.Sprintf(`new Promise(resolve => {
+	p := testkit.OpenPage(t, browser, "attacker", attacker.URL)
+	got := testkit.Eval[string](p, fmt.Sprintf(`new Promise(resolve => {
 		const ws = new WebSocket(%q);
 		ws.onopen = () => resolve('open');
 		ws.onclose = (e) => resolve('closed ' + e.code);
@@ -152,18 +148,15 @@ func TestCallOverTLS(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	url := "https://" + ln.Addr().String()
 
-	browser := newBrowser(t, chromedp.IgnoreCertErrors)
-	alice := openPage(t, browser, "alice", url)
-	bob := openPage(t, browser, "bob", url)
-	if got := eval[string](alice, `location.protocol + ' ' + window.isSecureContext`); got != "https: true" {
+	alice, bob := privatePair(t, url, chromedp.IgnoreCertErrors)
+	if got := testkit.Eval[string](alice, `location.protocol + ' ' + window.isSecureContext`); got != "https: true" {
 		t.Fatalf("page: %s", got)
 	}
-	openPrivate(t, alice, bob)
-	alice.say("over TLS")
-	bob.waitLog("over TLS")
-	alice.click("call-button")
-	bob.click("call-accept")
-	waitVideo(t, alice, bob)
-	alice.click("call-hangup")
-	bob.waitCallState("ended")
+	alice.Say("over TLS")
+	bob.WaitLog("over TLS")
+	alice.Click("call-button")
+	bob.Click("call-accept")
+	testkit.WaitVideo(t, alice, bob)
+	alice.Click("call-hangup")
+	bob.WaitCallState("ended")
 }

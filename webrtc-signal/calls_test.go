@@ -22,10 +22,19 @@ func (e *fakeEndpoint) deliver(m any) {
 	e.msgs = append(e.msgs, m)
 }
 
-func (e *fakeEndpoint) count() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.msgs)
+// waitDelivery waits until something was delivered, for at most 10 s:
+// the caller's next check fails if nothing came.
+func (e *fakeEndpoint) waitDelivery() {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		e.mu.Lock()
+		n := len(e.msgs)
+		e.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // take returns and forgets what was delivered.
@@ -272,10 +281,7 @@ func TestBusyDeclineTimeoutAndClosedChat(t *testing.T) {
 
 	// Ring timeout.
 	f.ringing(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for f.eps[ann.ID].count() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.eps[ann.ID].waitDelivery()
 	if got := only[callEndedOut](t, f.eps[ann.ID]); got.Reason != "timeout" {
 		t.Fatalf("after the ring timeout ann got %+v", got)
 	}
@@ -359,10 +365,7 @@ func TestTerminalCallerWhoNeverOpensTheLink(t *testing.T) {
 	if err := f.r.accept(f.eps[ann.ID], id); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for f.eps[ann.ID].count() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.eps[ann.ID].waitDelivery()
 	if got := only[callEndedOut](t, f.eps[ann.ID]); got.Reason != "unreachable" {
 		t.Fatalf("ann got %+v", got)
 	}

@@ -3,9 +3,8 @@ package webrtcsignal
 import (
 	"context"
 	"encoding/json"
-	"net"
+	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"parley/core"
+	"parley/internal/testkit"
 )
 
 // testServer is a hub and its web side on 127.0.0.1.
@@ -28,10 +28,7 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	cfg := DefaultConfig()
 	cfg.RingTimeout = 20 * time.Second
 	cfg.InviteInterval = time.Nanosecond // the tests call again at once
@@ -43,20 +40,12 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(srv.Handler())
-	ts.Listener.Close()
-	ts.Listener = ln
-	ts.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		ts.Close()
-		hub.Stop()
+	t.Cleanup(hub.Stop)
+	web := &http.Server{Handler: srv.Handler()}
+	testkit.Serve(t, ln, web.Serve, func(ctx context.Context) error {
+		return errors.Join(srv.Shutdown(ctx), web.Shutdown(ctx))
 	})
-	return &testServer{hub: hub, srv: srv, url: ts.URL}
+	return &testServer{hub: hub, srv: srv, url: "http://" + ln.Addr().String()}
 }
 
 // wsClient is a bare protocol client: what a script, or an attacker,

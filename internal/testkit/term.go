@@ -1,0 +1,166 @@
+package testkit
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// KeyLogin logs in as user with a fresh ed25519 key.
+func KeyLogin(t testing.TB, user string) *gossh.ClientConfig {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &gossh.ClientConfig{User: user, Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: WaitLimit}
+}
+
+// KeylessLogin logs in as user without a key: keyboard-interactive with
+// no answers, as a guest would.
+func KeylessLogin(user string) *gossh.ClientConfig {
+	noAnswers := func(string, string, []string, []bool) ([]string, error) { return nil, nil }
+	return &gossh.ClientConfig{User: user, Auth: []gossh.AuthMethod{gossh.KeyboardInteractive(noAnswers)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: WaitLimit}
+}
+
+// Term is a person at a terminal: a real SSH session with a PTY whose
+// output feeds a terminal emulator, the emulator's replies to terminal
+// queries going back to the server.
+type Term struct {
+	t      testing.TB
+	name   string
+	client *gossh.Client
+	sess   *gossh.Session
+	stdin  io.Writer
+	emu    *vt.SafeEmulator
+	raw    *Buffer
+	ended  chan struct{} // closed when the server stops sending
+}
+
+// Dial logs in as user with a fresh key and opens a w×h terminal.
+func Dial(t testing.TB, addr, user string, w, h int) *Term {
+	t.Helper()
+	client, err := gossh.Dial("tcp", addr, KeyLogin(t, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := &Term{t: t, name: user, client: client, sess: sess, emu: vt.NewSafeEmulator(w, h), raw: &Buffer{}, ended: make(chan struct{})}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt.stdin = stdin
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(tt.ended)
+		_, _ = io.Copy(io.MultiWriter(tt.emu, tt.raw), stdout)
+	}()
+	go func() { _, _ = io.Copy(stdin, tt.emu) }()
+	return tt
+}
+
+// Screen is what a person would read on the terminal now.
+func (tt *Term) Screen() string { return ansi.Strip(tt.emu.Render()) }
+
+// Raw is every byte the terminal has received.
+func (tt *Term) Raw() []byte { return tt.raw.Bytes() }
+
+// WaitUntil polls the screen until ok holds, failing with the screen.
+func (tt *Term) WaitUntil(what string, ok func(screen string) bool) string {
+	tt.t.Helper()
+	return Poll(tt.t, tt.name, what, tt.Screen, ok)
+}
+
+// WaitFor waits until the screen shows text.
+func (tt *Term) WaitFor(text string) string {
+	tt.t.Helper()
+	return tt.WaitUntil(strings.TrimSpace(text), func(s string) bool { return strings.Contains(s, text) })
+}
+
+// WaitGone waits until the screen no longer shows text.
+func (tt *Term) WaitGone(text string) string {
+	tt.t.Helper()
+	return tt.WaitUntil("no "+text, func(s string) bool { return !strings.Contains(s, text) })
+}
+
+// Type types text as it is, keys and all.
+func (tt *Term) Type(text string) {
+	tt.t.Helper()
+	if _, err := io.WriteString(tt.stdin, text); err != nil {
+		tt.t.Fatalf("%s: typing: %v", tt.name, err)
+	}
+}
+
+// TypeLine types a line and Enter.
+func (tt *Term) TypeLine(line string) {
+	tt.t.Helper()
+	tt.Type(line)
+	tt.Press(Enter)
+}
+
+// Press presses the keys one after the other, in one write.
+func (tt *Term) Press(keys ...Key) {
+	tt.t.Helper()
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(string(k))
+	}
+	tt.Type(b.String())
+}
+
+// CodePattern finds a user's code in the terminal UI's header.
+var CodePattern = regexp.MustCompile(`code ([0-9A-Z]{8})`)
+
+// Code waits for the header and reads this user's code from it.
+func (tt *Term) Code() string {
+	tt.t.Helper()
+	return CodePattern.FindStringSubmatch(tt.WaitUntil("a code in the header", CodePattern.MatchString))[1]
+}
+
+// Resize changes the terminal's size, as a person dragging the window.
+func (tt *Term) Resize(w, h int) {
+	tt.t.Helper()
+	tt.emu.Resize(w, h)
+	if err := tt.sess.WindowChange(h, w); err != nil {
+		tt.t.Fatal(err)
+	}
+}
+
+// WaitEnded waits until the server closes the session.
+func (tt *Term) WaitEnded() {
+	tt.t.Helper()
+	select {
+	case <-tt.ended:
+	case <-time.After(WaitLimit):
+		tt.t.Fatalf("%s: the session did not end; screen:\n%s", tt.name, tt.Screen())
+	}
+}
+
+// Close drops the connection, as a network failure would.
+func (tt *Term) Close() { tt.client.Close() }
