@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"parley/config"
+	"parley/internal/testkit"
 )
 
 // binary is the parley command built once for the end-to-end tests.
@@ -167,30 +167,12 @@ func TestVersionAndHelp(t *testing.T) {
 // server is a parley process started by a test.
 type server struct {
 	cmd      *exec.Cmd
-	stdout   *syncBuffer
-	logs     *syncBuffer // stderr: one JSON record a line
+	stdout   *testkit.Buffer
+	logs     *testkit.Buffer // stderr: one JSON record a line
 	sshAddr  string
 	httpAddr string
 	hostKey  string
 	exited   chan struct{}
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startServer starts parley with JSON logs and waits for the log line
@@ -199,7 +181,7 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--log-format", "json"}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
-	s := &server{cmd: cmd, stdout: &syncBuffer{}, logs: &syncBuffer{}, exited: make(chan struct{})}
+	s := &server{cmd: cmd, stdout: &testkit.Buffer{}, logs: &testkit.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout = s.stdout
 	logs, err := cmd.StderrPipe()
 	if err != nil {
@@ -246,13 +228,7 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 func (s *server) waitLog(t *testing.T, msg string) {
 	t.Helper()
 	want := fmt.Sprintf(`"msg":%q`, msg)
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(s.logs.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log record %q in:\n%s", msg, s.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, "log record "+want, func() bool { return strings.Contains(s.logs.String(), want) })
 }
 
 // stop sends SIGTERM and returns the exit code and how long it took.
