@@ -1,0 +1,167 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// session is one simulated user: an SSH connection with a PTY whose output
+// is read (unless it is stalled) and scanned for tokens.
+type session struct {
+	idx     int
+	stalled bool
+	run     *run
+
+	client *ssh.Client
+	ssh    *ssh.Session
+	wmu    sync.Mutex
+	stdin  io.Writer
+	stdout io.Reader
+
+	started   time.Time
+	firstByte chan struct{} // closed when the first output arrives
+	connected time.Duration // started → first output; set before firstByte closes
+	bytes     atomic.Int64
+	ended     chan struct{} // closed when the reader stops
+	endedAt   atomic.Int64  // unix nanoseconds; 0 while the stream is open
+
+	// Owned by the reader goroutine until ended is closed.
+	seen      []uint64 // bitset of token ids already seen
+	latencies []time.Duration
+}
+
+// dial connects one session and requests its PTY and shell. The whole
+// exchange is bounded by the connect timeout.
+func dial(r *run, idx int, stalled bool) (*session, error) {
+	cfg := r.cfg
+	s := &session{
+		idx: idx, stalled: stalled, run: r,
+		started:   time.Now(),
+		firstByte: make(chan struct{}),
+		ended:     make(chan struct{}),
+	}
+	conn, err := net.DialTimeout("tcp", cfg.Target, cfg.ConnectTimeout)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(s.started.Add(cfg.ConnectTimeout))
+	c, chans, reqs, err := ssh.NewClientConn(conn, cfg.Target, r.clientConfig(idx))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s.client = ssh.NewClient(c, chans, reqs)
+	if err := s.open(); err != nil {
+		s.client.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	go s.read()
+	return s, nil
+}
+
+func (s *session) open() error {
+	cfg := s.run.cfg
+	var err error
+	if s.ssh, err = s.client.NewSession(); err != nil {
+		return err
+	}
+	if err := s.ssh.RequestPty(cfg.Term, cfg.Height, cfg.Width, ssh.TerminalModes{ssh.ECHO: 1}); err != nil {
+		return fmt.Errorf("pty: %w", err)
+	}
+	if s.stdin, err = s.ssh.StdinPipe(); err != nil {
+		return err
+	}
+	if s.stdout, err = s.ssh.StdoutPipe(); err != nil {
+		return err
+	}
+	if err := s.ssh.Shell(); err != nil {
+		return fmt.Errorf("shell: %w", err)
+	}
+	return nil
+}
+
+// read consumes the output stream until it ends. A stalled session only
+// waits for its connection to close, never reading, like a client whose
+// terminal is frozen.
+func (s *session) read() {
+	defer func() {
+		s.endedAt.Store(time.Now().UnixNano())
+		close(s.ended)
+	}()
+	if s.stalled {
+		s.client.Wait()
+		return
+	}
+	sc := newScanner(s.found, func(b []byte) { s.write(b) })
+	buf := make([]byte, 8192)
+	for {
+		n, err := s.stdout.Read(buf)
+		if n > 0 {
+			if s.bytes.Add(int64(n)) == int64(n) {
+				s.connected = time.Since(s.started)
+				close(s.firstByte)
+			}
+			sc.Write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// found records the first sighting of a token sent by another session.
+func (s *session) found(id int) {
+	r := s.run
+	if id >= len(r.sentAt) || r.senderOf(id) == s.idx {
+		return
+	}
+	sent := r.sentAt[id].Load()
+	if sent == 0 {
+		return
+	}
+	word, bit := id/64, uint64(1)<<(id%64)
+	if s.seen[word]&bit != 0 {
+		return
+	}
+	s.seen[word] |= bit
+	s.latencies = append(s.latencies, time.Duration(time.Now().UnixNano()-sent))
+	r.delivered.Add(1)
+}
+
+// write types b into the session; writes from the sender and from query
+// answers never interleave.
+func (s *session) write(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.stdin.Write(b)
+	return err
+}
+
+// waitFirstByte waits for the session's first output, up to until.
+func (s *session) waitFirstByte(until time.Time) error {
+	select {
+	case <-s.firstByte:
+		return nil
+	case <-s.ended:
+		return errors.New("connection closed before any output")
+	case <-time.After(time.Until(until)):
+		return errors.New("no output before the connect timeout")
+	}
+}
+
+// close ends the session and waits for its reader, up to a bound.
+func (s *session) close(bound time.Duration) {
+	s.client.Close()
+	select {
+	case <-s.ended:
+	case <-time.After(bound):
+	}
+}
