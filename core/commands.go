@@ -97,12 +97,6 @@ func (s *Session) info(title string, lines []string) {
 	s.h.pushLocked(s.u, Event{Kind: EventInfo, Text: title, Lines: lines})
 }
 
-func (s *Session) notice(text string) {
-	s.h.mu.Lock()
-	defer s.h.unlock()
-	s.h.pushLocked(s.u, Event{Kind: EventNotice, Text: text})
-}
-
 func (s *Session) cmdHelp(string) error {
 	lines := make([]string, 0, len(registry)+2)
 	for _, c := range registry {
@@ -194,16 +188,18 @@ func blocks(owner, other *user) bool {
 	return ok
 }
 
-// ipWindowLocked returns the per-IP counter for wrong codes and passwords,
-// or nil for exempt addresses.
-func (h *Hub) ipWindowLocked(ip string) *window {
-	if ip == "" || h.exempt[ip] {
+// ipWindowLocked returns the per-address counter (IPv6 per /64) for
+// wrong codes and passwords, or nil for exempt and unknown addresses.
+func (h *Hub) ipWindowLocked(addr string) *window {
+	ip, ok := parseAddr(addr)
+	if !ok || h.exempt.contains(ip) {
 		return nil
 	}
-	w := h.ipCodes[ip]
+	key := clientPrefix(ip).String()
+	w := h.ipCodes[key]
 	if w == nil {
 		w = &window{}
-		h.ipCodes[ip] = w
+		h.ipCodes[key] = w
 	}
 	return w
 }

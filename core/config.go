@@ -35,19 +35,22 @@ type RoomConfig struct {
 
 // Limits are the per-user and per-conversation bounds of DESIGN §3.
 type Limits struct {
-	MessageChars int           // longest message, in characters
-	NameCells    int           // widest name, in terminal cells
-	History      int           // messages kept per conversation
-	RateBurst    int           // messages a user may send at once
-	RatePerSec   float64       // steady message rate after the burst
-	RateWarnings int           // refused messages before a mute
-	MuteFor      time.Duration // how long a flooder stays muted
-	MutedStrikes int           // messages tried while muted before disconnect
-	WrongCodes   int           // wrong /join codes per minute, per user and per IP
-	OutboxSize   int           // events queued for a session before it misses some
-	SlowTimeout  time.Duration // how long a session may stay behind before it is cut off
-	MaxRooms     int           // rooms in existence at once, config rooms included
-	// ExemptIPs are not limited per IP (loopback by default, for local tests).
+	MessageChars      int           // longest message, in characters
+	NameCells         int           // widest name, in terminal cells
+	History           int           // messages kept per conversation
+	RateBurst         int           // messages a user may send at once
+	RatePerSec        float64       // steady message rate after the burst
+	RateWarnings      int           // refused messages before a mute
+	MuteFor           time.Duration // how long a flooder stays muted
+	MutedStrikes      int           // messages tried while muted before disconnect
+	WrongCodes        int           // wrong /join codes per minute, per user and per IP
+	OutboxSize        int           // events queued for a session before it misses some
+	SlowTimeout       time.Duration // how long a session may stay behind before it is cut off
+	MaxRooms          int           // rooms in existence at once, config rooms included
+	ConnsPerIP        int           // connections open at once from one address (IPv6: per /64)
+	NewConnsPerMinute int           // new connections per minute from one address
+	// ExemptIPs (addresses or CIDR prefixes) are not limited per address:
+	// loopback by default, so local load tests work.
 	ExemptIPs []string
 }
 
@@ -66,19 +69,21 @@ func DefaultConfig() Config {
 // DefaultLimits returns the default limits of DESIGN §3.
 func DefaultLimits() Limits {
 	return Limits{
-		MessageChars: 500,
-		NameCells:    24,
-		History:      100,
-		RateBurst:    10,
-		RatePerSec:   2,
-		RateWarnings: 3,
-		MuteFor:      30 * time.Second,
-		MutedStrikes: 20,
-		WrongCodes:   5,
-		OutboxSize:   512,
-		SlowTimeout:  15 * time.Second,
-		MaxRooms:     1000,
-		ExemptIPs:    []string{"127.0.0.1", "::1"},
+		MessageChars:      500,
+		NameCells:         24,
+		History:           100,
+		RateBurst:         10,
+		RatePerSec:        2,
+		RateWarnings:      3,
+		MuteFor:           30 * time.Second,
+		MutedStrikes:      20,
+		WrongCodes:        5,
+		OutboxSize:        512,
+		SlowTimeout:       15 * time.Second,
+		MaxRooms:          1000,
+		ConnsPerIP:        20,
+		NewConnsPerMinute: 30,
+		ExemptIPs:         []string{"127.0.0.0/8", "::1"},
 	}
 }
 
@@ -101,10 +106,15 @@ func (c Config) Validate() error {
 		{"outbox_size", l.OutboxSize >= 16},
 		{"slow_timeout", l.SlowTimeout >= time.Second},
 		{"max_rooms", l.MaxRooms >= len(c.Rooms)},
+		{"conns_per_ip", l.ConnsPerIP >= 0},
+		{"new_conns_per_minute", l.NewConnsPerMinute >= 0},
 	} {
 		if !v.ok {
 			return fmt.Errorf("limit %s is out of range", v.name)
 		}
+	}
+	if _, err := parseIPSet(l.ExemptIPs); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, r := range c.Rooms {

@@ -36,7 +36,7 @@ type Hub struct {
 	byName   map[string]*user // by NameKey
 	convs    map[string]*conv
 	ipCodes  map[string]*window // wrong codes and passwords per IP
-	exempt   map[string]bool
+	exempt   ipSet
 	nextID   uint64
 	broker   Broker
 	now      func() time.Time
@@ -114,10 +114,7 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 func (h *Hub) applyConfigLocked(cfg Config) {
 	cfg.DefaultRoom, _ = CleanRoomName(cfg.DefaultRoom)
 	h.cfg = cfg
-	h.exempt = map[string]bool{}
-	for _, ip := range cfg.Limits.ExemptIPs {
-		h.exempt[ip] = true
-	}
+	h.exempt, _ = parseIPSet(cfg.Limits.ExemptIPs)
 	keep := map[string]bool{}
 	for _, rc := range cfg.Rooms {
 		name, _ := CleanRoomName(rc.Name)

@@ -95,3 +95,9 @@ func (o *Outbox) close() {
 		close(o.done)
 	}
 }
+
+func (o *Outbox) setLimit(n int) {
+	o.mu.Lock()
+	o.limit = n
+	o.mu.Unlock()
+}

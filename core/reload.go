@@ -1,0 +1,31 @@
+package core
+
+// Reload installs a new config without dropping anyone: rooms are added
+// or updated, rooms no longer in the config are closed and their members
+// told, and new limits apply from the next message on.
+func (h *Hub) Reload(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.unlock()
+	keep := map[string]bool{}
+	for _, rc := range cfg.Rooms {
+		name, _ := CleanRoomName(rc.Name)
+		keep["#"+name] = true
+	}
+	for id, c := range h.convs {
+		if c.kind != Room || !c.permanent || keep[id] {
+			continue
+		}
+		for len(c.order) > 0 {
+			h.dropConvLocked(c.order[0], c, id+" was removed by the operator")
+		}
+		delete(h.convs, id)
+	}
+	h.applyConfigLocked(cfg)
+	for _, u := range h.users {
+		u.out.setLimit(cfg.Limits.OutboxSize)
+	}
+	return nil
+}
