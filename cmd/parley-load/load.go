@@ -33,7 +33,7 @@ type Config struct {
 	Width       int
 	Height      int
 
-	ConnectTimeout time.Duration // one connection, dial to first output
+	ConnectTimeout time.Duration // one connection, dial to first printed character
 	Quiet          time.Duration // no output for this long means the room has settled
 	Settle         time.Duration // longest wait for the room to settle
 	Drain          time.Duration // longest wait for deliveries after the last send
@@ -189,7 +189,7 @@ func Run(cfg Config) (*Result, error) {
 }
 
 // connect opens the sessions at the connect rate and waits for the first
-// output of each reading session.
+// printed character of each reading session.
 func (r *run) connect(res *Result) (watchers, stalled []*session) {
 	cfg := r.cfg
 	total := cfg.Sessions + cfg.Stalled
@@ -206,7 +206,7 @@ func (r *run) connect(res *Result) (watchers, stalled []*session) {
 		go func() {
 			s, err := dial(r, i, i >= cfg.Sessions)
 			if err == nil && !s.stalled {
-				if err = s.waitFirstByte(s.started.Add(cfg.ConnectTimeout)); err != nil {
+				if err = s.waitFirstText(s.started.Add(cfg.ConnectTimeout)); err != nil {
 					s.close(time.Second)
 				}
 			}

@@ -54,7 +54,7 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Term, "term", cfg.Term, "TERM of the PTYs")
 	fs.IntVar(&cfg.Width, "width", cfg.Width, "PTY columns")
 	fs.IntVar(&cfg.Height, "height", cfg.Height, "PTY rows")
-	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "longest wait for one session's first output")
+	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "longest wait for one session's first printed character")
 	fs.DurationVar(&cfg.Quiet, "quiet", cfg.Quiet, "no output for this long means the room has settled after connecting")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "longest wait for the room to settle")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "longest wait for deliveries after the last token")

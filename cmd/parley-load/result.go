@@ -15,7 +15,7 @@ type Result struct {
 
 	Connected     int // sessions (reading or stalled) that got a shell
 	ConnectFailed int
-	Connect       Percentiles // dial to first output, reading sessions
+	Connect       Percentiles // dial to first printed character, reading sessions
 
 	Messages   int   // tokens sent
 	SendErrors int   // senders stopped by a failed write

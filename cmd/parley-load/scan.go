@@ -28,6 +28,7 @@ type scanner struct {
 	parser  *ansi.Parser
 	matched int // characters of a token matched so far
 	id      int
+	printed bool // a printable character has been seen
 	found   func(id int)
 	reply   func(b []byte)
 }
@@ -55,6 +56,7 @@ func (sc *scanner) Write(b []byte) {
 }
 
 func (sc *scanner) print(r rune) {
+	sc.printed = true
 	switch {
 	case sc.matched < len(tokenPrefix):
 		switch {

@@ -26,8 +26,8 @@ type session struct {
 	stdout io.Reader
 
 	started   time.Time
-	firstByte chan struct{} // closed when the first output arrives
-	connected time.Duration // started → first output; set before firstByte closes
+	firstText chan struct{} // closed when the first printed character arrives
+	connected time.Duration // started → first printed character; set before firstText closes
 	bytes     atomic.Int64
 	ended     chan struct{} // closed when the reader stops
 	endedAt   atomic.Int64  // unix nanoseconds; 0 while the stream is open
@@ -44,7 +44,7 @@ func dial(r *run, idx int, stalled bool) (*session, error) {
 	s := &session{
 		idx: idx, stalled: stalled, run: r,
 		started:   time.Now(),
-		firstByte: make(chan struct{}),
+		firstText: make(chan struct{}),
 		ended:     make(chan struct{}),
 	}
 	conn, err := net.DialTimeout("tcp", cfg.Target, cfg.ConnectTimeout)
@@ -105,11 +105,12 @@ func (s *session) read() {
 	for {
 		n, err := s.stdout.Read(buf)
 		if n > 0 {
-			if s.bytes.Add(int64(n)) == int64(n) {
-				s.connected = time.Since(s.started)
-				close(s.firstByte)
-			}
+			s.bytes.Add(int64(n))
 			sc.Write(buf[:n])
+			if s.connected == 0 && sc.printed {
+				s.connected = time.Since(s.started)
+				close(s.firstText)
+			}
 		}
 		if err != nil {
 			return
@@ -145,10 +146,11 @@ func (s *session) write(b []byte) error {
 	return err
 }
 
-// waitFirstByte waits for the session's first output, up to until.
-func (s *session) waitFirstByte(until time.Time) error {
+// waitFirstText waits for the session's first printed character, up to
+// until: a terminal user sees something, not just mode switches.
+func (s *session) waitFirstText(until time.Time) error {
 	select {
-	case <-s.firstByte:
+	case <-s.firstText:
 		return nil
 	case <-s.ended:
 		return errors.New("connection closed before any output")
