@@ -109,7 +109,6 @@ type run struct {
 	senders []int          // session index of each sender
 	// delivered counts first sightings by sessions other than the sender.
 	delivered atomic.Int64
-	stalled   []*session
 }
 
 func (r *run) senderOf(id int) int { return r.senders[id%len(r.senders)] }
@@ -155,7 +154,6 @@ func Run(cfg Config) (*Result, error) {
 	}
 
 	watchers, stalled := r.connect(res)
-	r.stalled = stalled
 	defer func() {
 		for _, s := range slices.Concat(watchers, stalled) {
 			go s.client.Close()
@@ -272,7 +270,7 @@ func (r *run) idle(res *Result, watchers []*session) error {
 	w := r.startWindow(watchers)
 	time.Sleep(r.cfg.Idle)
 	w.end(res, watchers)
-	res.countDisconnected(watchers, r.stalled)
+	res.countDisconnected(watchers)
 	return w.err
 }
 
@@ -318,7 +316,7 @@ func (r *run) load(res *Result, watchers []*session) {
 	res.Messages = sent
 	res.SendErrors = int(sendErrs.Load())
 	res.Expected = expected
-	res.countDisconnected(watchers, r.stalled)
+	res.countDisconnected(watchers)
 
 	var all []time.Duration
 	var lastSeen time.Duration

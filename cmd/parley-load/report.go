@@ -71,9 +71,7 @@ func reportRows(idle bool) []row {
 		numberRow("server RSS growth per session (KiB)", "%.1f", func(r *Result) float64 { return r.ServerRSSDeltaPerSession / 1024 }, true),
 		numberRow("tool CPU, % of one core", "%.1f%%", func(r *Result) float64 { return 100 * r.ToolCPUShare }, false),
 		textRow("measured window", func(r *Result) string { return r.Window.Round(time.Millisecond).String() }),
-		textRow("disconnected (reading / stalled)", func(r *Result) string {
-			return fmt.Sprintf("%d / %d", r.Disconnected, r.StalledCut)
-		}),
+		textRow("reading sessions disconnected", func(r *Result) string { return fmt.Sprint(r.Disconnected) }),
 	)
 }
 

@@ -42,7 +42,6 @@ type Result struct {
 	ServerRSSDeltaPerSession float64 // (ServerRSS − ServerRSSBefore) / Connected
 
 	Disconnected int // reading sessions whose stream ended before the run did
-	StalledCut   int // stalled sessions the server cut off
 	StuckReaders int // readers that did not stop when their connection closed
 }
 
@@ -54,15 +53,10 @@ func (r *Result) DeliveryRatio() float64 {
 	return float64(r.Delivered) / float64(r.Expected)
 }
 
-func (r *Result) countDisconnected(watchers, stalled []*session) {
+func (r *Result) countDisconnected(watchers []*session) {
 	for _, s := range watchers {
 		if s.endedAt.Load() != 0 {
 			r.Disconnected++
-		}
-	}
-	for _, s := range stalled {
-		if s.endedAt.Load() != 0 {
-			r.StalledCut++
 		}
 	}
 }

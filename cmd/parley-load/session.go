@@ -52,6 +52,11 @@ func dial(r *run, idx int, stalled bool) (*session, error) {
 		return nil, err
 	}
 	conn.SetDeadline(s.started.Add(cfg.ConnectTimeout))
+	var frozen *frozenConn
+	if stalled {
+		frozen = &frozenConn{Conn: conn, closed: make(chan struct{})}
+		conn = frozen
+	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, cfg.Target, r.clientConfig(idx))
 	if err != nil {
 		conn.Close()
@@ -63,8 +68,46 @@ func dial(r *run, idx int, stalled bool) (*session, error) {
 		return nil, err
 	}
 	conn.SetDeadline(time.Time{})
+	if frozen != nil {
+		frozen.freeze()
+	}
 	go s.read()
 	return s, nil
+}
+
+// stalledReadBuffer is the socket receive buffer of a stalled session,
+// small so that the server feels the stall within a short run.
+const stalledReadBuffer = 4096
+
+// frozenConn is the connection of a stalled session. Once frozen it stops
+// reading the socket altogether, like a client whose process is suspended:
+// the server's writes back up into its own buffers, not into the tool's
+// SSH channel window.
+type frozenConn struct {
+	net.Conn
+	frozen atomic.Bool
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *frozenConn) freeze() {
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		tc.SetReadBuffer(stalledReadBuffer)
+	}
+	c.frozen.Store(true)
+}
+
+func (c *frozenConn) Read(b []byte) (int, error) {
+	if c.frozen.Load() {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *frozenConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 func (s *session) open() error {
@@ -89,8 +132,7 @@ func (s *session) open() error {
 }
 
 // read consumes the output stream until it ends. A stalled session only
-// waits for its connection to close, never reading, like a client whose
-// terminal is frozen.
+// waits for its connection to close.
 func (s *session) read() {
 	defer func() {
 		s.endedAt.Store(time.Now().UnixNano())
