@@ -154,14 +154,7 @@ func Run(cfg Config) (*Result, error) {
 	}
 
 	watchers, stalled := r.connect(res)
-	defer func() {
-		for _, s := range slices.Concat(watchers, stalled) {
-			go s.client.Close()
-		}
-		for _, s := range slices.Concat(watchers, stalled) {
-			s.close(5 * time.Second)
-		}
-	}()
+	defer closeAll(slices.Concat(watchers, stalled))
 	if len(watchers) < 2 {
 		return res, fmt.Errorf("%s: only %d of %d sessions connected", cfg.Label, len(watchers), cfg.Sessions)
 	}
@@ -205,7 +198,7 @@ func (r *run) connect(res *Result) (watchers, stalled []*session) {
 			s, err := dial(r, i, i >= cfg.Sessions)
 			if err == nil && !s.stalled {
 				if err = s.waitFirstText(s.started.Add(cfg.ConnectTimeout)); err != nil {
-					s.close(time.Second)
+					closeAll([]*session{s})
 				}
 			}
 			results <- dialed{s, err}
@@ -255,6 +248,24 @@ func (r *run) settle(watchers []*session) {
 	}
 	fmt.Fprintf(r.cfg.Log, "%s: still busy after %s, measuring anyway\n", r.cfg.Label, r.cfg.Settle)
 }
+
+// closeAll closes the sessions at once and waits for their readers, at
+// most closeBound in all.
+func closeAll(ss []*session) {
+	for _, s := range ss {
+		go s.client.Close()
+	}
+	deadline := time.After(closeBound)
+	for _, s := range ss {
+		select {
+		case <-s.ended:
+		case <-deadline:
+			return
+		}
+	}
+}
+
+const closeBound = 10 * time.Second
 
 func totalBytes(ss []*session) int64 {
 	var n int64
@@ -320,12 +331,9 @@ func (r *run) load(res *Result, watchers []*session) {
 
 	var all []time.Duration
 	var lastSeen time.Duration
-	for _, s := range watchers {
-		go s.client.Close()
-	}
+	closeAll(watchers)
 	for _, s := range watchers {
 		// The reader must have stopped for its latencies to be final.
-		s.close(5 * time.Second)
 		select {
 		case <-s.ended:
 			all = append(all, s.latencies...)

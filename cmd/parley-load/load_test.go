@@ -134,7 +134,8 @@ func checkComplete(t *testing.T, res *Result, err error, sessions int) {
 		t.Fatalf("sent %d tokens with %d send errors", res.Messages, res.SendErrors)
 	}
 	if res.Delivered != res.Expected || res.Expected != int64(res.Messages)*int64(res.Sessions-1) {
-		t.Fatalf("delivered %d of %d expected (%d tokens, %d sessions)", res.Delivered, res.Expected, res.Messages, res.Sessions)
+		t.Fatalf("delivered %d of %d expected (%d tokens, %d sessions, %d readers stuck)",
+			res.Delivered, res.Expected, res.Messages, res.Sessions, res.StuckReaders)
 	}
 	if res.Disconnected != 0 {
 		t.Fatalf("%d sessions were disconnected", res.Disconnected)

@@ -200,12 +200,3 @@ func (s *session) waitFirstText(until time.Time) error {
 		return errors.New("no output before the connect timeout")
 	}
 }
-
-// close ends the session and waits for its reader, up to a bound.
-func (s *session) close(bound time.Duration) {
-	s.client.Close()
-	select {
-	case <-s.ended:
-	case <-time.After(bound):
-	}
-}
