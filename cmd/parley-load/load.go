@@ -101,17 +101,20 @@ func checkLoopback(target string) error {
 	return nil
 }
 
-// run is the state shared by the sessions of one load run.
+// run is the state shared by the sessions of one load run. Only sentAt and
+// delivered change once sessions are reading.
 type run struct {
-	cfg     Config
-	signer  ssh.Signer
-	sentAt  []atomic.Int64 // by token id: unix nanoseconds of the send, 0 = not sent
-	senders []int          // session index of each sender
+	cfg    Config
+	signer ssh.Signer
+	prefix string         // of this run's tokens
+	sentAt []atomic.Int64 // by token id: unix nanoseconds of the send, 0 = not sent
 	// delivered counts first sightings by sessions other than the sender.
 	delivered atomic.Int64
 }
 
-func (r *run) senderOf(id int) int { return r.senders[id%len(r.senders)] }
+// senderOf is the index of the session that types token id: senders are
+// the first sessions, and take turns.
+func (r *run) senderOf(id int) int { return id % r.cfg.Senders }
 
 func (r *run) clientConfig(idx int) *ssh.ClientConfig {
 	return &ssh.ClientConfig{
@@ -140,7 +143,10 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, signer: signer}
+	r := &run{cfg: cfg, signer: signer, prefix: newTokenPrefix()}
+	if cfg.Idle == 0 {
+		r.sentAt = make([]atomic.Int64, cfg.tokensPerSender()*cfg.Senders)
+	}
 	res := &Result{Label: cfg.Label, Sessions: cfg.Sessions, Stalled: cfg.Stalled, Senders: cfg.Senders}
 	if cfg.Idle > 0 {
 		res.Senders = 0
@@ -167,14 +173,11 @@ func Run(cfg Config) (*Result, error) {
 	if cfg.Idle > 0 {
 		return res, r.idle(res, watchers)
 	}
-	r.senders = make([]int, cfg.Senders)
-	for i := range r.senders {
-		r.senders[i] = watchers[i].idx
+	for i := range cfg.Senders {
+		if watchers[i].idx != i {
+			return res, fmt.Errorf("%s: sender %d did not connect", cfg.Label, i+1)
+		}
 	}
-	for _, s := range watchers {
-		s.seen = make([]uint64, (cfg.tokensPerSender()*cfg.Senders+63)/64)
-	}
-	r.sentAt = make([]atomic.Int64, cfg.tokensPerSender()*cfg.Senders)
 	r.load(res, watchers)
 	return res, nil
 }
@@ -303,7 +306,7 @@ func (r *run) load(res *Result, watchers []*session) {
 				time.Sleep(time.Until(w.start.Add(offset + time.Duration(k)*period)))
 				id := k*cfg.Senders + s
 				r.sentAt[id].Store(time.Now().UnixNano())
-				if err := sender.write([]byte(token(id) + "\r")); err != nil {
+				if err := sender.write([]byte(token(r.prefix, id) + "\r")); err != nil {
 					r.sentAt[id].Store(0)
 					sendErrs.Add(1)
 					return

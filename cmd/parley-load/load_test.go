@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
+const testPrefix = "tkabc"
+
 // scan feeds chunks to a fresh scanner and returns the token ids found and
 // the query answers written back.
 func scan(chunks ...string) (ids []int, replies string) {
 	var out bytes.Buffer
-	sc := newScanner(func(id int) { ids = append(ids, id) }, func(b []byte) { out.Write(b) })
+	sc := newScanner(testPrefix, func(id int) { ids = append(ids, id) }, func(b []byte) { out.Write(b) })
 	for _, c := range chunks {
 		sc.Write([]byte(c))
 	}
@@ -21,9 +23,9 @@ func scan(chunks ...string) (ids []int, replies string) {
 
 func TestScannerFindsTokensThroughStylingAndSplitWrites(t *testing.T) {
 	ids, _ := scan(
-		"\x1b[2J\x1b[1;1Halice: "+token(42)+"\r\n",
-		"bob: \x1b[38;5;2mtk00\x1b[0m00", "007 ttk0000009",
-		"\x1b[3", "1mtk0000", "123\x1b[0m",
+		"\x1b[2J\x1b[1;1Halice: "+token(testPrefix, 42)+"\r\n",
+		"bob: \x1b[38;5;2mtkab\x1b[1mc00\x1b[0m00", "007 ttkabc0000009",
+		"\x1b[3", "1mtkabc0000", "123\x1b[0m", "tkxyz0000005",
 	)
 	want := []int{42, 7, 9, 123}
 	if len(ids) != len(want) {
@@ -38,10 +40,11 @@ func TestScannerFindsTokensThroughStylingAndSplitWrites(t *testing.T) {
 
 func TestScannerDoesNotJoinTextFromTwoPlaces(t *testing.T) {
 	for _, stream := range []string{
-		"tk000\x1b[5;1H0001",        // cursor moved between the halves
-		"tk000\r\n0001",             // a new line between them
-		"tk000\x1b]0;title\x070001", // an OSC between them
-		"tk00x00001",
+		"tkabc000\x1b[5;1H0001",        // cursor moved between the halves
+		"tkabc000\r\n0001",             // a new line between them
+		"tkabc000\x1b]0;title\x070001", // an OSC between them
+		"tkabc00x00001",
+		"tkab0000001",
 	} {
 		if ids, _ := scan(stream); len(ids) != 0 {
 			t.Errorf("%q: found %v, want nothing", stream, ids)
@@ -149,7 +152,7 @@ func TestSmokeBaselineDeliversEverything(t *testing.T) {
 	cfg := smokeConfig(t, startBaselineInProcess(t))
 	res, err := Run(cfg)
 	checkComplete(t, res, err, cfg.Sessions)
-	if res.BytesPerSessionPerMessage < float64(len(token(0))) {
+	if res.BytesPerSessionPerMessage < float64(len(token(testPrefix, 0))) {
 		t.Errorf("%.1f bytes per session per message: less than a token", res.BytesPerSessionPerMessage)
 	}
 }

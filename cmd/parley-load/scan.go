@@ -3,18 +3,32 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/charmbracelet/x/ansi"
 )
 
-// Tokens are what senders type: "tk" and seven digits, the token's id.
+// Tokens are what senders type: a prefix of "tk" and three letters drawn
+// for the run, then seven digits, the token's id. The drawn letters keep a
+// run from counting tokens of an earlier run that a server still shows
+// from its history; they are never 't', so the prefix cannot overlap
+// itself and a failed match only needs to restart at a 't'.
 const (
-	tokenPrefix = "tk"
 	tokenDigits = 7
 	maxTokens   = 10_000_000
+	tagLetters  = "abcdefghijklmnopqrsuvwxyz"
 )
 
-func token(id int) string { return fmt.Sprintf("%s%0*d", tokenPrefix, tokenDigits, id) }
+// newTokenPrefix draws the prefix of one run's tokens.
+func newTokenPrefix() string {
+	b := []byte("tk...")
+	for i := 2; i < len(b); i++ {
+		b[i] = tagLetters[rand.IntN(len(tagLetters))]
+	}
+	return string(b)
+}
+
+func token(prefix string, id int) string { return fmt.Sprintf("%s%0*d", prefix, tokenDigits, id) }
 
 // scanner watches one session's output stream the way a terminal receives
 // it: escape sequences are parsed, not shown, and tokens are looked for in
@@ -26,6 +40,7 @@ func token(id int) string { return fmt.Sprintf("%s%0*d", tokenPrefix, tokenDigit
 // wait for a timeout.
 type scanner struct {
 	parser  *ansi.Parser
+	prefix  string
 	matched int // characters of a token matched so far
 	id      int
 	printed bool // a printable character has been seen
@@ -33,8 +48,8 @@ type scanner struct {
 	reply   func(b []byte)
 }
 
-func newScanner(found func(id int), reply func(b []byte)) *scanner {
-	sc := &scanner{parser: ansi.NewParser(), found: found, reply: reply}
+func newScanner(prefix string, found func(id int), reply func(b []byte)) *scanner {
+	sc := &scanner{parser: ansi.NewParser(), prefix: prefix, found: found, reply: reply}
 	sc.parser.SetParamsSize(16)
 	sc.parser.SetDataSize(256)
 	sc.parser.SetHandler(ansi.Handler{
@@ -58,12 +73,12 @@ func (sc *scanner) Write(b []byte) {
 func (sc *scanner) print(r rune) {
 	sc.printed = true
 	switch {
-	case sc.matched < len(tokenPrefix):
+	case sc.matched < len(sc.prefix):
 		switch {
-		case r == rune(tokenPrefix[sc.matched]):
+		case r == rune(sc.prefix[sc.matched]):
 			sc.matched++
 			sc.id = 0
-		case r == rune(tokenPrefix[0]):
+		case r == rune(sc.prefix[0]):
 			sc.matched = 1
 		default:
 			sc.matched = 0
@@ -71,11 +86,11 @@ func (sc *scanner) print(r rune) {
 	case r >= '0' && r <= '9':
 		sc.id = sc.id*10 + int(r-'0')
 		sc.matched++
-		if sc.matched == len(tokenPrefix)+tokenDigits {
+		if sc.matched == len(sc.prefix)+tokenDigits {
 			sc.found(sc.id)
 			sc.matched = 0
 		}
-	case r == rune(tokenPrefix[0]):
+	case r == rune(sc.prefix[0]):
 		sc.matched = 1
 	default:
 		sc.matched = 0

@@ -46,6 +46,7 @@ func dial(r *run, idx int, stalled bool) (*session, error) {
 		started:   time.Now(),
 		firstText: make(chan struct{}),
 		ended:     make(chan struct{}),
+		seen:      make([]uint64, (len(r.sentAt)+63)/64),
 	}
 	conn, err := net.DialTimeout("tcp", cfg.Target, cfg.ConnectTimeout)
 	if err != nil {
@@ -142,7 +143,7 @@ func (s *session) read() {
 		s.client.Wait()
 		return
 	}
-	sc := newScanner(s.found, func(b []byte) { s.write(b) })
+	sc := newScanner(s.run.prefix, s.found, func(b []byte) { s.write(b) })
 	buf := make([]byte, 8192)
 	for {
 		n, err := s.stdout.Read(buf)
