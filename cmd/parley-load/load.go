@@ -72,7 +72,7 @@ func (c Config) Validate() error {
 	case c.ConnectTimeout <= 0 || c.Quiet <= 0 || c.Settle <= 0 || c.Drain <= 0:
 		return errors.New("timeouts must be positive")
 	}
-	if c.Idle == 0 && c.tokensPerSender()*c.Senders > maxTokens {
+	if c.Idle == 0 && 2*c.tokensPerPhase() > maxTokens {
 		return fmt.Errorf("at most %d tokens per run", maxTokens)
 	}
 	return checkLoopback(c.Target)
@@ -81,6 +81,8 @@ func (c Config) Validate() error {
 func (c Config) tokensPerSender() int {
 	return max(1, int(c.Rate*c.Duration.Seconds()))
 }
+
+func (c Config) tokensPerPhase() int { return c.tokensPerSender() * c.Senders }
 
 // checkLoopback refuses targets that are not on this machine: a load run
 // against someone else's server would be an attack.
@@ -131,6 +133,9 @@ func (r *run) clientConfig(idx int) *ssh.ClientConfig {
 
 // Run connects the sessions, lets them settle, then either sends tokens
 // and measures their fan-out or, with Idle set, measures an idle window.
+// With stalled sessions and tokens, it measures twice on the same
+// sessions: before the stalled ones connect (Result.Unstalled), then with
+// them, so their effect on everyone else is a ratio within one run.
 func Run(cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -144,31 +149,33 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r := &run{cfg: cfg, signer: signer, prefix: newTokenPrefix()}
+	twoPhases := cfg.Stalled > 0 && cfg.Idle == 0
 	if cfg.Idle == 0 {
-		r.sentAt = make([]atomic.Int64, cfg.tokensPerSender()*cfg.Senders)
+		phases := 1
+		if twoPhases {
+			phases = 2
+		}
+		r.sentAt = make([]atomic.Int64, phases*cfg.tokensPerPhase())
 	}
-	res := &Result{Label: cfg.Label, Sessions: cfg.Sessions, Stalled: cfg.Stalled, Senders: cfg.Senders}
-	if cfg.Idle > 0 {
-		res.Senders = 0
-	}
-	var before procSample
+	res := r.newResult()
 	if cfg.ServerPID > 0 {
-		if before, err = sampleProc(cfg.ServerPID); err != nil {
+		before, err := sampleProc(cfg.ServerPID)
+		if err != nil {
 			return nil, fmt.Errorf("server pid %d: %w", cfg.ServerPID, err)
 		}
 		res.ServerRSSBefore = before.RSS
 	}
 
-	watchers, stalled := r.connect(res)
-	defer closeAll(slices.Concat(watchers, stalled))
+	watchers := r.connect(res, 0, cfg.Sessions, false)
+	var stalled []*session
+	defer func() { closeAll(slices.Concat(watchers, stalled)) }()
 	if len(watchers) < 2 {
 		return res, fmt.Errorf("%s: only %d of %d sessions connected", cfg.Label, len(watchers), cfg.Sessions)
 	}
-	if cfg.Join != "" {
-		for _, s := range slices.Concat(watchers, stalled) {
-			go s.write([]byte(cfg.Join + "\r"))
-		}
+	if !twoPhases {
+		stalled = r.connect(res, cfg.Sessions, cfg.Stalled, true)
 	}
+	r.join(slices.Concat(watchers, stalled))
 	r.settle(watchers)
 	if cfg.Idle > 0 {
 		return res, r.idle(res, watchers)
@@ -178,28 +185,60 @@ func Run(cfg Config) (*Result, error) {
 			return res, fmt.Errorf("%s: sender %d did not connect", cfg.Label, i+1)
 		}
 	}
-	r.load(res, watchers)
+	var unstalled *Result
+	if twoPhases {
+		unstalled = r.newResult()
+		unstalled.Stalled, unstalled.Connected = 0, res.Connected
+		unstalled.ServerRSSBefore = res.ServerRSSBefore
+		r.load(unstalled, watchers, 0)
+		stalled = r.connect(res, cfg.Sessions, cfg.Stalled, true)
+		r.join(stalled)
+		r.settle(watchers)
+	}
+	r.load(res, watchers, len(r.sentAt)-cfg.tokensPerPhase())
+
+	res.countDisconnected(watchers)
+	closeAll(watchers)
+	if unstalled != nil {
+		r.summarise(unstalled, watchers, 0)
+		res.Unstalled = unstalled
+	}
+	r.summarise(res, watchers, len(r.sentAt)-cfg.tokensPerPhase())
 	return res, nil
 }
 
-// connect opens the sessions at the connect rate and waits for the first
-// printed character of each reading session.
-func (r *run) connect(res *Result) (watchers, stalled []*session) {
+func (r *run) newResult() *Result {
+	res := &Result{Label: r.cfg.Label, Sessions: r.cfg.Sessions, Stalled: r.cfg.Stalled, Senders: r.cfg.Senders}
+	if r.cfg.Idle > 0 {
+		res.Senders = 0
+	}
+	return res
+}
+
+// connect opens count sessions, numbered from first, at the connect rate.
+// It waits for the first printed character of each reading session.
+func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 	cfg := r.cfg
-	total := cfg.Sessions + cfg.Stalled
-	fmt.Fprintf(cfg.Log, "%s: connecting %d sessions (%d stalled) at %g/s\n", cfg.Label, total, cfg.Stalled, cfg.ConnectRate)
+	if count == 0 {
+		return nil
+	}
+	kind := "reading"
+	if stalled {
+		kind = "stalled"
+	}
+	fmt.Fprintf(cfg.Log, "%s: connecting %d %s sessions at %g/s\n", cfg.Label, count, kind, cfg.ConnectRate)
 	type dialed struct {
 		s   *session
 		err error
 	}
-	results := make(chan dialed, total)
+	results := make(chan dialed, count)
 	interval := time.Duration(float64(time.Second) / cfg.ConnectRate)
 	start := time.Now()
-	for i := range total {
+	for i := range count {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		go func() {
-			s, err := dial(r, i, i >= cfg.Sessions)
-			if err == nil && !s.stalled {
+			s, err := dial(r, first+i, stalled)
+			if err == nil && !stalled {
 				if err = s.waitFirstText(s.started.Add(cfg.ConnectTimeout)); err != nil {
 					closeAll([]*session{s})
 				}
@@ -207,32 +246,44 @@ func (r *run) connect(res *Result) (watchers, stalled []*session) {
 			results <- dialed{s, err}
 		}()
 	}
+	var sessions []*session
 	var latencies []time.Duration
 	var firstErr error
-	for range total {
+	failed := 0
+	for range count {
 		d := <-results
-		switch {
-		case d.err != nil:
-			res.ConnectFailed++
+		if d.err != nil {
+			failed++
 			if firstErr == nil {
 				firstErr = d.err
 			}
-		case d.s.stalled:
-			stalled = append(stalled, d.s)
-		default:
-			watchers = append(watchers, d.s)
-			latencies = append(latencies, d.s.connected)
+			continue
 		}
+		sessions = append(sessions, d.s)
+		latencies = append(latencies, d.s.connected)
 	}
-	slices.SortFunc(watchers, func(a, b *session) int { return a.idx - b.idx })
-	res.Connected = len(watchers) + len(stalled)
-	res.Connect = percentiles(latencies)
-	msg := fmt.Sprintf("%s: %d connected in %s, %d failed", cfg.Label, res.Connected, time.Since(start).Round(time.Millisecond), res.ConnectFailed)
+	slices.SortFunc(sessions, func(a, b *session) int { return a.idx - b.idx })
+	res.Connected += len(sessions)
+	res.ConnectFailed += failed
+	if !stalled {
+		res.Connect = percentiles(latencies)
+	}
+	msg := fmt.Sprintf("%s: %d connected in %s, %d failed", cfg.Label, len(sessions), time.Since(start).Round(time.Millisecond), failed)
 	if firstErr != nil {
 		msg += fmt.Sprintf(" (first error: %v)", firstErr)
 	}
 	fmt.Fprintln(cfg.Log, msg)
-	return watchers, stalled
+	return sessions
+}
+
+// join has every session type the join line, if there is one.
+func (r *run) join(ss []*session) {
+	if r.cfg.Join == "" {
+		return
+	}
+	for _, s := range ss {
+		go s.write([]byte(r.cfg.Join + "\r"))
+	}
 }
 
 // settle waits until no session has received output for the quiet period:
@@ -288,15 +339,16 @@ func (r *run) idle(res *Result, watchers []*session) error {
 	return w.err
 }
 
-// load sends the tokens on a fixed schedule, waits for them to be seen,
-// and fills in the fan-out figures.
-func (r *run) load(res *Result, watchers []*session) {
+// load sends one phase of tokens, numbered from first, on a fixed
+// schedule, and waits for them to be seen.
+func (r *run) load(res *Result, watchers []*session, first int) {
 	cfg := r.cfg
 	perSender := cfg.tokensPerSender()
 	fmt.Fprintf(cfg.Log, "%s: %d senders × %d tokens at %g/s\n", cfg.Label, cfg.Senders, perSender, cfg.Rate)
+	delivered := r.delivered.Load()
 	w := r.startWindow(watchers)
 	period := time.Duration(float64(time.Second) / cfg.Rate)
-	var sendErrs atomic.Int64
+	var sent, sendErrs atomic.Int64
 	var wg sync.WaitGroup
 	for s := range cfg.Senders {
 		sender := watchers[s]
@@ -304,58 +356,55 @@ func (r *run) load(res *Result, watchers []*session) {
 		wg.Go(func() {
 			for k := range perSender {
 				time.Sleep(time.Until(w.start.Add(offset + time.Duration(k)*period)))
-				id := k*cfg.Senders + s
+				id := first + k*cfg.Senders + s
 				r.sentAt[id].Store(time.Now().UnixNano())
 				if err := sender.write([]byte(token(r.prefix, id) + "\r")); err != nil {
 					r.sentAt[id].Store(0)
 					sendErrs.Add(1)
 					return
 				}
+				sent.Add(1)
 			}
 		})
 	}
 	wg.Wait()
 	lastSend := time.Now()
-	sent := 0
-	for i := range r.sentAt {
-		if r.sentAt[i].Load() != 0 {
-			sent++
-		}
-	}
-	expected := int64(sent) * int64(len(watchers)-1)
-	for r.delivered.Load() < expected && time.Since(lastSend) < cfg.Drain {
+	res.Messages = int(sent.Load())
+	res.SendErrors = int(sendErrs.Load())
+	res.Expected = int64(res.Messages) * int64(len(watchers)-1)
+	for r.delivered.Load()-delivered < res.Expected && time.Since(lastSend) < cfg.Drain {
 		time.Sleep(20 * time.Millisecond)
 	}
 	w.end(res, watchers)
-	res.Messages = sent
-	res.SendErrors = int(sendErrs.Load())
-	res.Expected = expected
-	res.countDisconnected(watchers)
+}
 
+// summarise fills in the fan-out figures of the phase whose tokens start
+// at first, once the readers have stopped.
+func (r *run) summarise(res *Result, watchers []*session, first int) {
+	last := first + r.cfg.tokensPerPhase()
 	var all []time.Duration
-	var lastSeen time.Duration
-	closeAll(watchers)
 	for _, s := range watchers {
-		// The reader must have stopped for its latencies to be final.
 		select {
 		case <-s.ended:
-			all = append(all, s.latencies...)
 		default:
 			res.StuckReaders++
+			continue
+		}
+		for _, d := range s.deliveries {
+			if int(d.id) >= first && int(d.id) < last {
+				all = append(all, d.latency)
+			}
 		}
 	}
 	res.Delivered = int64(len(all))
 	res.Fanout = percentiles(all)
-	for _, d := range all {
-		lastSeen = max(lastSeen, d)
+	if res.Window > 0 {
+		res.DeliveriesPerSec = float64(res.Delivered) / res.Window.Seconds()
 	}
-	if res.Delivered > 0 {
-		res.DeliveriesPerSec = float64(res.Delivered) / (lastSend.Sub(w.start) + lastSeen).Seconds()
+	if res.Messages > 0 {
+		res.BytesPerSessionPerMessage = float64(res.WindowBytes) / float64(len(watchers)) / float64(res.Messages)
 	}
-	if sent > 0 {
-		res.BytesPerSessionPerMessage = float64(res.WindowBytes) / float64(len(watchers)) / float64(sent)
-	}
-	if res.ServerCPU > 0 && res.Delivered > 0 {
+	if res.ServerMeasured && res.Delivered > 0 {
 		res.ServerCPUPer1000 = res.ServerCPU.Seconds() / float64(res.Delivered) * 1000
 	}
 }

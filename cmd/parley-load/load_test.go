@@ -162,6 +162,13 @@ func TestSmokeBaselineWithStalledSessions(t *testing.T) {
 	cfg.Stalled = 3
 	res, err := Run(cfg)
 	checkComplete(t, res, err, cfg.Sessions+cfg.Stalled)
+	before := res.Unstalled
+	if before == nil {
+		t.Fatal("no measurement before the stalled sessions connected")
+	}
+	if before.Messages != res.Messages || before.Delivered != before.Expected || before.Expected != res.Expected {
+		t.Fatalf("before the stalled: delivered %d of %d (%d tokens)", before.Delivered, before.Expected, before.Messages)
+	}
 }
 
 func TestIdleRunMeasuresNoTraffic(t *testing.T) {

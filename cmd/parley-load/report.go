@@ -39,7 +39,7 @@ func textRow(name string, f func(r *Result) string) row {
 	return row{name, f, func(*Result) (float64, bool) { return 0, false }}
 }
 
-func reportRows(idle bool) []row {
+func reportRows(idle, stalled bool) []row {
 	rows := []row{
 		textRow("sessions (reading + stalled)", func(r *Result) string { return fmt.Sprintf("%d + %d", r.Sessions, r.Stalled) }),
 		textRow("connected / failed", func(r *Result) string { return fmt.Sprintf("%d / %d", r.Connected, r.ConnectFailed) }),
@@ -60,6 +60,17 @@ func reportRows(idle bool) []row {
 			numberRow("bytes per session per message", "%.1f", func(r *Result) float64 { return r.BytesPerSessionPerMessage }, false),
 			numberRow("server CPU-s per 1,000 deliveries", "%.4f", func(r *Result) float64 { return r.ServerCPUPer1000 }, true),
 		)
+		if stalled {
+			rows = append(rows,
+				textRow("before the stalled joined: delivered", func(r *Result) string {
+					return fmt.Sprintf("%d / %d (%.2f%%)", r.Unstalled.Delivered, r.Unstalled.Expected, 100*r.Unstalled.DeliveryRatio())
+				}),
+				durationRow("before the stalled joined: fan-out p99", func(r *Result) time.Duration { return r.Unstalled.Fanout.P99 }),
+				numberRow("fan-out p99 with / without the stalled", "%.2f×", func(r *Result) float64 {
+					return float64(r.Fanout.P99) / float64(max(1, r.Unstalled.Fanout.P99))
+				}, false),
+			)
+		}
 	} else {
 		rows = append(rows,
 			numberRow("bytes per session during idle", "%.1f", func(r *Result) float64 { return float64(r.WindowBytes) / float64(max(1, r.Sessions)) }, false),
@@ -97,7 +108,7 @@ func printReport(w io.Writer, cfg Config, results []*Result) {
 		header = append(header, results[1].Label+" / "+results[0].Label)
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, rw := range reportRows(cfg.Idle > 0) {
+	for _, rw := range reportRows(cfg.Idle > 0, cfg.Stalled > 0 && cfg.Idle == 0) {
 		cells := []string{rw.name}
 		for _, r := range results {
 			cells = append(cells, rw.show(r))

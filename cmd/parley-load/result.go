@@ -41,6 +41,10 @@ type Result struct {
 	ServerRSSPerSession      float64 // ServerRSS / Connected
 	ServerRSSDeltaPerSession float64 // (ServerRSS − ServerRSSBefore) / Connected
 
+	// Unstalled is the same load on the same sessions before the stalled
+	// ones connected, when there are stalled sessions.
+	Unstalled *Result `json:",omitempty"`
+
 	Disconnected int // reading sessions whose stream ended before the run did
 	StuckReaders int // readers that did not stop when their connection closed
 }

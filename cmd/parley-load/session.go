@@ -33,8 +33,14 @@ type session struct {
 	endedAt   atomic.Int64  // unix nanoseconds; 0 while the stream is open
 
 	// Owned by the reader goroutine until ended is closed.
-	seen      []uint64 // bitset of token ids already seen
-	latencies []time.Duration
+	seen       []uint64 // bitset of token ids already seen
+	deliveries []delivery
+}
+
+// delivery is the first sighting of a token on a session.
+type delivery struct {
+	id      int32
+	latency time.Duration
 }
 
 // dial connects one session and requests its PTY and shell. The whole
@@ -176,7 +182,7 @@ func (s *session) found(id int) {
 		return
 	}
 	s.seen[word] |= bit
-	s.latencies = append(s.latencies, time.Duration(time.Now().UnixNano()-sent))
+	s.deliveries = append(s.deliveries, delivery{int32(id), time.Duration(time.Now().UnixNano() - sent)})
 	r.delivered.Add(1)
 }
 
