@@ -41,12 +41,13 @@ type Config struct {
 	Log io.Writer // progress lines
 }
 
-// DefaultConfig is the load of issue 6's anchors: 1,000 sessions in one
-// room, 5 senders at 0.9 tokens a second, 80×24 PTYs.
+// DefaultConfig is the reference load of docs/performance.md: 1,000
+// sessions in one room connecting at 50 a second, 5 senders at 0.9 tokens
+// a second for a minute, 80×24 PTYs.
 func DefaultConfig() Config {
 	return Config{
 		Label: "target", Sessions: 1000, Senders: 5, Rate: 0.9, Duration: 60 * time.Second,
-		ConnectRate: 100, User: "load", Term: "xterm-256color", Width: 80, Height: 24,
+		ConnectRate: 50, User: "load", Term: "xterm-256color", Width: 80, Height: 24,
 		ConnectTimeout: 20 * time.Second, Quiet: time.Second, Settle: 120 * time.Second, Drain: 15 * time.Second,
 		Log: io.Discard,
 	}
