@@ -177,6 +177,7 @@ func (s *Session) openByCode(code, typed string) error {
 	t := h.byCode[code]
 	if t == nil || blocks(t, u) {
 		h.wrongGuessLocked(u)
+		h.watch.refused(RefusedWrongCode)
 		return fmt.Errorf("no one online has the code %s", strings.ToUpper(strings.ToValidUTF8(typed, "?")))
 	}
 	h.openPrivateLocked(u, t)
@@ -222,6 +223,7 @@ func (h *Hub) openPrivateLocked(u, t *user) {
 	c.add(u)
 	c.add(t)
 	h.postLocked(c, System, Member{}, u.name+" opened a private chat with "+t.name)
+	h.monitorLocked(MonitorEvent{Kind: MonitorPrivateOpened})
 	u.convs = append(u.convs, c)
 	t.convs = append(t.convs, c)
 	h.pushLocked(u, Event{Kind: EventConvOpened, Conv: id, View: c.view(u)})
@@ -276,6 +278,7 @@ func (s *Session) joinRoom(target, password string) error {
 	case hash != "" && bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil:
 		h.mu.Lock()
 		h.wrongGuessLocked(s.u)
+		h.watch.refused(RefusedWrongPassword)
 		h.unlock()
 		return fmt.Errorf("wrong password for %s", id)
 	case c == nil && password != "":
@@ -325,10 +328,12 @@ func (h *Hub) guessWaitLocked(u *user) error {
 	now := h.now()
 	limit := h.cfg.Limits.WrongCodes
 	if full, wait := u.wrongCodes.full(now, limit); full {
+		h.watch.refused(RefusedGuessRate)
 		return fmt.Errorf("too many wrong codes or passwords: try again in %s", roundUp(wait))
 	}
 	if w := h.ipWindowLocked(u.ip); w != nil {
 		if full, wait := w.full(now, limit); full {
+			h.watch.refused(RefusedGuessRate)
 			return fmt.Errorf("too many wrong codes or passwords from your address: try again in %s", roundUp(wait))
 		}
 	}
@@ -393,6 +398,7 @@ func (s *Session) cmdName(args string) error {
 	delete(h.byName, u.nameKey)
 	u.name, u.nameKey = name, key
 	h.byName[key] = u
+	h.monitorLocked(MonitorEvent{Kind: MonitorRenamed, Name: name, OldName: old, Transport: u.transport})
 	for _, c := range u.convs {
 		notice := h.postLocked(c, System, Member{}, old+" is now "+name)
 		h.broker.Publish(Event{Kind: EventRenamed, Conv: c.id, Member: u.member(), Text: old, Msg: notice})

@@ -21,6 +21,7 @@ type ConnGuard struct {
 	recent    map[netip.Prefix]*window
 	admits    int
 	now       func() time.Time
+	obs       Observer // told of refusals; see SetObserver
 }
 
 // NewConnGuard creates a guard from the limits' per-IP settings.
@@ -42,9 +43,17 @@ func NewConnGuard(l Limits) (*ConnGuard, error) {
 // Admit counts a new connection from addr ("ip" or "ip:port") and returns
 // the function that ends it, or an error saying which limit it hit.
 func (g *ConnGuard) Admit(addr string) (release func(), err error) {
+	release, refusal, err := g.admit(addr)
+	if refusal != 0 && g.obs != nil {
+		g.obs.Refused(refusal)
+	}
+	return release, err
+}
+
+func (g *ConnGuard) admit(addr string) (func(), Refusal, error) {
 	ip, ok := parseAddr(addr)
 	if !ok || g.exempt.contains(ip) {
-		return func() {}, nil
+		return func() {}, 0, nil
 	}
 	key := clientPrefix(ip)
 	g.mu.Lock()
@@ -54,7 +63,7 @@ func (g *ConnGuard) Admit(addr string) (release func(), err error) {
 		g.pruneLocked(now)
 	}
 	if g.perIP > 0 && g.open[key] >= g.perIP {
-		return nil, fmt.Errorf("too many connections from your address (at most %d at once)", g.perIP)
+		return nil, RefusedConnections, fmt.Errorf("too many connections from your address (at most %d at once)", g.perIP)
 	}
 	w := g.recent[key]
 	if w == nil {
@@ -63,7 +72,7 @@ func (g *ConnGuard) Admit(addr string) (release func(), err error) {
 	}
 	if g.perMinute > 0 {
 		if full, wait := w.full(now, g.perMinute); full {
-			return nil, fmt.Errorf("too many new connections from your address: try again in %s", roundUp(wait))
+			return nil, RefusedConnectRate, fmt.Errorf("too many new connections from your address: try again in %s", roundUp(wait))
 		}
 	}
 	w.add(now)
@@ -77,7 +86,7 @@ func (g *ConnGuard) Admit(addr string) (release func(), err error) {
 				delete(g.open, key)
 			}
 		})
-	}, nil
+	}, 0, nil
 }
 
 func (g *ConnGuard) pruneLocked(now time.Time) {

@@ -43,6 +43,7 @@ type Hub struct {
 	rand     io.Reader
 	draining bool
 	kicks    []kick // sessions to cut off once the current operation is done
+	watch    watcher
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -51,6 +52,7 @@ type Hub struct {
 type kick struct {
 	u      *user
 	reason string
+	cause  EndReason
 }
 
 type user struct {
@@ -169,7 +171,7 @@ func (h *Hub) sweep() {
 	now := h.now()
 	for _, u := range h.users {
 		if u.out.behind(now) > h.cfg.Limits.SlowTimeout {
-			h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind"})
+			h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind", EndSlow})
 		}
 	}
 	for ip, w := range h.ipCodes {
@@ -181,18 +183,20 @@ func (h *Hub) sweep() {
 }
 
 // unlock processes the sessions marked for cut-off during the operation,
-// then releases the hub.
+// releases the hub, then reports what the operation observed.
 func (h *Hub) unlock() {
 	for len(h.kicks) > 0 {
 		k := h.kicks[0]
 		h.kicks = h.kicks[1:]
 		if !k.u.closed {
 			h.pushLocked(k.u, Event{Kind: EventClosing, Text: k.reason})
-			h.removeLocked(k.u, k.reason)
+			h.removeLocked(k.u, k.reason, k.cause)
 			go k.u.disconnect(k.reason)
 		}
 	}
+	observed := h.watch.take()
 	h.mu.Unlock()
+	h.watch.run(observed)
 }
 
 // ConnectInfo is what a transport knows of a new session.
@@ -240,6 +244,7 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	h.users[u.id] = u
 	h.byCode[code] = u
 	h.byName[u.nameKey] = u
+	h.observeStartLocked(u)
 	if h.cfg.AutoJoin {
 		if c := h.convs["#"+h.cfg.DefaultRoom]; c != nil && c.hasRoom() {
 			h.joinLocked(u, c)
@@ -272,8 +277,12 @@ func (h *Hub) pushLocked(u *user, ev Event) {
 	if u.closed {
 		return
 	}
-	if behind := u.out.push(ev, h.now()); behind > h.cfg.Limits.SlowTimeout {
-		h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind"})
+	behind, dropped := u.out.push(ev, h.now())
+	if dropped {
+		h.watch.dropped++
+	}
+	if behind > h.cfg.Limits.SlowTimeout {
+		h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind", EndSlow})
 	}
 }
 
@@ -288,6 +297,7 @@ func (h *Hub) deliverLocked(ev Event) {
 	if ev.Msg != nil {
 		from = ev.Msg.From.ID
 	}
+	start, recipients := h.watch.fanOutStart(), 0
 	for _, m := range c.order {
 		if from != 0 {
 			if _, blocked := m.blocked[from]; blocked {
@@ -295,7 +305,9 @@ func (h *Hub) deliverLocked(ev Event) {
 			}
 		}
 		h.pushLocked(m, ev)
+		recipients++
 	}
+	h.watch.fannedOut(start, recipients)
 }
 
 // postLocked appends a message to c's history and publishes it.
@@ -303,6 +315,7 @@ func (h *Hub) postLocked(c *conv, kind MessageKind, from Member, text string) *M
 	c.seq++
 	m := &Message{Seq: c.seq, Conv: c.id, Time: h.now(), Kind: kind, From: from, Text: text}
 	c.remember(m, h.cfg.Limits.History)
+	h.watch.posted(kind)
 	return m
 }
 
@@ -310,6 +323,7 @@ func (h *Hub) joinLocked(u *user, c *conv) {
 	if !c.has(u) {
 		notice := h.postLocked(c, System, Member{}, u.name+" joined")
 		h.broker.Publish(Event{Kind: EventMemberJoined, Conv: c.id, Member: u.member(), Msg: notice})
+		h.observeJoinLocked(u, c)
 		c.add(u)
 		u.convs = append(u.convs, c)
 		h.pushLocked(u, Event{Kind: EventConvOpened, Conv: c.id, View: c.view(u)})
@@ -335,6 +349,7 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 	if !c.has(u) {
 		return
 	}
+	h.observeLeaveLocked(u, c)
 	if c.kind == Private {
 		for _, m := range append([]*user(nil), c.order...) {
 			text := toSelf
@@ -374,7 +389,7 @@ func (h *Hub) dropConvLocked(u *user, c *conv, why string) {
 }
 
 // removeLocked ends u's session: it leaves everything and is forgotten.
-func (h *Hub) removeLocked(u *user, reason string) {
+func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 	if u.closed {
 		return
 	}
@@ -390,6 +405,7 @@ func (h *Hub) removeLocked(u *user, reason string) {
 		h.leaveLocked(u, c, why, "")
 	}
 	u.closed = true
+	h.observeEndLocked(u, cause)
 	delete(h.users, u.id)
 	delete(h.byCode, u.code)
 	if h.byName[u.nameKey] == u {
@@ -418,7 +434,7 @@ func (h *Hub) Announce(text string) {
 func (h *Hub) CloseAll(reason string) {
 	h.mu.Lock()
 	for _, u := range h.users {
-		h.kicks = append(h.kicks, kick{u, reason})
+		h.kicks = append(h.kicks, kick{u, reason, EndServer})
 	}
 	h.unlock()
 }
@@ -531,7 +547,7 @@ func (s *Session) Conversations() (ids []string, current string) {
 func (s *Session) Close(reason string) {
 	s.h.mu.Lock()
 	defer s.h.unlock()
-	s.h.removeLocked(s.u, reason)
+	s.h.removeLocked(s.u, reason, EndClosed)
 }
 
 // Switch makes conversation id current; "" means none (the home screen).
@@ -582,6 +598,7 @@ func (s *Session) post(id string, kind MessageKind, text string) error {
 		return err
 	}
 	m := h.postLocked(c, kind, u.member(), text)
+	h.observeMessageLocked(c, m)
 	h.broker.Publish(Event{Kind: EventMessage, Conv: c.id, Msg: m})
 	return nil
 }
@@ -600,8 +617,9 @@ func (h *Hub) rateLocked(u *user) error {
 	if now.Before(u.mutedUntil) {
 		u.strikes++
 		if u.strikes > l.MutedStrikes {
-			h.kicks = append(h.kicks, kick{u, "disconnected for flooding"})
+			h.kicks = append(h.kicks, kick{u, "disconnected for flooding", EndFlood})
 		}
+		h.watch.refused(RefusedMuted)
 		return fmt.Errorf("you are muted for flooding: %s left", roundUp(u.mutedUntil.Sub(now)))
 	}
 	if u.rate.allow(now, l.RateBurst, l.RatePerSec) {
@@ -611,6 +629,7 @@ func (h *Hub) rateLocked(u *user) error {
 		return nil
 	}
 	u.warnings++
+	h.watch.refused(RefusedMessageRate)
 	if u.warnings > l.RateWarnings {
 		u.warnings, u.strikes = 0, 0
 		u.mutedUntil = now.Add(l.MuteFor)

@@ -46,28 +46,28 @@ func (o *Outbox) Drain() []Event {
 	return evs
 }
 
-// push queues ev, or counts it as missed when the queue is full. It
-// returns how long the queue has been full, so the hub can cut off a
+// push queues ev, or counts it as missed (dropped) when the queue is full.
+// It returns how long the queue has been full, so the hub can cut off a
 // session that stays behind.
-func (o *Outbox) push(ev Event, now time.Time) time.Duration {
+func (o *Outbox) push(ev Event, now time.Time) (behind time.Duration, dropped bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
-		return 0
+		return 0, false
 	}
 	if len(o.queue) >= o.limit {
 		o.missed++
 		if o.fullSince.IsZero() {
 			o.fullSince = now
 		}
-		return now.Sub(o.fullSince)
+		return now.Sub(o.fullSince), true
 	}
 	o.queue = append(o.queue, ev)
 	select {
 	case o.ready <- struct{}{}:
 	default:
 	}
-	return 0
+	return 0, false
 }
 
 // behind reports how long the queue has been full without a drain.
