@@ -7,7 +7,9 @@
 #   bench/run.sh [scenario ...]    load1000 load2000 stalled idle (default: all)
 #
 # Environment: OUT (folder for NAME.txt reports and NAME.json results;
-# default a new temporary folder), PORT (Parley's SSH port, default 22290).
+# default a new temporary folder), PORT (Parley's SSH port, default 22290),
+# LOAD_FLAGS (more parley-load flags for every scenario, e.g.
+# "--duration 10s" for a quick check).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +45,7 @@ scenario_args() {
 
 run() {
 	local name=$1 args
-	args=$(scenario_args "$name")
+	args="$(scenario_args "$name") ${LOAD_FLAGS:-}"
 	"$work/parley" --ssh-addr "127.0.0.1:$port" --http-addr "" --hostkey-dir "$work/hostkeys" >"$out/$name.parley.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
