@@ -1,0 +1,151 @@
+package sshui
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// TestMeasureIdleSessions reports the server's memory per idle session
+// and the CPU that idle sessions cost. It is a measurement, not a check:
+// it runs only with PARLEY_MEASURE=1, e.g.
+//
+//	PARLEY_MEASURE=1 PARLEY_MEASURE_SESSIONS=200 PARLEY_MEASURE_FOR=60s \
+//	  go test ./sshui/ -run TestMeasureIdleSessions -v -count=1
+//
+// The clients run in a child process so that only the server is measured.
+func TestMeasureIdleSessions(t *testing.T) {
+	if os.Getenv("PARLEY_MEASURE") != "1" {
+		t.Skip("a measurement: set PARLEY_MEASURE=1 to run it")
+	}
+	n := envInt("PARLEY_MEASURE_SESSIONS", 200)
+	idle, err := time.ParseDuration(envOr("PARLEY_MEASURE_FOR", "60s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, nil, nil)
+	runtime.GC()
+	heap0, gor0 := liveHeap(), runtime.NumGoroutine()
+
+	child := exec.Command(os.Args[0], "-test.run=^TestIdleClients$", "-test.v")
+	child.Env = append(os.Environ(), "PARLEY_IDLE_ADDR="+ts.addr, fmt.Sprintf("PARLEY_IDLE_SESSIONS=%d", n))
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = child.Wait()
+	}()
+	if err := waitLine(stdout, "clients ready"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "every session in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == n })
+	time.Sleep(2 * time.Second) // let first frames and joins settle
+	runtime.GC()
+	heap1, gor1 := liveHeap(), runtime.NumGoroutine()
+	cpu0 := cpuTime()
+	time.Sleep(idle)
+	cpu1 := cpuTime()
+	t.Logf("%d idle sessions: live heap %.1f MiB more (%.1f KiB per session), %d goroutines more (%.1f per session)",
+		n, float64(heap1-heap0)/(1<<20), float64(heap1-heap0)/float64(n)/1024, gor1-gor0, float64(gor1-gor0)/float64(n))
+	t.Logf("server CPU over %s idle: %.2f s (%.2f%% of one core)", idle, (cpu1 - cpu0).Seconds(), 100*(cpu1-cpu0).Seconds()/idle.Seconds())
+}
+
+// TestIdleClients is the child process of TestMeasureIdleSessions: it
+// holds PARLEY_IDLE_SESSIONS sessions open until its stdin closes.
+func TestIdleClients(t *testing.T) {
+	addr := os.Getenv("PARLEY_IDLE_ADDR")
+	if addr == "" {
+		t.Skip("the client side of TestMeasureIdleSessions")
+	}
+	n := envInt("PARLEY_IDLE_SESSIONS", 200)
+	cfg := clientConfig(t, "idle", false)
+	for i := 0; i < n; i++ {
+		client, err := gossh.Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := sess.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sess.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Shell(); err != nil {
+			t.Fatal(err)
+		}
+		if err := readUntil(stdout, "Parley"); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	}
+	fmt.Println("clients ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func waitLine(r io.Reader, want string) error {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("child ended before %q: %v", want, sc.Err())
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

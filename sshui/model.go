@@ -1,0 +1,657 @@
+package sshui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"parley/core"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// convState is one conversation as this screen shows it. The messages
+// are the core's shared values; lines caches their rendering for one
+// width so a frame only wraps messages it has never shown at that width.
+type convState struct {
+	id        string
+	kind      core.ConvKind
+	title     string
+	desc      string
+	partner   core.Member
+	count     int
+	log       []*core.Message
+	lines     [][]string // rendered log[i] at cacheWidth, nil until needed
+	width     int
+	unread    int
+	mentioned bool
+	ended     string // why a private chat ended; it stays readable until left
+	scroll    int    // lines above the bottom; 0 follows new messages
+}
+
+// panel is a dismissable overlay: command output or the help screen.
+type panel struct {
+	title  string
+	lines  []string
+	scroll int
+}
+
+// eventsMsg carries one burst of events from the session's outbox.
+type eventsMsg []core.Event
+
+// endedMsg carries the last events of a session the core has closed.
+type endedMsg []core.Event
+
+const historyLimit = 100
+
+type model struct {
+	cs   *core.Session
+	cfg  Config
+	st   *styles
+	out  *termWriter
+	stop <-chan struct{}
+
+	w, h    int
+	name    string
+	code    string
+	welcome string
+
+	convs   map[string]*convState
+	order   []string // sidebar order
+	current string   // the core's current conversation
+	viewing string   // the one on screen ("" = home); differs only for an ended chat
+	leaving string   // a conversation the user is leaving by command
+
+	input   textinput.Model
+	history []string
+	histPos int
+	draft   string
+	comp    *completion
+
+	status    string
+	statusErr bool
+	panel     *panel
+
+	showMembers bool
+	members     []core.Member
+	rooms       []core.RoomInfo
+	homeSel     int
+
+	quit bool // the user quit (Ctrl-C)
+}
+
+func newModel(cs *core.Session, cfg Config, st *styles, out *termWriter, stop <-chan struct{}, w, h int) *model {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = "type a message · /help for commands · F1 for keys"
+	in.PromptStyle = st.dim
+	in.TextStyle = st.plain
+	in.PlaceholderStyle = st.dim
+	in.CompletionStyle = st.dim
+	in.Cursor.Style = st.plain
+	in.Cursor.TextStyle = st.plain
+	in.Cursor.SetMode(cursor.CursorStatic)
+	in.KeyMap.Paste = key.NewBinding(key.WithDisabled()) // would read the server's clipboard
+	in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithDisabled())
+	in.KeyMap.NextSuggestion = key.NewBinding(key.WithDisabled())
+	in.KeyMap.PrevSuggestion = key.NewBinding(key.WithDisabled())
+	in.Focus()
+	m := &model{
+		cs: cs, cfg: cfg, st: st, out: out, stop: stop,
+		name: cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
+		convs: map[string]*convState{},
+		input: in,
+	}
+	m.resize(w, h)
+	m.rooms = cs.Rooms()
+	return m
+}
+
+func (m *model) Init() tea.Cmd { return m.waitEvents() }
+
+// waitEvents waits for the next burst of hub events. It is the only way
+// events reach the program: the hub never blocks on a session, and the
+// Cmd gives up when the program ends so no goroutine is left behind.
+func (m *model) waitEvents() tea.Cmd {
+	out := m.cs.Outbox()
+	stop := m.stop
+	return func() tea.Msg {
+		select {
+		case <-out.Ready():
+			return eventsMsg(out.Drain())
+		case <-out.Done():
+			return endedMsg(out.Drain())
+		case <-stop:
+			return nil
+		}
+	}
+}
+
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+	case eventsMsg:
+		for _, ev := range msg {
+			m.apply(ev)
+		}
+		if m.viewing == "" {
+			m.rooms = m.cs.Rooms()
+			m.homeSel = min(m.homeSel, max(0, len(m.homeItems())-1))
+		}
+		return m, m.waitEvents()
+	case endedMsg:
+		for _, ev := range msg {
+			m.apply(ev)
+		}
+		return m, tea.Quit
+	case tea.KeyMsg:
+		return m, m.key(msg)
+	}
+	return m, nil
+}
+
+func (m *model) resize(w, h int) {
+	m.w, m.h = w, h
+	m.input.Width = max(1, w-len(m.input.Prompt)-1)
+}
+
+func (m *model) setStatus(text string, isErr bool) {
+	m.status, m.statusErr = safeText(text), isErr
+}
+
+// apply folds one core event into the screen state.
+func (m *model) apply(ev core.Event) {
+	switch ev.Kind {
+	case core.EventMessage:
+		m.addMessage(ev.Conv, ev.Msg)
+	case core.EventConvOpened:
+		m.openConv(ev.View)
+	case core.EventConvClosed:
+		m.closeConv(ev.Conv, ev.Text)
+	case core.EventCurrent:
+		m.current = ev.Conv
+		if v := m.convs[m.viewing]; v == nil || v.ended == "" {
+			m.setViewing(ev.Conv)
+		}
+	case core.EventMemberJoined, core.EventMemberLeft:
+		if c := m.convs[ev.Conv]; c != nil {
+			if ev.Kind == core.EventMemberJoined {
+				c.count++
+			} else if c.count > 0 {
+				c.count--
+			}
+		}
+		m.addMessage(ev.Conv, ev.Msg)
+		m.refreshMembers(ev.Conv)
+	case core.EventRenamed:
+		if c := m.convs[ev.Conv]; c != nil && c.kind == core.Private && c.partner.ID == ev.Member.ID {
+			c.partner = ev.Member
+			c.title = ev.Member.Name
+		}
+		m.addMessage(ev.Conv, ev.Msg)
+		m.refreshMembers(ev.Conv)
+	case core.EventSelf:
+		m.name = ev.Member.Name
+		for _, c := range m.convs {
+			c.width = 0 // mention highlights depend on the name
+		}
+	case core.EventInfo:
+		m.panel = &panel{title: ev.Text, lines: ev.Lines}
+	case core.EventNotice:
+		m.setStatus(ev.Text, false)
+	case core.EventMissed:
+		m.resync()
+		m.setStatus(fmt.Sprintf("you missed %d updates while your connection was behind; the screen was refreshed", ev.N), true)
+	case core.EventClosing:
+		m.setStatus(ev.Text, true)
+	}
+}
+
+func (m *model) newConvState(v *core.ConvView) *convState {
+	c := &convState{id: v.ID, kind: v.Kind, title: v.Title, desc: v.Description, partner: v.Partner, count: v.MemberCount}
+	c.log = append([]*core.Message(nil), v.History...)
+	m.trim(c)
+	return c
+}
+
+func (m *model) openConv(v *core.ConvView) {
+	if v == nil {
+		return
+	}
+	if m.convs[v.ID] == nil {
+		m.order = append(m.order, v.ID)
+	}
+	m.convs[v.ID] = m.newConvState(v)
+}
+
+// closeConv removes a conversation, except a private chat the other side
+// ended: that one stays on screen, marked, until the user moves on.
+func (m *model) closeConv(id, why string) {
+	c := m.convs[id]
+	if c == nil {
+		return
+	}
+	if id == m.leaving || c.kind == core.Room {
+		m.leaving = ""
+		m.dropConv(id)
+		return
+	}
+	if why == "" {
+		why = "the chat has ended"
+	}
+	c.ended = why
+	m.addMessage(id, &core.Message{Conv: id, Time: time.Now(), Kind: core.System, Text: "chat ended: " + why})
+}
+
+func (m *model) dropConv(id string) {
+	delete(m.convs, id)
+	for i, x := range m.order {
+		if x == id {
+			m.order = append(m.order[:i:i], m.order[i+1:]...)
+			break
+		}
+	}
+	if m.viewing == id {
+		m.setViewing(m.current)
+	}
+}
+
+// setViewing puts conversation id on screen; an ended chat being left
+// behind is forgotten.
+func (m *model) setViewing(id string) {
+	if old := m.convs[m.viewing]; old != nil && old.ended != "" && m.viewing != id {
+		prev := m.viewing
+		m.viewing = id
+		m.dropConv(prev)
+	}
+	if m.viewing != id {
+		m.panel = nil
+	}
+	m.viewing = id
+	if c := m.convs[id]; c != nil {
+		c.unread, c.mentioned = 0, false
+	}
+	if id == "" {
+		m.rooms = m.cs.Rooms()
+		m.homeSel = min(m.homeSel, max(0, len(m.homeItems())-1))
+	}
+	m.refreshMembers(id)
+}
+
+func (m *model) addMessage(id string, msg *core.Message) {
+	c := m.convs[id]
+	if c == nil || msg == nil {
+		return
+	}
+	c.log = append(c.log, msg)
+	if c.width != 0 {
+		c.lines = append(c.lines, nil)
+	}
+	m.trim(c)
+	mine := msg.From.ID == m.cs.ID()
+	mention := !mine && msg.Kind != core.System && mentions(msg.Text, m.name)
+	if mention {
+		m.out.Ring()
+	}
+	if id != m.viewing {
+		if msg.Kind != core.System {
+			c.unread++
+		}
+		c.mentioned = c.mentioned || mention
+		return
+	}
+	if c.scroll > 0 {
+		// Keep the lines the user is reading where they are.
+		w := m.layout().chatW
+		c.scroll += len(m.renderedAt(c, len(c.log)-1, w))
+	}
+}
+
+// trim keeps a conversation's log within the scrollback limit.
+func (m *model) trim(c *convState) {
+	if extra := len(c.log) - m.cfg.Scrollback; extra > 0 {
+		c.log = append([]*core.Message(nil), c.log[extra:]...)
+		if c.width != 0 {
+			c.lines = append([][]string(nil), c.lines[extra:]...)
+		}
+	}
+}
+
+func (m *model) refreshMembers(id string) {
+	if m.showMembers && id != "" && id == m.viewing {
+		m.members = m.cs.Members(id)
+	}
+}
+
+// resync rebuilds every conversation from the core after missed events.
+func (m *model) resync() {
+	ids, cur := m.cs.Conversations()
+	convs := map[string]*convState{}
+	order := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if v, ok := m.cs.Conversation(id); ok {
+			convs[id] = m.newConvState(&v)
+			order = append(order, id)
+		}
+	}
+	for _, id := range m.order {
+		if c := m.convs[id]; c != nil && c.ended != "" && convs[id] == nil {
+			convs[id] = c
+			order = append(order, id)
+		}
+	}
+	m.convs, m.order, m.current = convs, order, cur
+	m.name = m.cs.Name()
+	if v := m.convs[m.viewing]; v == nil || v.ended == "" {
+		m.viewing = ""
+		m.setViewing(cur)
+	}
+}
+
+// key handles one key press.
+func (m *model) key(k tea.KeyMsg) tea.Cmd {
+	if k.String() != "tab" {
+		m.comp = nil
+	}
+	switch s := k.String(); s {
+	case "ctrl+c":
+		m.quit = true
+		m.cs.Close("quit")
+		return tea.Quit
+	case "f1":
+		m.toggleHelp()
+		return nil
+	case "?":
+		if m.input.Value() == "" {
+			m.toggleHelp()
+			return nil
+		}
+	case "esc":
+		m.escape()
+		return nil
+	case "pgup", "pgdown":
+		m.page(s == "pgup")
+		return nil
+	case "ctrl+n", "ctrl+p":
+		m.cycle(s == "ctrl+n")
+		return nil
+	case "f2":
+		m.showMembers = !m.showMembers
+		m.refreshMembers(m.viewing)
+		return nil
+	case "tab":
+		m.complete()
+		return nil
+	case "up", "down":
+		if m.viewing == "" && m.input.Value() == "" {
+			m.moveHome(s == "down")
+		} else {
+			m.browseHistory(s == "up")
+		}
+		return nil
+	case "enter":
+		m.submit()
+		return nil
+	}
+	if k.Alt && len(k.Runes) == 1 && k.Runes[0] >= '1' && k.Runes[0] <= '9' {
+		if i := int(k.Runes[0] - '1'); i < len(m.order) {
+			m.switchTo(m.order[i])
+		}
+		return nil
+	}
+	before := m.input.Value()
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(k)
+	if utf8.RuneCountInString(m.input.Value()) > m.cfg.MaxInputRunes {
+		m.input.SetValue(before)
+		m.setStatus(fmt.Sprintf("input too long: at most %d characters", m.cfg.MaxInputRunes), true)
+	}
+	return cmd
+}
+
+func (m *model) toggleHelp() {
+	if m.panel != nil && m.panel.title == helpTitle {
+		m.panel = nil
+		return
+	}
+	m.panel = &panel{title: helpTitle, lines: helpLines()}
+}
+
+func (m *model) escape() {
+	switch {
+	case m.panel != nil:
+		m.panel = nil
+	case m.viewing != "":
+		m.goHome()
+	}
+}
+
+func (m *model) goHome() {
+	if m.current != "" {
+		if err := m.cs.Switch(""); err != nil {
+			m.setStatus(err.Error(), true)
+			return
+		}
+	}
+	m.setViewing("")
+}
+
+func (m *model) switchTo(id string) {
+	if id == m.viewing {
+		return
+	}
+	if c := m.convs[id]; c != nil && c.ended != "" {
+		m.setViewing(id)
+		return
+	}
+	if id != m.current {
+		if err := m.cs.Switch(id); err != nil {
+			m.setStatus(err.Error(), true)
+			return
+		}
+		m.current = id
+	}
+	m.setViewing(id)
+}
+
+// cycle moves to the next or previous conversation; home sits between
+// the last and the first.
+func (m *model) cycle(next bool) {
+	ring := append([]string{""}, m.order...)
+	pos := 0
+	for i, id := range ring {
+		if id == m.viewing {
+			pos = i
+		}
+	}
+	step := 1
+	if !next {
+		step = len(ring) - 1
+	}
+	target := ring[(pos+step)%len(ring)]
+	if target == "" {
+		m.goHome()
+		return
+	}
+	m.switchTo(target)
+}
+
+func (m *model) page(up bool) {
+	half := max(1, m.layout().bodyH/2)
+	if m.panel != nil {
+		if up {
+			m.panel.scroll = max(0, m.panel.scroll-half)
+		} else {
+			m.panel.scroll = min(m.panel.scroll+half, max(0, len(m.panel.lines)-1))
+		}
+		return
+	}
+	c := m.convs[m.viewing]
+	if c == nil {
+		return
+	}
+	if !up {
+		c.scroll = max(0, c.scroll-half)
+		return
+	}
+	l := m.layout()
+	c.scroll += half
+	// Stop at the top of the history.
+	total := 0
+	for i := len(c.log) - 1; i >= 0 && total < c.scroll+l.bodyH; i-- {
+		total += len(m.renderedAt(c, i, l.chatW))
+	}
+	c.scroll = min(c.scroll, max(0, total-l.bodyH))
+}
+
+func (m *model) moveHome(down bool) {
+	n := len(m.homeItems())
+	if n == 0 {
+		return
+	}
+	if down {
+		m.homeSel = (m.homeSel + 1) % n
+	} else {
+		m.homeSel = (m.homeSel + n - 1) % n
+	}
+}
+
+func (m *model) browseHistory(up bool) {
+	if len(m.history) == 0 {
+		return
+	}
+	if m.histPos == len(m.history) {
+		m.draft = m.input.Value()
+	}
+	if up {
+		m.histPos = max(0, m.histPos-1)
+	} else {
+		m.histPos = min(len(m.history), m.histPos+1)
+	}
+	if m.histPos == len(m.history) {
+		m.input.SetValue(m.draft)
+	} else {
+		m.input.SetValue(m.history[m.histPos])
+	}
+	m.input.CursorEnd()
+}
+
+// submit sends the typed line to the core. A refused line stays in the
+// input with the reason on the status line, so nothing typed is lost.
+func (m *model) submit() {
+	line := m.input.Value()
+	if strings.TrimSpace(line) == "" {
+		if m.viewing == "" {
+			m.openHomeItem()
+		}
+		return
+	}
+	cmd, _, _ := core.ParseCommand(line)
+	if c := m.convs[m.viewing]; c != nil && c.ended != "" && cmd == nil {
+		m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
+		return
+	}
+	m.leaving = ""
+	if cmd != nil && (cmd.Name == "leave" || cmd.Name == "block") {
+		m.leaving = m.current
+	}
+	if n := len(m.history); n == 0 || m.history[n-1] != line {
+		m.history = append(m.history, line)
+		if len(m.history) > historyLimit {
+			m.history = m.history[1:]
+		}
+	}
+	m.histPos = len(m.history)
+	if err := m.cs.Input(line); err != nil {
+		m.leaving = ""
+		m.setStatus(err.Error(), true)
+		return
+	}
+	m.input.Reset()
+	m.status = ""
+	m.panel = nil
+	if c := m.convs[m.viewing]; c != nil {
+		c.scroll = 0
+	}
+}
+
+// homeItem is one line of the home screen list: a room or a conversation.
+type homeItem struct {
+	room *core.RoomInfo
+	conv string
+}
+
+func (m *model) homeItems() []homeItem {
+	items := make([]homeItem, 0, len(m.rooms)+len(m.order))
+	for i := range m.rooms {
+		items = append(items, homeItem{room: &m.rooms[i]})
+	}
+	for _, id := range m.order {
+		items = append(items, homeItem{conv: id})
+	}
+	return items
+}
+
+func (m *model) openHomeItem() {
+	items := m.homeItems()
+	if m.homeSel >= len(items) {
+		return
+	}
+	it := items[m.homeSel]
+	if it.room == nil {
+		m.switchTo(it.conv)
+		return
+	}
+	if _, in := m.convs[it.room.Name]; in {
+		m.switchTo(it.room.Name)
+		return
+	}
+	if err := m.cs.Input("/join " + it.room.Name); err != nil {
+		m.setStatus(err.Error(), true)
+	}
+}
+
+// mentions reports whether text names the user as a whole word.
+func mentions(text, name string) bool {
+	if name == "" {
+		return false
+	}
+	lt, ln := strings.ToLower(text), strings.ToLower(name)
+	for i := 0; ; {
+		j := strings.Index(lt[i:], ln)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(ln)
+		if !wordRuneBefore(lt, start) && !wordRuneAfter(lt, end) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func wordRuneBefore(s string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return isWordRune(r)
+}
+
+func wordRuneAfter(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return isWordRune(r)
+}
+
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}

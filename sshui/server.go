@@ -1,0 +1,401 @@
+// Package sshui is Parley's SSH side: a Wish server that runs one Bubble
+// Tea program per session over the shared core.
+//
+// It uses its own small middleware instead of wish/bubbletea, because
+// that one spins on a closed window-change channel, can hang when a
+// resize arrives before the shell, blocks the hub on p.Send and queries
+// the client's terminal. Here the PTY is emulated, window changes are
+// drained into a latest-size box, and hub events reach a program only
+// through a Cmd that waits on the session's outbox.
+//
+// No mouse mode is enabled: the terminal keeps its own text selection and
+// copying, which a mouse mode would take away; scrolling is PgUp/PgDn.
+package sshui
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"parley/core"
+
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// HostKeyFile is the name of the host key inside Config.HostKeyDir.
+const HostKeyFile = "ssh_host_ed25519_key"
+
+// Config holds the SSH server's settings. Zero values mean defaults.
+type Config struct {
+	Addr       string // listen address, e.g. ":2222"
+	HostKeyDir string // created if missing (0700); holds HostKeyFile (0600)
+	// IdleTimeout bounds how long a dead peer keeps its connection: the
+	// server sends keepalives at a third of it, so a live but quiet user
+	// is never cut off. 0 means 2 minutes.
+	IdleTimeout time.Duration
+	Logger      *slog.Logger // nil means slog.Default(); never gets message text or codes
+
+	// Guard applies the per-address connection limits before the SSH
+	// handshake; the binary shares one with the web side. nil means a
+	// guard with the core's default limits.
+	Guard *core.ConnGuard
+	// SessionsPerConn caps the sessions one SSH connection may open at
+	// once (OpenSSH multiplexing). 0 means 2.
+	SessionsPerConn int
+	// MaxWidth and MaxHeight clamp the terminal size a client announces,
+	// so a forged size cannot make rendering huge. 0 means 512×200.
+	MaxWidth, MaxHeight int
+	// MaxInputRunes caps the input line; a longer paste is refused with
+	// a notice. 0 means 16384.
+	MaxInputRunes int
+	// Scrollback is how many messages each conversation keeps on screen
+	// beyond the core's history. 0 means 1000.
+	Scrollback int
+	// FPS caps redraws per second. 0 means 20.
+	FPS int
+	// StopGrace is how long a session the core cut off may take to say
+	// goodbye before its channel, then its connection, are closed. 0 means 2s.
+	StopGrace time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 2 * time.Second
+	}
+	def(&c.SessionsPerConn, 2)
+	def(&c.MaxWidth, 512)
+	def(&c.MaxHeight, 200)
+	def(&c.MaxInputRunes, 16384)
+	def(&c.Scrollback, 1000)
+	def(&c.FPS, 20)
+	return c
+}
+
+// Server is the SSH front end of one hub.
+type Server struct {
+	hub    *core.Hub
+	cfg    Config
+	log    *slog.Logger
+	srv    *ssh.Server
+	signer gossh.Signer
+	guard  *core.ConnGuard
+
+	// windows holds the terminal size box of each session with a PTY,
+	// filled by the PTY handler before the session's handler runs.
+	windows sync.Map // ssh.Session → *windowBox
+
+	mu       sync.Mutex
+	closing  bool
+	sessions map[*termSession]struct{}
+	wg       sync.WaitGroup // running session handlers
+}
+
+// New loads the host key from cfg.HostKeyDir, creating it on first use,
+// and prepares a server for hub.
+func New(hub *core.Hub, cfg Config) (*Server, error) {
+	if hub == nil {
+		return nil, errors.New("sshui: nil hub")
+	}
+	cfg = cfg.withDefaults()
+	signer, err := loadOrCreateHostKey(cfg.HostKeyDir)
+	if err != nil {
+		return nil, err
+	}
+	guard := cfg.Guard
+	if guard == nil {
+		if guard, err = core.NewConnGuard(core.DefaultLimits()); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard}
+	emulated := &ssh.Server{}
+	if err := ssh.EmulatePty()(emulated); err != nil {
+		return nil, err
+	}
+	srv, err := wish.NewServer(
+		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
+		wish.WithAddress(cfg.Addr),
+		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
+		wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
+		wish.WithIdleTimeout(cfg.IdleTimeout),
+		wish.WithMiddleware(s.middleware),
+	)
+	if err != nil {
+		return nil, err
+	}
+	srv.PtyHandler = s.ptyHandler(emulated.PtyHandler)
+	srv.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{MaxAuthTries: 6}
+	}
+	srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
+	srv.ConnCallback = s.admitConn
+	s.srv = srv
+	return s, nil
+}
+
+// loadOrCreateHostKey reads the ed25519 host key in dir, or creates it.
+func loadOrCreateHostKey(dir string) (gossh.Signer, error) {
+	if dir == "" {
+		return nil, errors.New("sshui: no host key directory")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("host key directory: %w", err)
+	}
+	path := filepath.Join(dir, HostKeyFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return createHostKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host key: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("host key %s is accessible by others (mode %o): chmod 600 it", path, fi.Mode().Perm())
+	}
+	signer, err := gossh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("host key %s: %w", path, err)
+	}
+	return signer, nil
+}
+
+func createHostKey(path string) (gossh.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := gossh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("creating host key: %w", err)
+	}
+	if _, err := f.Write(pem.EncodeToMemory(block)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("writing host key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("writing host key: %w", err)
+	}
+	return gossh.NewSignerFromKey(priv)
+}
+
+// Fingerprint is the SHA256 fingerprint of the host key, as ssh shows it.
+func (s *Server) Fingerprint() string { return gossh.FingerprintSHA256(s.signer.PublicKey()) }
+
+// Serve accepts connections on ln until Shutdown; it then returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.srv.Serve(ln); !errors.Is(err, ssh.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ListenAndServe listens on Config.Addr and serves.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Shutdown refuses new connections, ends every session, waits for them
+// until ctx is done, then closes every connection left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	running := make([]*termSession, 0, len(s.sessions))
+	for ts := range s.sessions {
+		running = append(running, ts)
+	}
+	s.mu.Unlock()
+
+	// ssh.Server.Shutdown closes the listeners at once, then waits for
+	// connections to close by themselves, which idle ones never do: it
+	// only runs until the sessions are over.
+	listenersCtx, closeConns := context.WithCancel(context.Background())
+	listenersDone := make(chan struct{})
+	go func() {
+		_ = s.srv.Shutdown(listenersCtx)
+		close(listenersDone)
+	}()
+	for _, ts := range running {
+		ts.end("the server is shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	closeConns()
+	<-listenersDone
+	s.srv.Close()
+	if err != nil {
+		select {
+		case <-done:
+		case <-time.After(s.cfg.StopGrace):
+		}
+	}
+	return err
+}
+
+// register tracks a session handler unless the server is shutting down.
+func (s *Server) register(ts *termSession) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	s.sessions[ts] = struct{}{}
+	return true
+}
+
+func (s *Server) unregister(ts *termSession) {
+	s.mu.Lock()
+	delete(s.sessions, ts)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// admitConn applies the per-address limits before the SSH handshake.
+func (s *Server) admitConn(_ ssh.Context, conn net.Conn) net.Conn {
+	release, err := s.guard.Admit(conn.RemoteAddr().String())
+	if err != nil {
+		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", err.Error())
+		return nil
+	}
+	return &countedConn{Conn: conn, release: release}
+}
+
+// countedConn gives its address's slot back when it closes.
+type countedConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *countedConn) Close() error {
+	c.release()
+	return c.Conn.Close()
+}
+
+func remoteIP(addr net.Addr) string {
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
+}
+
+// connState is what the server tracks per SSH connection.
+type connState struct {
+	mu        sync.Mutex
+	sessions  int
+	keepalive bool
+}
+
+type connStateKey struct{}
+
+// sessionChannel caps the sessions per connection, starts the
+// connection's keepalive with its first session, then serves the channel.
+func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+	defer s.recoverPanic("session channel")
+	s.mu.Lock()
+	st, _ := ctx.Value(connStateKey{}).(*connState)
+	if st == nil {
+		st = &connState{}
+		ctx.SetValue(connStateKey{}, st)
+	}
+	s.mu.Unlock()
+
+	st.mu.Lock()
+	if st.sessions >= s.cfg.SessionsPerConn {
+		st.mu.Unlock()
+		_ = nc.Reject(gossh.ResourceShortage, fmt.Sprintf("at most %d sessions per connection", s.cfg.SessionsPerConn))
+		return
+	}
+	st.sessions++
+	startKeepalive := !st.keepalive
+	st.keepalive = true
+	st.mu.Unlock()
+	defer func() {
+		st.mu.Lock()
+		st.sessions--
+		st.mu.Unlock()
+	}()
+	if startKeepalive {
+		go s.keepalive(ctx, conn)
+	}
+	ssh.DefaultSessionHandler(srv, conn, nc, ctx)
+}
+
+// keepalive asks the client for a reply every third of IdleTimeout and
+// closes the connection when none comes: the idle deadline alone would
+// either cut off quiet users or, reset by our own writes, keep dead peers.
+func (s *Server) keepalive(ctx ssh.Context, conn *gossh.ServerConn) {
+	defer s.recoverPanic("keepalive")
+	every := s.cfg.IdleTimeout / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		replied := make(chan struct{})
+		go func() {
+			defer s.recoverPanic("keepalive request")
+			_, _, _ = conn.SendRequest("keepalive@openssh.com", true, nil)
+			close(replied)
+		}()
+		select {
+		case <-replied:
+		case <-ctx.Done():
+			<-replied
+			return
+		case <-time.After(every):
+			s.log.Info("ssh peer stopped answering keepalives", "remote", conn.RemoteAddr().String())
+			conn.Close()
+			<-replied
+			return
+		}
+	}
+}
+
+func (s *Server) recoverPanic(where string) {
+	if r := recover(); r != nil {
+		s.log.Error("sshui: recovered panic", "where", where, "panic", fmt.Sprint(r))
+	}
+}

@@ -1,0 +1,90 @@
+package sshui
+
+import (
+	"hash/fnv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/lipgloss"
+)
+
+// styles are built from one session's renderer, so colours follow that
+// client's terminal and never the server's own stdout.
+type styles struct {
+	header    lipgloss.Style
+	brand     lipgloss.Style
+	dim       lipgloss.Style
+	system    lipgloss.Style
+	time      lipgloss.Style
+	mention   lipgloss.Style
+	action    lipgloss.Style
+	title     lipgloss.Style
+	selected  lipgloss.Style
+	errorLine lipgloss.Style
+	notice    lipgloss.Style
+	unread    lipgloss.Style
+	ended     lipgloss.Style
+	border    lipgloss.Style
+	names     []lipgloss.Style
+	plain     lipgloss.Style
+}
+
+// nameColors is a 256-colour palette readable on dark backgrounds.
+var nameColors = []string{"39", "45", "76", "82", "118", "154", "178", "208", "203", "198", "171", "135", "99", "69", "141", "214"}
+
+func newStyles(r *lipgloss.Renderer) *styles {
+	st := &styles{
+		header:    r.NewStyle().Background(lipgloss.Color("236")).Foreground(lipgloss.Color("252")),
+		brand:     r.NewStyle().Background(lipgloss.Color("62")).Foreground(lipgloss.Color("231")).Bold(true),
+		dim:       r.NewStyle().Foreground(lipgloss.Color("244")),
+		system:    r.NewStyle().Foreground(lipgloss.Color("243")).Italic(true),
+		time:      r.NewStyle().Foreground(lipgloss.Color("240")),
+		mention:   r.NewStyle().Foreground(lipgloss.Color("229")).Background(lipgloss.Color("58")).Bold(true),
+		action:    r.NewStyle().Italic(true),
+		title:     r.NewStyle().Bold(true).Underline(true),
+		selected:  r.NewStyle().Reverse(true),
+		errorLine: r.NewStyle().Foreground(lipgloss.Color("203")).Bold(true),
+		notice:    r.NewStyle().Foreground(lipgloss.Color("114")),
+		unread:    r.NewStyle().Foreground(lipgloss.Color("220")).Bold(true),
+		ended:     r.NewStyle().Foreground(lipgloss.Color("241")).Strikethrough(true),
+		border:    r.NewStyle().Foreground(lipgloss.Color("238")),
+		plain:     r.NewStyle(),
+	}
+	for _, c := range nameColors {
+		st.names = append(st.names, r.NewStyle().Foreground(lipgloss.Color(c)).Bold(true))
+	}
+	return st
+}
+
+// nameStyle gives each name the same colour for everyone, every time.
+func (st *styles) nameStyle(name string) lipgloss.Style {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(name)))
+	return st.names[h.Sum32()%uint32(len(st.names))]
+}
+
+// safeText replaces anything a terminal would interpret. The core
+// already refuses such text; this keeps the rule local to the one place
+// that writes to terminals, so only our own styles emit escapes.
+func safeText(s string) string {
+	clean := utf8.ValidString(s)
+	for _, r := range s {
+		if isUnsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isUnsafeRune(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+func isUnsafeRune(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f)
+}

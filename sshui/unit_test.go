@@ -1,0 +1,121 @@
+package sshui
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+	"unicode/utf8"
+
+	"parley/core"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+)
+
+func TestInputGuardMakesShortWholeReads(t *testing.T) {
+	in := strings.Repeat("héllo wörld ✓ ", 200) + "\x1b[200~pasted\x1b[201~" + strings.Repeat("A", 5000) + "\x1b[A"
+	want := strings.ReplaceAll(strings.ReplaceAll(in, "\x1b[200~", ""), "\x1b[201~", "")
+	for name, r := range map[string]io.Reader{
+		"whole":     strings.NewReader(in),
+		"bytewise":  iotest.OneByteReader(strings.NewReader(in)),
+		"halfreads": iotest.HalfReader(strings.NewReader(in)),
+	} {
+		g := &inputGuard{r: r}
+		var out bytes.Buffer
+		buf := make([]byte, 256)
+		for {
+			n, err := g.Read(buf)
+			if n >= len(buf) {
+				t.Fatalf("%s: a full read (%d bytes) lets the parser hold input back", name, n)
+			}
+			if n > 0 && !utf8.Valid(buf[:n]) {
+				t.Fatalf("%s: a read split a character: %q", name, buf[:n])
+			}
+			if bytes.Contains(buf[:n], pasteStart) {
+				t.Fatalf("%s: a read holds a paste start marker", name)
+			}
+			out.Write(buf[:n])
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A marker split across reads may pass: the parser sees its
+		// pieces in separate reads, as keys.
+		got := strings.ReplaceAll(strings.ReplaceAll(out.String(), "\x1b[200~", ""), "\x1b[201~", "")
+		if got != want {
+			t.Fatalf("%s: input changed: got %d bytes, want %d", name, out.Len(), len(want))
+		}
+	}
+}
+
+func TestMentions(t *testing.T) {
+	for _, c := range []struct {
+		text, name string
+		want       bool
+	}{
+		{"hi Alice!", "alice", true},
+		{"@alice look", "alice", true},
+		{"malice aforethought", "alice", false},
+		{"alice_2 is here", "alice", false},
+		{"ask zoë", "zoë", true},
+		{"", "alice", false},
+	} {
+		if got := mentions(c.text, c.name); got != c.want {
+			t.Errorf("mentions(%q, %q) = %v", c.text, c.name, got)
+		}
+	}
+}
+
+func TestWrapWords(t *testing.T) {
+	lines := wrapWords("the quick brown fox jumps over the lazy dog", 10, 20)
+	if lines[0] != "the quick" || len(lines) != 3 {
+		t.Fatalf("got %q", lines)
+	}
+	for _, l := range wrapWords(strings.Repeat("界", 50), 7, 7) {
+		if w := ansi.StringWidth(l); w > 7 || w == 0 {
+			t.Fatalf("line %q is %d cells", l, w)
+		}
+	}
+}
+
+func TestSafeTextAndProfiles(t *testing.T) {
+	if got := safeText("a\x1b[2Jb\u009bc\a\xffd"); strings.ContainsAny(got, "\x1b\a\u009b") || !utf8.ValidString(got) {
+		t.Fatalf("safeText left controls in %q", got)
+	}
+	for term, want := range map[string]termenv.Profile{"": termenv.Ascii, "dumb": termenv.Ascii, "xterm-256color": termenv.ANSI256, "linux": termenv.ANSI, "xterm-direct": termenv.TrueColor} {
+		if got := profileFor(term, nil); got != want {
+			t.Errorf("profileFor(%q) = %v, want %v", term, got, want)
+		}
+	}
+	if w, h := clampWindow(20000, 4000, 512, 200); w != 512 || h != 200 {
+		t.Fatalf("clamped to %dx%d", w, h)
+	}
+}
+
+// BenchmarkRenderMessage measures wrapping and styling one message, the
+// work done once per message and width.
+func BenchmarkRenderMessage(b *testing.B) {
+	hub, err := core.NewHub(core.DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Stop()
+	cs, err := hub.Connect(core.ConnectInfo{LoginName: "viewer", Transport: "ssh"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cs.Close("")
+	m := newModel(cs, Config{}.withDefaults(), newStyles(newRenderer("xterm-256color", nil)), &termWriter{w: io.Discard}, nil, 100, 30)
+	msg := &core.Message{Seq: 1, Time: time.Now(), Kind: core.Text, From: core.Member{ID: 99, Name: "alice"},
+		Text: strings.Repeat("a message of ordinary words, hello viewer, ", 7)}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.renderMessage(msg, 80)
+	}
+}
