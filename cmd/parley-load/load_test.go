@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testPrefix = "tkabc"
+
+// scan feeds chunks to a fresh scanner and returns the token ids found and
+// the query answers written back.
+func scan(chunks ...string) (ids []int, replies string) {
+	var out bytes.Buffer
+	sc := newScanner(testPrefix, func(id int) { ids = append(ids, id) }, func(b []byte) { out.Write(b) })
+	for _, c := range chunks {
+		sc.Write([]byte(c))
+	}
+	return ids, out.String()
+}
+
+func TestScannerFindsTokensThroughStylingAndSplitWrites(t *testing.T) {
+	ids, _ := scan(
+		"\x1b[2J\x1b[1;1Halice: "+token(testPrefix, 42)+"\r\n",
+		"bob: \x1b[38;5;2mtkab\x1b[1mc00\x1b[0m00", "007 ttkabc0000009",
+		"\x1b[3", "1mtkabc0000", "123\x1b[0m", "tkxyz0000005",
+	)
+	want := []int{42, 7, 9, 123}
+	if len(ids) != len(want) {
+		t.Fatalf("found %v, want %v", ids, want)
+	}
+	for i := range want {
+		if ids[i] != want[i] {
+			t.Fatalf("found %v, want %v", ids, want)
+		}
+	}
+}
+
+func TestScannerDoesNotJoinTextFromTwoPlaces(t *testing.T) {
+	for _, stream := range []string{
+		"tkabc000\x1b[5;1H0001",        // cursor moved between the halves
+		"tkabc000\r\n0001",             // a new line between them
+		"tkabc000\x1b]0;title\x070001", // an OSC between them
+		"tkabc00x00001",
+		"tkab0000001",
+	} {
+		if ids, _ := scan(stream); len(ids) != 0 {
+			t.Errorf("%q: found %v, want nothing", stream, ids)
+		}
+	}
+}
+
+func TestScannerAnswersTerminalQueries(t *testing.T) {
+	_, replies := scan("\x1b[c", "\x1b]11;?\x07", "\x1b[6n", "\x1b[>c")
+	for _, want := range []string{"\x1b[?62;22c", "\x1b]11;rgb:0000/0000/0000\x1b\\", "\x1b[1;1R"} {
+		if !strings.Contains(replies, want) {
+			t.Errorf("replies %q lack %q", replies, want)
+		}
+	}
+	if strings.Count(replies, "c") != 1 {
+		t.Errorf("secondary device attributes were answered: %q", replies)
+	}
+}
+
+func TestConfigRefusesNonLoopbackTargets(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, target := range []string{"192.0.2.1:22", "[2001:db8::1]:22", "no-port"} {
+		cfg.Target = target
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("target %q accepted", target)
+		}
+	}
+	cfg.Target = "127.0.0.1:22"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("loopback refused: %v", err)
+	}
+	cfg.Senders = cfg.Sessions + 1
+	if err := cfg.Validate(); err == nil {
+		t.Error("more senders than sessions accepted")
+	}
+}
+
+// smokeConfig is a small load that finishes in seconds.
+func smokeConfig(t *testing.T, target string) Config {
+	cfg := DefaultConfig()
+	cfg.Label = t.Name()
+	cfg.Target = target
+	cfg.Sessions = 50
+	cfg.Senders = 5
+	cfg.Rate = 2
+	cfg.Duration = 3 * time.Second
+	cfg.ConnectRate = 200
+	cfg.Settle = 30 * time.Second
+	cfg.Drain = 30 * time.Second
+	cfg.ConnectTimeout = 30 * time.Second
+	cfg.Log = testLog{t}
+	return cfg
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func startBaselineInProcess(t *testing.T) string {
+	t.Helper()
+	srv, ln, err := listenBaseline("127.0.0.1:0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// checkComplete asserts that every token reached every other session.
+func checkComplete(t *testing.T, res *Result, err error, sessions int) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != sessions || res.ConnectFailed != 0 {
+		t.Fatalf("connected %d, failed %d, want %d connected", res.Connected, res.ConnectFailed, sessions)
+	}
+	if res.Messages == 0 || res.SendErrors != 0 {
+		t.Fatalf("sent %d tokens with %d send errors", res.Messages, res.SendErrors)
+	}
+	if res.Delivered != res.Expected || res.Expected != int64(res.Messages)*int64(res.Sessions-1) {
+		t.Fatalf("delivered %d of %d expected (%d tokens, %d sessions, %d readers stuck)",
+			res.Delivered, res.Expected, res.Messages, res.Sessions, res.StuckReaders)
+	}
+	if res.Disconnected != 0 {
+		t.Fatalf("%d sessions were disconnected", res.Disconnected)
+	}
+	if res.Fanout.N != int(res.Delivered) || res.Connect.N != res.Sessions {
+		t.Fatalf("latency samples: %d fan-out, %d connect", res.Fanout.N, res.Connect.N)
+	}
+}
+
+func TestSmokeBaselineDeliversEverything(t *testing.T) {
+	cfg := smokeConfig(t, startBaselineInProcess(t))
+	res, err := Run(cfg)
+	checkComplete(t, res, err, cfg.Sessions)
+	if res.BytesPerSessionPerMessage < float64(len(token(testPrefix, 0))) {
+		t.Errorf("%.1f bytes per session per message: less than a token", res.BytesPerSessionPerMessage)
+	}
+}
+
+func TestSmokeBaselineWithStalledSessions(t *testing.T) {
+	cfg := smokeConfig(t, startBaselineInProcess(t))
+	cfg.Stalled = 3
+	res, err := Run(cfg)
+	checkComplete(t, res, err, cfg.Sessions+cfg.Stalled)
+	before := res.Unstalled
+	if before == nil {
+		t.Fatal("no measurement before the stalled sessions connected")
+	}
+	if before.Messages != res.Messages || before.Delivered != before.Expected || before.Expected != res.Expected {
+		t.Fatalf("before the stalled: delivered %d of %d (%d tokens)", before.Delivered, before.Expected, before.Messages)
+	}
+}
+
+func TestIdleRunMeasuresNoTraffic(t *testing.T) {
+	cfg := smokeConfig(t, startBaselineInProcess(t))
+	cfg.Sessions = 10
+	cfg.Idle = time.Second
+	res, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != cfg.Sessions || res.WindowBytes != 0 || res.Window < cfg.Idle {
+		t.Fatalf("connected %d, %d bytes in a %s window", res.Connected, res.WindowBytes, res.Window)
+	}
+}
+
+func TestRunFailsWhenNothingListens(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := smokeConfig(t, addr)
+	cfg.Sessions = 3
+	cfg.Senders = 2
+	cfg.ConnectTimeout = 2 * time.Second
+	res, err := Run(cfg)
+	if err == nil {
+		t.Fatal("Run succeeded with nothing listening")
+	}
+	if res == nil || res.ConnectFailed != 3 {
+		t.Fatalf("err %v, result %+v: want 3 failed connections", err, res)
+	}
+}

@@ -1,0 +1,142 @@
+// Command parley-load measures an SSH chat server under load: it opens many
+// SSH sessions with a PTY on this machine, has a few of them type unique
+// tokens at a fixed rate, and times how long each token takes to appear on
+// every other session's terminal. With --baseline it first measures a bare
+// SSH fan-out server under the same load, so the target is judged as a
+// ratio to a baseline measured in the same run.
+//
+//	parley-load --target 127.0.0.1:2222 --server-pid PID --baseline
+//	parley-load serve-baseline --addr 127.0.0.1:0
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "serve-baseline" {
+		err = serveBaselineMain(os.Args[2:])
+	} else {
+		err = loadMain(os.Args[1:], os.Stdout, os.Stderr)
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "parley-load:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func loadMain(args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("parley-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Target, "target", "", "SSH address of the server under test (loopback only), e.g. 127.0.0.1:2222")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server under test, to measure its CPU and memory")
+	baseline := fs.Bool("baseline", false, "also run the same load against a bare SSH fan-out server started by this tool, and print ratios")
+	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "sessions that read their output")
+	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "sessions that type tokens")
+	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "tokens per second per sender")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the senders type")
+	fs.Float64Var(&cfg.ConnectRate, "connect-rate", cfg.ConnectRate, "new connections per second")
+	fs.IntVar(&cfg.Stalled, "stalled", 0, "extra sessions that never read their output")
+	fs.DurationVar(&cfg.Idle, "idle", 0, "instead of sending, measure this long with no traffic")
+	fs.StringVar(&cfg.Join, "join", "", `line every target session types once connected, e.g. "/join #load" (none for the baseline)`)
+	fs.StringVar(&cfg.User, "user", cfg.User, "login name prefix")
+	fs.StringVar(&cfg.Term, "term", cfg.Term, "TERM of the PTYs")
+	fs.IntVar(&cfg.Width, "width", cfg.Width, "PTY columns")
+	fs.IntVar(&cfg.Height, "height", cfg.Height, "PTY rows")
+	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "longest wait for one session's first printed character")
+	fs.DurationVar(&cfg.Quiet, "quiet", cfg.Quiet, "no output for this long means the room has settled after connecting")
+	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "longest wait for the room to settle")
+	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "longest wait for deliveries after the last token")
+	jsonOut := fs.String("json", "", "also write the results to this file as JSON")
+	quiet := fs.Bool("q", false, "no progress lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.Target == "" && !*baseline {
+		return errors.New("give --target, --baseline or both")
+	}
+	if !*quiet {
+		cfg.Log = stderr
+	}
+
+	var results []*Result
+	if *baseline {
+		res, err := runBaseline(cfg)
+		if res != nil {
+			results = append(results, res)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.Target != "" {
+		res, err := Run(cfg)
+		if res != nil {
+			results = append(results, res)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	printReport(stdout, cfg, results)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(results, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
+}
+
+// runBaseline starts the baseline server as a child process, so its CPU
+// and memory are measured apart from the tool's, and runs cfg against it.
+func runBaseline(cfg Config) (*Result, error) {
+	child, err := startBaseline()
+	if err != nil {
+		return nil, err
+	}
+	defer child.stop()
+	cfg.Label, cfg.Target, cfg.ServerPID, cfg.Join = "baseline", child.addr, child.pid, ""
+	return Run(cfg)
+}
+
+// serveBaselineMain is the baseline server's own command line. It prints
+// "listening on ADDR" once ready and serves until SIGINT or SIGTERM.
+func serveBaselineMain(args []string) error {
+	fs := flag.NewFlagSet("parley-load serve-baseline", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
+	queue := fs.Int("queue-lines", 0, "lines queued per session before dropping (0 = default)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv, ln, err := listenBaseline(*addr, *queue)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("listening on %s\n", ln.Addr())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case <-sig:
+		return srv.Close()
+	case err := <-served:
+		return err
+	}
+}

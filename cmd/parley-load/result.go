@@ -1,0 +1,82 @@
+package main
+
+import (
+	"slices"
+	"time"
+)
+
+// Result is what one load run measured. Durations are wall-clock; the
+// server figures are zero unless its PID was given.
+type Result struct {
+	Label    string
+	Sessions int
+	Stalled  int
+	Senders  int
+
+	Connected     int // sessions (reading or stalled) that got a shell
+	ConnectFailed int
+	Connect       Percentiles // dial to first printed character, reading sessions
+
+	Messages   int   // tokens sent
+	SendErrors int   // senders stopped by a failed write
+	Expected   int64 // tokens × reading sessions other than the sender
+	Delivered  int64 // first sightings of a token by another reading session
+	Fanout     Percentiles
+
+	DeliveriesPerSec          float64
+	BytesPerSessionPerMessage float64
+
+	Window       time.Duration // the measured window: load (with drain) or idle
+	WindowBytes  int64         // output received by reading sessions in it
+	ToolCPU      time.Duration
+	ToolCPUShare float64 // of one core
+
+	ServerMeasured           bool
+	ServerCPU                time.Duration
+	ServerCPUShare           float64 // of one core
+	ServerCPUPer1000         float64 // CPU seconds per 1,000 deliveries
+	ServerRSSBefore          int64   // before the first connection
+	ServerRSS                int64   // at the end of the window
+	ServerHWM                int64
+	ServerRSSPerSession      float64 // ServerRSS / Connected
+	ServerRSSDeltaPerSession float64 // (ServerRSS − ServerRSSBefore) / Connected
+
+	// Unstalled is the same load on the same sessions before the stalled
+	// ones connected, when there are stalled sessions.
+	Unstalled *Result `json:",omitempty"`
+
+	Disconnected int // reading sessions whose stream ended before the run did
+	StuckReaders int // readers that did not stop when their connection closed
+}
+
+// DeliveryRatio is delivered / expected, 1 when nothing was expected.
+func (r *Result) DeliveryRatio() float64 {
+	if r.Expected == 0 {
+		return 1
+	}
+	return float64(r.Delivered) / float64(r.Expected)
+}
+
+func (r *Result) countDisconnected(watchers []*session) {
+	for _, s := range watchers {
+		if s.endedAt.Load() != 0 {
+			r.Disconnected++
+		}
+	}
+}
+
+// Percentiles summarises a latency distribution.
+type Percentiles struct {
+	N                  int
+	P50, P90, P99, Max time.Duration
+}
+
+func percentiles(ds []time.Duration) Percentiles {
+	if len(ds) == 0 {
+		return Percentiles{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(q float64) time.Duration { return s[min(len(s)-1, int(q*float64(len(s))))] }
+	return Percentiles{N: len(s), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: s[len(s)-1]}
+}

@@ -1,0 +1,56 @@
+package core
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkFanout measures one message posted to a room of members
+// sessions, including every member draining its outbox, the way a
+// transport's session loop would. Rate limits are lifted so the sender is
+// never refused.
+func BenchmarkFanout(b *testing.B) {
+	for _, members := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
+			benchmarkFanout(b, members)
+		})
+	}
+}
+
+func benchmarkFanout(b *testing.B, members int) {
+	cfg := DefaultConfig()
+	cfg.Limits.RateBurst = 1 << 30
+	cfg.Limits.RatePerSec = 1 << 30
+	h, err := NewHub(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Stop()
+	sessions := make([]*Session, members)
+	for i := range sessions {
+		s, err := h.Connect(ConnectInfo{LoginName: fmt.Sprintf("member%d", i), Transport: "ssh", IP: "127.0.0.1"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close("")
+		sessions[i] = s
+	}
+	for _, s := range sessions {
+		s.Outbox().Drain()
+	}
+	sender := sessions[0]
+	room := "#" + cfg.DefaultRoom
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := sender.Send(room, "hello everyone"); err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range sessions {
+			if evs := s.Outbox().Drain(); len(evs) != 1 {
+				b.Fatalf("%s drained %d events, want 1", s.Name(), len(evs))
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(members), "ns/delivery")
+}
