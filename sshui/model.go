@@ -405,6 +405,9 @@ func (m *model) key(k tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
+	// Bubble Tea gives every program the same slice for the space key and
+	// textinput edits what it is given: each session works on its own copy.
+	k.Runes = append([]rune(nil), k.Runes...)
 	before := m.input.Value()
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(k)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -476,5 +477,29 @@ func TestConnectionsPerAddressAreLimited(t *testing.T) {
 	if c, err := dial(); err == nil {
 		c.Close()
 		t.Fatal("a fourth connection within a minute was accepted")
+	}
+}
+
+// Bubble Tea hands every program the same backing slice for the space
+// key; sessions typing spaces at the same moment must not share it. Run
+// under -race, this fails if a session edits the key it was given.
+func TestSessionsTypingSpacesAtOnce(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	terms := joinLobby(t, ts, "s1", "s2", "s3", "s4", "s5", "s6")
+	var wg sync.WaitGroup
+	for i, term := range terms {
+		wg.Add(1)
+		go func(i int, term *testkit.Term) {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				term.Type(fmt.Sprintf("w%d %d x y", i, j))
+				term.Press(testkit.CtrlU)
+			}
+			term.TypeLine(fmt.Sprintf("done %d a b", i))
+		}(i, term)
+	}
+	wg.Wait()
+	for i := range terms {
+		terms[0].WaitFor(fmt.Sprintf("done %d a b", i))
 	}
 }
