@@ -166,20 +166,23 @@ func TestVersionAndHelp(t *testing.T) {
 
 // server is a parley process started by a test.
 type server struct {
-	cmd      *exec.Cmd
-	stdout   *testkit.Buffer
-	logs     *testkit.Buffer // stderr: one JSON record a line
-	sshAddr  string
-	httpAddr string
-	hostKey  string
-	exited   chan struct{}
+	cmd       *exec.Cmd
+	stdout    *testkit.Buffer
+	logs      *testkit.Buffer // stderr: one JSON record a line
+	sshAddr   string
+	httpAddr  string
+	adminAddr string
+	publicURL string
+	hostKey   string
+	exited    chan struct{}
 }
 
 // startServer starts parley with JSON logs and waits for the log line
-// that gives the addresses it bound.
+// that gives the addresses it bound. The admin listener takes a free
+// loopback port unless args say otherwise.
 func startServer(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--log-format", "json"}, args...)...)
+	cmd := exec.Command(binary, append([]string{"--log-format", "json", "--admin-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
 	s := &server{cmd: cmd, stdout: &testkit.Buffer{}, logs: &testkit.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout = s.stdout
@@ -215,6 +218,8 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	case rec := <-listening:
 		s.sshAddr, _ = rec["ssh_addr"].(string)
 		s.httpAddr, _ = rec["http_addr"].(string)
+		s.adminAddr, _ = rec["admin_addr"].(string)
+		s.publicURL, _ = rec["public_url"].(string)
 		s.hostKey, _ = rec["host_key"].(string)
 	case <-s.exited:
 		t.Fatalf("parley exited before listening (code %d)", cmd.ProcessState.ExitCode())
@@ -324,7 +329,7 @@ func checkHealthz(t *testing.T, addr string) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
 		t.Fatalf("/healthz: %d %q", resp.StatusCode, body)
 	}
 }
