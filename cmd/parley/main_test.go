@@ -110,6 +110,16 @@ func TestCheckConfig(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, bad+":6: rooms.password: unknown key") {
 		t.Fatalf("invalid file: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	for content, want := range map[string]string{
+		"[admin]\ntoken = \"hunter2\"\n":                               ":2: admin.token: the token must be at least 16 characters",
+		"[web]\nhsts = true\n\ntls_cert = \"/nonexistent/cert.pem\"\n": ":4: web.tls_cert: open /nonexistent/cert.pem: no such file or directory",
+		"[ice]\nturn = [\"turn.example.org\"]\n":                       ":2: ice.turn: \"turn.example.org\" must start with turn: or turns:",
+	} {
+		path := writeFile(t, "services.toml", content)
+		if _, errOut, code := runParley(t, nil, "--check-config", path); code != 1 || !strings.Contains(errOut, path+want) {
+			t.Errorf("%q: exit %d, stderr %q; want %q", content, code, errOut, want)
+		}
+	}
 	_, errOut, code = runParley(t, nil, "--check-config", filepath.Join(t.TempDir(), "missing.toml"))
 	if code == 0 || !strings.Contains(errOut, "missing.toml") {
 		t.Fatalf("missing file: exit %d, stderr %q", code, errOut)
@@ -151,8 +161,10 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Fatalf("--version: exit %d, %q", code, out)
 	}
 	_, errOut, code := runParley(t, nil, "--help")
-	if code != 0 || !strings.Contains(errOut, "-ssh-addr") || !strings.Contains(errOut, "PARLEY_SSH_ADDR") {
-		t.Fatalf("--help: exit %d, %q", code, errOut)
+	for _, want := range []string{"-ssh-addr", "PARLEY_SSH_ADDR", "-admin-addr", "(default 127.0.0.1:9090)", "PARLEY_ADMIN_TOKEN", "PARLEY_TURN_SECRET"} {
+		if code != 0 || !strings.Contains(errOut, want) {
+			t.Fatalf("--help: exit %d, no %q in %q", code, want, errOut)
+		}
 	}
 	_, errOut, code = runParley(t, nil, "--no-such-flag")
 	if code != 2 || !strings.Contains(errOut, "no-such-flag") {
@@ -290,11 +302,8 @@ func TestServeRestartAndStop(t *testing.T) {
 		t.Fatalf("the server presents %s but announced %s", got, first.hostKey)
 	}
 	_, port, _ := net.SplitHostPort(first.sshAddr)
-	banner := first.stdout.String()
 	for _, want := range []string{first.hostKey, "ssh -p " + port + " localhost"} {
-		if !strings.Contains(banner, want) {
-			t.Errorf("the banner does not show %q:\n%s", want, banner)
-		}
+		testkit.Eventually(t, "the banner showing "+want, func() bool { return strings.Contains(first.stdout.String(), want) })
 	}
 	checkHealthz(t, first.httpAddr)
 	checkKeyFiles(t, keys)

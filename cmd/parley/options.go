@@ -125,6 +125,9 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 			continue
 		}
 		v := &flagValue{def: defaults[s.name], isBool: s.kind == boolean}
+		if v.isBool && v.def == "false" {
+			v.def = "" // a bool flag is off unless given: no "(default false)"
+		}
 		values[s.name] = v
 		fs.Var(v, s.name, s.usage)
 	}
