@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,10 +51,9 @@ func get(t *testing.T, client *http.Client, url string) (*http.Response, string)
 	return resp, string(body)
 }
 
-// metric reads /metrics from the admin listener through the Prometheus
-// text parser and returns the value of family name whose labels include
-// the pairs given (name, value, …); -1 when there is none.
-func metric(t *testing.T, adminAddr, name string, labels ...string) float64 {
+// scrape reads /metrics from the admin listener through the Prometheus
+// text parser.
+func scrape(t *testing.T, adminAddr string) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := httpClient.Get("http://" + adminAddr + "/metrics")
 	if err != nil {
@@ -68,6 +68,14 @@ func metric(t *testing.T, adminAddr, name string, labels ...string) float64 {
 	if err != nil {
 		t.Fatalf("/metrics does not parse: %v", err)
 	}
+	return families
+}
+
+// metric returns the value of family name whose labels include the pairs
+// given (name, value, …); -1 when there is none.
+func metric(t *testing.T, adminAddr, name string, labels ...string) float64 {
+	t.Helper()
+	families := scrape(t, adminAddr)
 next:
 	for _, m := range families[name].GetMetric() {
 		have := map[string]string{}
@@ -121,6 +129,21 @@ func TestBinaryServesWebAndAdmin(t *testing.T) {
 	}
 	if v := metric(t, s.adminAddr, "parley_build_info"); v != 1 {
 		t.Fatalf("parley_build_info = %v", v)
+	}
+	// The README's table of metric families is what /metrics serves.
+	families := scrape(t, s.adminAddr)
+	documented := regexp.MustCompile("(?m)^\\| `(parley_[a-z_]+)").FindAllStringSubmatch(between(t, readme(t), "metrics"), -1)
+	seen := map[string]bool{}
+	for _, m := range documented {
+		seen[m[1]] = true
+		if families[m[1]] == nil {
+			t.Errorf("the README lists %s, which /metrics does not serve", m[1])
+		}
+	}
+	for name := range families {
+		if strings.HasPrefix(name, "parley_") && !seen[name] {
+			t.Errorf("the README does not list %s", name)
+		}
 	}
 
 	// A browser's WebSocket becomes a chat user, and the admin side
