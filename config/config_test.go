@@ -171,6 +171,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"hsts not a boolean", "[web]\nhsts = \"yes\"\n", 2, "true or false"},
 		{"stun url under turn", "[ice]\nstun = [\"stun:a.example\"]\nturn = [\"stun:b.example\"]\n", 3, "must start with turn: or turns:"},
 		{"turn secret twice", "[ice]\nturn_secret = \"s\"\nturn_secret_file = \"config.go\"\n", 3, "not both"},
+		{"turn secret file too big", "[ice]\nturn_secret_file = \"decode.go\"\n", 2, "larger than 4096 bytes"},
 		{"missing turn secret file", "[ice]\nturn_secret_file = \"/nonexistent/secret\"\n", 2, "/nonexistent/secret"},
 		{"short admin token", "[admin]\naddr = \"127.0.0.1:9\"\ntoken = \"hunter2\"\n", 3, "at least 16 characters"},
 		{"admin token with a space", "[admin]\ntoken = \"correct horse battery staple\"\n", 2, "without spaces"},

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
@@ -468,7 +469,7 @@ func secretOrFile(t *table, k, fileKey string, dst *string) string {
 		t.fail(fileKey, "set %s or %s, not both", t.key(k), t.key(fileKey))
 		return ""
 	}
-	data, err := os.ReadFile(path)
+	data, err := readSmall(path, maxSecretFile)
 	if err != nil {
 		t.fail(fileKey, "%v", err)
 		return ""
@@ -478,6 +479,27 @@ func secretOrFile(t *table, k, fileKey string, dst *string) string {
 		return ""
 	}
 	return fileKey
+}
+
+// maxSecretFile bounds a secret's file: a token or a shared secret is
+// short, and a wrong path (a log, a device) must not be read whole.
+const maxSecretFile = 4096
+
+// readSmall reads a file of at most max bytes.
+func readSmall(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a secret", path, max)
+	}
+	return data, nil
 }
 
 // MinAdminToken is the shortest admin token accepted: the admin listener

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parley/admin"
+	"parley/config"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -190,5 +193,15 @@ func TestEmptySSHAddrIsRefused(t *testing.T) {
 	}
 	if _, err := opts.settings(); err == nil {
 		t.Fatal("an empty SSH address was accepted")
+	}
+}
+
+// The config package keeps no import of the admin side, so its copies of
+// the admin side's numbers are checked here.
+func TestAdminDefaultsAgree(t *testing.T) {
+	def := config.Default().Admin
+	if config.MinAdminToken != admin.MinTokenLength || def.MonitorViewers != admin.DefaultMaxViewers || def.MonitorQueue != admin.DefaultViewerQueue {
+		t.Fatalf("config: token %d, viewers %d, queue %d; admin: %d, %d, %d", config.MinAdminToken, def.MonitorViewers, def.MonitorQueue,
+			admin.MinTokenLength, admin.DefaultMaxViewers, admin.DefaultViewerQueue)
 	}
 }
