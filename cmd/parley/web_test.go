@@ -213,8 +213,10 @@ func TestReadyzFailsDuringTheShutdownGrace(t *testing.T) {
 }
 
 // An SSH user and a browser user chat in the lobby through the built
-// binary.
-func TestSSHAndBrowserChatThroughTheBinary(t *testing.T) {
+// binary, then the SSH user places a video call: the one-time link starts
+// with the public URL derived from the HTTP address, so it works on this
+// machine with no settings at all.
+func TestSSHAndBrowserChatAndCallThroughTheBinary(t *testing.T) {
 	s := startServer(t, nil, "--config", quickStop(t), "--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--hostkey-dir", t.TempDir())
 	term := testkit.Dial(t, s.sshAddr, "tess", 120, 40)
 	term.Code()
@@ -231,6 +233,23 @@ func TestSSHAndBrowserChatThroughTheBinary(t *testing.T) {
 	testkit.Eventually(t, "both sessions in the metrics", func() bool {
 		return metric(t, s.adminAddr, "parley_sessions", "transport", "web") == 1 &&
 			metric(t, s.adminAddr, "parley_sessions", "transport", "ssh") == 1
+	})
+
+	web.Say("/join " + term.Code())
+	term.WaitFor(webName + " opened a private chat with you")
+	term.TypeLine("/switch " + webName)
+	term.TypeLine("/video")
+	linkPattern := regexp.MustCompile(regexp.QuoteMeta(s.publicURL) + `/#call=[A-Z2-7]+`)
+	link := linkPattern.FindString(term.WaitUntil("a call link with the public URL", linkPattern.MatchString))
+	web.WaitCallState("ringing-in")
+	web.Click("call-accept")
+	phone := testkit.OpenPage(t, browser, "tess's phone", link)
+	testkit.WaitVideo(t, web, phone)
+	web.Click("call-hangup")
+	term.WaitFor(webName + " hung up")
+	testkit.Eventually(t, "the call's steps in the metrics", func() bool {
+		return metric(t, s.adminAddr, "parley_calls_total", "stage", "answered") == 1 &&
+			metric(t, s.adminAddr, "parley_calls_total", "stage", "ended") == 1
 	})
 	if code, _ := s.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
