@@ -217,12 +217,13 @@ func TestReadyzFailsDuringTheShutdownGrace(t *testing.T) {
 // with the public URL derived from the HTTP address, so it works on this
 // machine with no settings at all.
 func TestSSHAndBrowserChatAndCallThroughTheBinary(t *testing.T) {
-	s := startServer(t, nil, "--config", quickStop(t), "--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--hostkey-dir", t.TempDir())
+	s := startServer(t, nil, "--config", quickStop(t), "--stats-interval", "100ms",
+		"--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--hostkey-dir", t.TempDir())
 	term := testkit.Dial(t, s.sshAddr, "tess", 120, 40)
-	term.Code()
+	termCode := term.Code()
 	browser := testkit.Chromium(t)
 	web := testkit.OpenPage(t, browser, "web", "http://"+s.httpAddr+"/")
-	web.Code()
+	webCode := web.Code()
 	webName := web.Text("me-name")
 
 	term.WaitFor(webName + " joined")
@@ -235,7 +236,7 @@ func TestSSHAndBrowserChatAndCallThroughTheBinary(t *testing.T) {
 			metric(t, s.adminAddr, "parley_sessions", "transport", "ssh") == 1
 	})
 
-	web.Say("/join " + term.Code())
+	web.Say("/join " + termCode)
 	term.WaitFor(webName + " opened a private chat with you")
 	term.TypeLine("/switch " + webName)
 	term.TypeLine("/video")
@@ -253,6 +254,17 @@ func TestSSHAndBrowserChatAndCallThroughTheBinary(t *testing.T) {
 	})
 	if code, _ := s.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
+	}
+	// The periodic stats line ran, and no log line holds a message, a
+	// code or a call link.
+	logs := s.logs.String()
+	if !strings.Contains(logs, `"msg":"stats"`) {
+		t.Error("no stats line in the log")
+	}
+	for _, secret := range []string{"hello from the terminal", "hello from the browser", termCode, webCode, "#call="} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds %q", secret)
+		}
 	}
 }
 
