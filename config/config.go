@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ import (
 type Config struct {
 	Core   core.Config
 	Server Server
+	Web    Web
+	ICE    ICE
+	Admin  Admin
 }
 
 // Server holds the settings of the process rather than of the chat.
@@ -37,6 +41,49 @@ type Server struct {
 	IdleTimeout time.Duration
 }
 
+// Web holds the settings of the browser side on the HTTP address.
+type Web struct {
+	// PublicURL is where browsers reach Parley; call links for terminal
+	// users start with it. "" means the HTTP address as seen from this
+	// machine (http://localhost:8080).
+	PublicURL string
+	// AllowedOrigins may open the WebSocket besides the page's own host.
+	AllowedOrigins []string
+	// TrustedProxies are addresses or prefixes of reverse proxies whose
+	// X-Forwarded-For names the real client.
+	TrustedProxies []string
+	// TLSCert and TLSKey are PEM files; set both to serve HTTPS.
+	TLSCert, TLSKey string
+	// ACMEDomains get certificates issued automatically (ports 80 and
+	// 443 must be reachable); ACMECache keeps them between runs.
+	ACMEDomains []string
+	ACMECache   string
+	// HSTS makes browsers insist on HTTPS for the host from then on.
+	HSTS bool
+}
+
+// ICE holds the STUN and TURN servers handed to browsers for calls.
+type ICE struct {
+	STUN []string // stun: or stuns: URLs
+	TURN []string // turn: or turns: URLs
+	// TURNSecret is the TURN server's shared secret (coturn's
+	// static-auth-secret); browsers get short-lived credentials from it.
+	TURNSecret string
+}
+
+// Admin holds the settings of the operators' listener.
+type Admin struct {
+	Addr string // where the admin listener listens; "" turns it off
+	// Token, when set, guards everything but /healthz and /readyz.
+	Token string
+	// StatsInterval is how often a stats line is logged; 0 turns it off.
+	StatsInterval time.Duration
+	// MonitorViewers caps the live monitor's viewers at once, and
+	// MonitorQueue the events waiting for one of them.
+	MonitorViewers int
+	MonitorQueue   int
+}
+
 // Default returns the settings Parley runs with when no file is given.
 func Default() Config {
 	return Config{
@@ -47,6 +94,19 @@ func Default() Config {
 			HostKeyDir:    "hostkeys",
 			ShutdownGrace: 5 * time.Second,
 			IdleTimeout:   2 * time.Minute,
+		},
+		Web: Web{
+			AllowedOrigins: []string{},
+			TrustedProxies: []string{},
+			ACMEDomains:    []string{},
+			ACMECache:      "acme",
+		},
+		ICE: ICE{STUN: []string{}, TURN: []string{}},
+		Admin: Admin{
+			Addr:           "127.0.0.1:9090",
+			StatsInterval:  time.Minute,
+			MonitorViewers: 4,
+			MonitorQueue:   256,
 		},
 	}
 }
@@ -82,6 +142,9 @@ func Parse(name string, data []byte) (Config, error) {
 	cfg := Default()
 	r.document(newTable(r, "", -1, doc), &cfg)
 	if len(r.errs) == 0 {
+		if key, msg := cfg.Web.tlsProblem(); key != "" {
+			r.fail(key, -1, "%s: %s", key, msg)
+		}
 		if err := cfg.Core.Validate(); err != nil {
 			var serr *core.SettingError
 			switch {
@@ -99,6 +162,53 @@ func Parse(name string, data []byte) (Config, error) {
 		return Config{}, r.errs
 	}
 	return cfg, nil
+}
+
+// Override sets one key of cfg, named as in the file ("web.public_url"),
+// from another source such as a flag, with the checks the file's key gets.
+// source names that source in the error.
+func Override(cfg *Config, source, key string, value any) error {
+	parts := strings.Split(key, ".")
+	doc := map[string]any{parts[len(parts)-1]: value}
+	for i := len(parts) - 2; i >= 0; i-- {
+		doc = map[string]any{parts[i]: doc}
+	}
+	r := &reader{file: source, lines: keyLines("")}
+	r.document(newTable(r, "", -1, doc), cfg)
+	if len(r.errs) > 0 {
+		return r.errs
+	}
+	return nil
+}
+
+// Check checks the settings that depend on each other once every source
+// is merged; Parse checks a file's alone.
+func (c Config) Check() error {
+	if key, msg := c.Web.tlsProblem(); key != "" {
+		return fmt.Errorf("%s: %s", key, msg)
+	}
+	return nil
+}
+
+// tlsProblem says what is wrong with the TLS settings taken together: the
+// key at fault and why, or "" when nothing is.
+func (w Web) tlsProblem() (key, msg string) {
+	files := w.TLSCert != "" || w.TLSKey != ""
+	switch {
+	case files && len(w.ACMEDomains) > 0:
+		return "web.acme_domains", "use either tls_cert and tls_key or acme_domains, not both"
+	case w.TLSCert != "" && w.TLSKey == "":
+		return "web.tls_cert", "needs tls_key (--tls-key) too"
+	case w.TLSKey != "" && w.TLSCert == "":
+		return "web.tls_key", "needs tls_cert (--tls-cert) too"
+	case files:
+		if _, err := tls.LoadX509KeyPair(w.TLSCert, w.TLSKey); err != nil {
+			return "web.tls_cert", fmt.Sprintf("unusable with tls_key: %v", err)
+		}
+	case len(w.ACMEDomains) > 0 && w.ACMECache == "":
+		return "web.acme_cache", "must name a folder when acme_domains is set"
+	}
+	return "", ""
 }
 
 // Error is one problem in a config file.

@@ -158,6 +158,26 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"exempt addresses not a list", "[limits]\nexempt_ips = \"::1\"\n", 2, "must be a list of strings"},
 		{"bad ssh address", "[server]\nssh_addr = \"2222\"\n", 2, "not an address"},
 		{"empty hostkey dir", "[server]\n\nhostkey_dir = \"\"\n", 3, "must not be empty"},
+		{"public url with a path", "[web]\npublic_url = \"https://chat.example.org/x\"\n", 2, "not a URL"},
+		{"public url without scheme", "[web]\n\npublic_url = \"chat.example.org\"\n", 3, "not a URL"},
+		{"origin with a path", "[web]\nallowed_origins = [\"https://a.example/\"]\n", 2, "not an origin"},
+		{"bad trusted proxy", "[web]\ntrusted_proxies = [\"10.0.0.1\", \"proxy\"]\n", 2, `"proxy" is neither`},
+		{"missing certificate", "[web]\ntls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n", 2, "web.tls_cert: open /nonexistent/cert.pem"},
+		{"certificate without key", "[web]\nhsts = true\ntls_cert = \"config_test.go\"\n", 3, "needs tls_key"},
+		{"certificate that is not one", "[web]\ntls_cert = \"config_test.go\"\ntls_key = \"config.go\"\n", 2, "unusable with tls_key"},
+		{"certificate and acme", "[web]\ntls_cert = \"config_test.go\"\ntls_key = \"config.go\"\nacme_domains = [\"chat.example.org\"]\n", 4, "not both"},
+		{"acme domain with a scheme", "[web]\nacme_domains = [\"https://chat.example.org\"]\n", 2, "not a domain name"},
+		{"acme without cache", "[web]\nacme_domains = [\"chat.example.org\"]\nacme_cache = \"\"\n", 3, "must name a folder"},
+		{"hsts not a boolean", "[web]\nhsts = \"yes\"\n", 2, "true or false"},
+		{"stun url under turn", "[ice]\nstun = [\"stun:a.example\"]\nturn = [\"stun:b.example\"]\n", 3, "must start with turn: or turns:"},
+		{"turn secret twice", "[ice]\nturn_secret = \"s\"\nturn_secret_file = \"config.go\"\n", 3, "not both"},
+		{"turn secret file too big", "[ice]\nturn_secret_file = \"decode.go\"\n", 2, "larger than 4096 bytes"},
+		{"missing turn secret file", "[ice]\nturn_secret_file = \"/nonexistent/secret\"\n", 2, "/nonexistent/secret"},
+		{"short admin token", "[admin]\naddr = \"127.0.0.1:9\"\ntoken = \"hunter2\"\n", 3, "at least 16 characters"},
+		{"admin token with a space", "[admin]\ntoken = \"correct horse battery staple\"\n", 2, "without spaces"},
+		{"bad admin address", "[admin]\naddr = \"9090\"\n", 2, "not an address"},
+		{"no monitor viewers", "[admin]\nmonitor_viewers = 0\n", 2, "at least 1"},
+		{"negative stats interval", "[admin]\nstats_interval = \"-1m\"\n", 2, "must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("parley.toml", []byte(tc.src))
@@ -176,6 +196,92 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 				t.Errorf("error text %q does not start with %q", err, prefix)
 			}
 		})
+	}
+}
+
+// Every key of [web], [ice] and [admin] is read into its field.
+func TestEveryServiceSettingIsSettable(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "turn-secret")
+	token := filepath.Join(dir, "admin-token")
+	os.WriteFile(secret, []byte("turn-shared-secret\n"), 0o600)
+	os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600)
+	src := `
+[web]
+public_url = "https://chat.example.org/"
+allowed_origins = ["https://other.example.org"]
+trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+acme_domains = ["chat.example.org"]
+acme_cache = "/var/lib/parley/acme"
+hsts = true
+
+[ice]
+stun = ["stun:stun.example.org:3478"]
+turn = ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"]
+turn_secret_file = "` + secret + `"
+
+[admin]
+addr = ""
+token_file = "` + token + `"
+stats_interval = "30s"
+monitor_viewers = 2
+monitor_queue = 64
+`
+	got, err := Parse("services.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Web = Web{
+		PublicURL:      "https://chat.example.org/",
+		AllowedOrigins: []string{"https://other.example.org"},
+		TrustedProxies: []string{"127.0.0.1", "10.0.0.0/8"},
+		TLSCert:        "",
+		ACMEDomains:    []string{"chat.example.org"},
+		ACMECache:      "/var/lib/parley/acme",
+		HSTS:           true,
+	}
+	want.ICE = ICE{
+		STUN:       []string{"stun:stun.example.org:3478"},
+		TURN:       []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"},
+		TURNSecret: "turn-shared-secret",
+	}
+	want.Admin = Admin{Token: "0123456789abcdef0123", StatsInterval: 30 * time.Second, MonitorViewers: 2, MonitorQueue: 64}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[Web](), reflect.TypeFor[ICE](), reflect.TypeFor[Admin]()} {
+		def, val := reflect.ValueOf(Default()).FieldByName(typ.Name()), reflect.ValueOf(got).FieldByName(typ.Name())
+		for i := 0; i < typ.NumField(); i++ {
+			if name := typ.Field(i).Name; name != "TLSCert" && name != "TLSKey" && reflect.DeepEqual(def.Field(i).Interface(), val.Field(i).Interface()) {
+				t.Errorf("%s.%s was not set from the file", typ.Name(), name)
+			}
+		}
+	}
+}
+
+// Flags and environment variables go through the same checks as the file.
+func TestOverride(t *testing.T) {
+	cfg := Default()
+	if err := Override(&cfg, "--public-url", "web.public_url", "https://chat.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Override(&cfg, "PARLEY_STUN", "ice.stun", []any{"stun:a.example", "stun:b.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Web.PublicURL != "https://chat.example.org" || len(cfg.ICE.STUN) != 2 {
+		t.Fatalf("not set: %+v %+v", cfg.Web, cfg.ICE)
+	}
+	err := Override(&cfg, "PARLEY_ADMIN_TOKEN", "admin.token", "short")
+	if err == nil || err.Error() != "PARLEY_ADMIN_TOKEN: admin.token: the token must be at least 16 characters (try: openssl rand -hex 32)" {
+		t.Fatalf("a short token from the environment: %v", err)
+	}
+	if err := Override(&cfg, "--monitor-queue", "admin.monitor_queue", int64(0)); err == nil {
+		t.Fatal("a monitor queue of 0 was accepted")
+	}
+	cfg.Web.TLSCert = "cert.pem"
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "needs tls_key") {
+		t.Fatalf("a certificate without a key from flags: %v", err)
 	}
 }
 

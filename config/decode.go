@@ -3,7 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
+	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -260,6 +264,15 @@ func (r *reader) document(t *table, cfg *Config) {
 	if st := t.sub("server"); st != nil {
 		server(st, &cfg.Server)
 	}
+	if wt := t.sub("web"); wt != nil {
+		web(wt, &cfg.Web)
+	}
+	if it := t.sub("ice"); it != nil {
+		ice(it, &cfg.ICE)
+	}
+	if at := t.sub("admin"); at != nil {
+		adminTable(at, &cfg.Admin)
+	}
 	t.done()
 }
 
@@ -350,4 +363,169 @@ func checkAddr(t *table, k, addr string, mayBeEmpty bool) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		t.fail(k, `%q is not an address such as ":2222" or "127.0.0.1:2222"`, addr)
 	}
+}
+
+func web(t *table, w *Web) {
+	if t.str("public_url", &w.PublicURL) && w.PublicURL != "" {
+		if u, err := url.Parse(w.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+			t.fail("public_url", `%q is not a URL such as "https://chat.example.org"`, w.PublicURL)
+		}
+	}
+	if t.strings("allowed_origins", &w.AllowedOrigins) {
+		for _, o := range w.AllowedOrigins {
+			if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+				t.fail("allowed_origins", `%q is not an origin such as "https://chat.example.org"`, o)
+			}
+		}
+	}
+	if t.strings("trusted_proxies", &w.TrustedProxies) {
+		if _, err := Prefixes(w.TrustedProxies); err != nil {
+			t.fail("trusted_proxies", "%s", err)
+		}
+	}
+	if t.str("tls_cert", &w.TLSCert) && w.TLSCert != "" {
+		checkReadable(t, "tls_cert", w.TLSCert)
+	}
+	if t.str("tls_key", &w.TLSKey) && w.TLSKey != "" {
+		checkReadable(t, "tls_key", w.TLSKey)
+	}
+	if t.strings("acme_domains", &w.ACMEDomains) {
+		for _, d := range w.ACMEDomains {
+			if d == "" || strings.ContainsAny(d, ":/ \t") {
+				t.fail("acme_domains", `%q is not a domain name such as "chat.example.org"`, d)
+			}
+		}
+	}
+	t.str("acme_cache", &w.ACMECache)
+	t.boolean("hsts", &w.HSTS)
+	t.done()
+}
+
+// Prefixes parses addresses and CIDR prefixes ("10.0.0.7", "fd00::/8").
+func Prefixes(items []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(items))
+	for _, it := range items {
+		if p, err := netip.ParsePrefix(it); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(it)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a prefix", it)
+		}
+		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// checkReadable makes sure the file at path can be opened now, rather than
+// when the server starts.
+func checkReadable(t *table, k, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.fail(k, "%v", err)
+		return
+	}
+	f.Close()
+}
+
+func ice(t *table, i *ICE) {
+	if t.strings("stun", &i.STUN) {
+		checkURLs(t, "stun", i.STUN, "stun:", "stuns:")
+	}
+	if t.strings("turn", &i.TURN) {
+		checkURLs(t, "turn", i.TURN, "turn:", "turns:")
+	}
+	secretOrFile(t, "turn_secret", "turn_secret_file", &i.TURNSecret)
+	t.done()
+}
+
+func checkURLs(t *table, k string, urls []string, schemes ...string) {
+	for _, u := range urls {
+		ok := false
+		for _, s := range schemes {
+			ok = ok || strings.HasPrefix(u, s) && len(u) > len(s)
+		}
+		if !ok {
+			t.fail(k, "%q must start with %s", u, strings.Join(schemes, " or "))
+		}
+	}
+}
+
+// secretOrFile reads a secret given either in the file itself (key k) or
+// in a file of its own (key fileKey), which keeps it out of the config. It
+// returns the key that gave it, "" for neither.
+func secretOrFile(t *table, k, fileKey string, dst *string) string {
+	from := ""
+	if t.str(k, dst) {
+		from = k
+	}
+	var path string
+	if !t.str(fileKey, &path) || path == "" {
+		return from
+	}
+	if from != "" && *dst != "" {
+		t.fail(fileKey, "set %s or %s, not both", t.key(k), t.key(fileKey))
+		return ""
+	}
+	data, err := readSmall(path, maxSecretFile)
+	if err != nil {
+		t.fail(fileKey, "%v", err)
+		return ""
+	}
+	if *dst = strings.TrimSpace(string(data)); *dst == "" {
+		t.fail(fileKey, "%s is empty", path)
+		return ""
+	}
+	return fileKey
+}
+
+// maxSecretFile bounds a secret's file: a token or a shared secret is
+// short, and a wrong path (a log, a device) must not be read whole.
+const maxSecretFile = 4096
+
+// readSmall reads a file of at most max bytes.
+func readSmall(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a secret", path, max)
+	}
+	return data, nil
+}
+
+// MinAdminToken is the shortest admin token accepted: the admin listener
+// may face the network.
+const MinAdminToken = 16
+
+func adminTable(t *table, a *Admin) {
+	if t.str("addr", &a.Addr) {
+		checkAddr(t, "addr", a.Addr, true)
+	}
+	if from := secretOrFile(t, "token", "token_file", &a.Token); from != "" && a.Token != "" {
+		switch {
+		case len(a.Token) < MinAdminToken:
+			t.fail(from, "the token must be at least %d characters (try: openssl rand -hex 32)", MinAdminToken)
+		case strings.IndexFunc(a.Token, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+			t.fail(from, "the token must be printable ASCII without spaces")
+		}
+	}
+	t.duration("stats_interval", &a.StatsInterval)
+	t.integer("monitor_viewers", &a.MonitorViewers)
+	if a.MonitorViewers < 1 {
+		t.fail("monitor_viewers", "must be at least 1")
+	}
+	t.integer("monitor_queue", &a.MonitorQueue)
+	if a.MonitorQueue < 1 {
+		t.fail("monitor_queue", "must be at least 1")
+	}
+	t.done()
 }

@@ -2,19 +2,15 @@ package main
 
 import (
 	"net/http"
+
+	webrtcsignal "parley/webrtc-signal"
 )
 
-// routes mounts every endpoint of the HTTP server. The browser client is
-// mounted here too when it comes.
-func routes() *http.ServeMux {
+// routes mounts every endpoint of the HTTP server: the web side serves
+// the client, /ws and the one /healthz. A mux of its own, never
+// http.DefaultServeMux, where net/http/pprof registers itself.
+func routes(web *webrtcsignal.Server) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("/", web.Handler())
 	return mux
-}
-
-// healthz answers liveness probes: the process is up and serving.
-func healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte("ok"))
 }

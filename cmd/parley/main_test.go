@@ -110,6 +110,16 @@ func TestCheckConfig(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, bad+":6: rooms.password: unknown key") {
 		t.Fatalf("invalid file: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	for content, want := range map[string]string{
+		"[admin]\ntoken = \"hunter2\"\n":                               ":2: admin.token: the token must be at least 16 characters",
+		"[web]\nhsts = true\n\ntls_cert = \"/nonexistent/cert.pem\"\n": ":4: web.tls_cert: open /nonexistent/cert.pem: no such file or directory",
+		"[ice]\nturn = [\"turn.example.org\"]\n":                       ":2: ice.turn: \"turn.example.org\" must start with turn: or turns:",
+	} {
+		path := writeFile(t, "services.toml", content)
+		if _, errOut, code := runParley(t, nil, "--check-config", path); code != 1 || !strings.Contains(errOut, path+want) {
+			t.Errorf("%q: exit %d, stderr %q; want %q", content, code, errOut, want)
+		}
+	}
 	_, errOut, code = runParley(t, nil, "--check-config", filepath.Join(t.TempDir(), "missing.toml"))
 	if code == 0 || !strings.Contains(errOut, "missing.toml") {
 		t.Fatalf("missing file: exit %d, stderr %q", code, errOut)
@@ -151,8 +161,10 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Fatalf("--version: exit %d, %q", code, out)
 	}
 	_, errOut, code := runParley(t, nil, "--help")
-	if code != 0 || !strings.Contains(errOut, "-ssh-addr") || !strings.Contains(errOut, "PARLEY_SSH_ADDR") {
-		t.Fatalf("--help: exit %d, %q", code, errOut)
+	for _, want := range []string{"-ssh-addr", "PARLEY_SSH_ADDR", "-admin-addr", "(default 127.0.0.1:9090)", "PARLEY_ADMIN_TOKEN", "PARLEY_TURN_SECRET"} {
+		if code != 0 || !strings.Contains(errOut, want) {
+			t.Fatalf("--help: exit %d, no %q in %q", code, want, errOut)
+		}
 	}
 	_, errOut, code = runParley(t, nil, "--no-such-flag")
 	if code != 2 || !strings.Contains(errOut, "no-such-flag") {
@@ -166,20 +178,23 @@ func TestVersionAndHelp(t *testing.T) {
 
 // server is a parley process started by a test.
 type server struct {
-	cmd      *exec.Cmd
-	stdout   *testkit.Buffer
-	logs     *testkit.Buffer // stderr: one JSON record a line
-	sshAddr  string
-	httpAddr string
-	hostKey  string
-	exited   chan struct{}
+	cmd       *exec.Cmd
+	stdout    *testkit.Buffer
+	logs      *testkit.Buffer // stderr: one JSON record a line
+	sshAddr   string
+	httpAddr  string
+	adminAddr string
+	publicURL string
+	hostKey   string
+	exited    chan struct{}
 }
 
 // startServer starts parley with JSON logs and waits for the log line
-// that gives the addresses it bound.
+// that gives the addresses it bound. The admin listener takes a free
+// loopback port unless args say otherwise.
 func startServer(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--log-format", "json"}, args...)...)
+	cmd := exec.Command(binary, append([]string{"--log-format", "json", "--admin-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
 	s := &server{cmd: cmd, stdout: &testkit.Buffer{}, logs: &testkit.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout = s.stdout
@@ -215,6 +230,8 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	case rec := <-listening:
 		s.sshAddr, _ = rec["ssh_addr"].(string)
 		s.httpAddr, _ = rec["http_addr"].(string)
+		s.adminAddr, _ = rec["admin_addr"].(string)
+		s.publicURL, _ = rec["public_url"].(string)
 		s.hostKey, _ = rec["host_key"].(string)
 	case <-s.exited:
 		t.Fatalf("parley exited before listening (code %d)", cmd.ProcessState.ExitCode())
@@ -285,11 +302,8 @@ func TestServeRestartAndStop(t *testing.T) {
 		t.Fatalf("the server presents %s but announced %s", got, first.hostKey)
 	}
 	_, port, _ := net.SplitHostPort(first.sshAddr)
-	banner := first.stdout.String()
 	for _, want := range []string{first.hostKey, "ssh -p " + port + " localhost"} {
-		if !strings.Contains(banner, want) {
-			t.Errorf("the banner does not show %q:\n%s", want, banner)
-		}
+		testkit.Eventually(t, "the banner showing "+want, func() bool { return strings.Contains(first.stdout.String(), want) })
 	}
 	checkHealthz(t, first.httpAddr)
 	checkKeyFiles(t, keys)
@@ -324,7 +338,7 @@ func checkHealthz(t *testing.T, addr string) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
 		t.Fatalf("/healthz: %d %q", resp.StatusCode, body)
 	}
 }

@@ -113,3 +113,40 @@ func TestReadmeGivesTheSetupCommands(t *testing.T) {
 		t.Error("CI does not run the README's test command")
 	}
 }
+
+// The README names only flags and variables that exist, and names them
+// all.
+func TestReadmeNamesEverySettingAndNoOther(t *testing.T) {
+	doc := readme(t)
+	flags := map[string]bool{"version": true, "help": true, "print-default-config": true, "check-config": true}
+	vars := map[string]bool{}
+	for _, s := range settingFlags {
+		if !s.envOnly {
+			flags[s.name] = true
+		}
+		vars[envName(s.name)] = true
+	}
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile("`--([a-z][a-z-]*)").FindAllStringSubmatch(doc, -1) {
+		named["--"+m[1]] = true
+		if !flags[m[1]] {
+			t.Errorf("the README names --%s, which is no flag", m[1])
+		}
+	}
+	for _, m := range regexp.MustCompile(`PARLEY_[A-Z_]*[A-Z]`).FindAllString(doc, -1) {
+		named[m] = true
+		if !vars[m] {
+			t.Errorf("the README names %s, which is no variable", m)
+		}
+	}
+	for f := range flags {
+		if !named["--"+f] {
+			t.Errorf("the README does not name --%s", f)
+		}
+	}
+	for v := range vars {
+		if !named[v] {
+			t.Errorf("the README does not name %s", v)
+		}
+	}
+}

@@ -9,84 +9,152 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
 
+	"parley/admin"
 	"parley/config"
 	"parley/core"
 	"parley/sshui"
+	webrtcsignal "parley/webrtc-signal"
 )
 
 // closeTimeout bounds the last step of a shutdown, after the grace period:
-// every session is closed and the servers wait this long for them to go.
-const closeTimeout = 500 * time.Millisecond
+// every session is closed and the servers wait this long for them to go
+// (a browser gets a moment to answer the WebSocket's close).
+const closeTimeout = 2 * time.Second
 
-// servers are the listeners of one running Parley.
+// acmeHTTPAddr is where ACME's HTTP-01 challenges arrive; the CA asks on
+// port 80 and nowhere else.
+const acmeHTTPAddr = ":80"
+
+// servers are the parts of one running Parley. The binary only composes
+// them: each package owns its server's lifecycle.
 type servers struct {
-	hub  *core.Hub
-	ssh  *sshui.Server
-	http *http.Server // nil when HTTP is off
-	log  *slog.Logger
+	hub       *core.Hub
+	admin     *admin.Server
+	ssh       *sshui.Server
+	web       *webrtcsignal.Server // nil when HTTP is off
+	http      *http.Server         // nil when HTTP is off
+	acme      *http.Server         // ACME's challenges on port 80; nil unless on
+	adminHTTP *http.Server         // nil when the admin listener is off
+	log       *slog.Logger
+}
+
+// listeners are the sockets of one start; close releases those opened.
+type listeners struct {
+	ssh, http, acme, admin net.Listener
+	tls                    bool         // http serves HTTPS
+	acmeHandler            http.Handler // answers on acme; nil unless ACME is on
+}
+
+func (l *listeners) close() {
+	for _, ln := range []net.Listener{l.ssh, l.http, l.acme, l.admin} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 // serve runs Parley until a signal or a failing server stops it, and
 // returns the exit code. On SIGHUP it takes the settings from load again.
 func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logger, stdout io.Writer, sigs signals) int {
-	hub, err := core.NewHub(cfg.Core)
-	if err != nil {
-		log.Error("invalid configuration", "err", err)
+	fail := func(what string, err error) int {
+		log.Error(what, "err", err)
 		return 1
 	}
+	adm, err := admin.New(admin.Options{
+		Token:       cfg.Admin.Token,
+		Version:     version(),
+		MaxViewers:  cfg.Admin.MonitorViewers,
+		ViewerQueue: cfg.Admin.MonitorQueue,
+		Logger:      log,
+	})
+	if err != nil {
+		return fail("invalid admin settings", err)
+	}
+	// One guard for both transports: the per-address limits count a
+	// client's SSH and browser connections together.
+	guard, err := core.NewConnGuard(cfg.Core.Limits)
+	if err != nil {
+		return fail("invalid configuration", err)
+	}
+	guard.SetObserver(adm)
+	hub, err := core.NewHub(cfg.Core, core.WithObserver(adm))
+	if err != nil {
+		return fail("invalid configuration", err)
+	}
 	defer hub.Stop()
-	s := &servers{hub: hub, log: log}
+	adm.Attach(hub)
+
+	s := &servers{hub: hub, admin: adm, log: log}
 	s.ssh, err = sshui.New(hub, sshui.Config{
 		Addr:        cfg.Server.SSHAddr,
 		HostKeyDir:  cfg.Server.HostKeyDir,
 		IdleTimeout: cfg.Server.IdleTimeout,
 		Logger:      log,
+		Guard:       guard,
 	})
 	if err != nil {
-		log.Error("cannot set up the SSH server", "err", err)
-		return 1
+		return fail("cannot set up the SSH server", err)
 	}
-	sshLn, err := net.Listen("tcp", cfg.Server.SSHAddr)
+	lns, err := listen(cfg)
 	if err != nil {
-		log.Error("cannot listen for SSH", "err", err)
-		return 1
+		return fail("cannot listen", err)
 	}
-	var httpLn net.Listener
-	if cfg.Server.HTTPAddr != "" {
-		if httpLn, err = net.Listen("tcp", cfg.Server.HTTPAddr); err != nil {
-			sshLn.Close()
-			log.Error("cannot listen for HTTP", "err", err)
-			return 1
+	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	var publicURL string
+	if lns.http != nil {
+		// Created before anyone can connect: it installs the hub's call
+		// service, which /video needs.
+		publicURL = derivePublicURL(cfg.Web, lns.http.Addr(), lns.tls)
+		if s.web, err = newWeb(hub, cfg, publicURL, guard); err != nil {
+			lns.close()
+			return fail("invalid web settings", err)
 		}
 		s.http = &http.Server{
-			Handler:           routes(),
+			Handler:           routes(s.web),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			ErrorLog:          errorLog,
 		}
 	}
-
-	failed := make(chan error, 2)
-	go func() { failed <- fmt.Errorf("SSH server stopped: %v", s.ssh.Serve(sshLn)) }()
-	var httpAddr net.Addr
-	if s.http != nil {
-		httpAddr = httpLn.Addr()
-		go func() { failed <- fmt.Errorf("HTTP server stopped: %v", s.http.Serve(httpLn)) }()
+	if lns.acme != nil {
+		s.acme = &http.Server{Handler: lns.acmeHandler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
 	}
-	printBanner(stdout, sshLn.Addr(), httpAddr, s.ssh.Fingerprint())
-	log.Info("listening", "ssh_addr", sshLn.Addr().String(), "http_addr", addrString(httpAddr),
-		"host_key", s.ssh.Fingerprint(), "version", version())
+	if lns.admin != nil {
+		// No WriteTimeout: the monitor's event stream and pprof's
+		// profiles run for as long as they are asked to.
+		s.adminHTTP = &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+	}
+
+	failed := make(chan error, 4)
+	go func() { failed <- fmt.Errorf("SSH server stopped: %v", s.ssh.Serve(lns.ssh)) }()
+	for _, h := range []struct {
+		name string
+		srv  *http.Server
+		ln   net.Listener
+	}{{"HTTP", s.http, lns.http}, {"ACME challenge", s.acme, lns.acme}, {"admin", s.adminHTTP, lns.admin}} {
+		if h.srv != nil {
+			go func() { failed <- fmt.Errorf("%s server stopped: %v", h.name, h.srv.Serve(h.ln)) }()
+		}
+	}
+	stats, stopStats := context.WithCancel(context.Background())
+	defer stopStats()
+	go adm.LogStats(stats, cfg.Admin.StatsInterval)
+
+	printBanner(stdout, lns, publicURL, s.ssh.Fingerprint())
+	log.Info("listening", "ssh_addr", lns.ssh.Addr().String(), "http_addr", addrString(lns.http), "tls", lns.tls,
+		"public_url", publicURL, "admin_addr", addrString(lns.admin), "host_key", s.ssh.Fingerprint(), "version", version())
 
 	code := 0
 wait:
 	for {
 		select {
 		case <-sigs.reload:
-			s.reload(load, cfg.Server)
+			s.reload(load, cfg)
 		case sig := <-sigs.stop:
 			log.Info("shutting down", "signal", sig.String(), "grace", cfg.Server.ShutdownGrace.String())
 			break wait
@@ -103,9 +171,86 @@ wait:
 	return code
 }
 
+func tlsSettings(w config.Web) webrtcsignal.TLSSettings {
+	return webrtcsignal.TLSSettings{CertFile: w.TLSCert, KeyFile: w.TLSKey, ACMEDomains: w.ACMEDomains, ACMECache: w.ACMECache}
+}
+
+// listen opens every listener the settings ask for, or none.
+func listen(cfg config.Config) (*listeners, error) {
+	l := &listeners{}
+	var err error
+	if l.ssh, err = net.Listen("tcp", cfg.Server.SSHAddr); err != nil {
+		return nil, fmt.Errorf("SSH: %w", err)
+	}
+	if cfg.Server.HTTPAddr != "" {
+		if l.http, l.acmeHandler, err = tlsSettings(cfg.Web).Listen(cfg.Server.HTTPAddr); err != nil {
+			l.close()
+			return nil, fmt.Errorf("HTTP: %w", err)
+		}
+		l.tls = cfg.Web.TLSCert != "" || len(cfg.Web.ACMEDomains) > 0
+		if l.acmeHandler != nil {
+			if l.acme, err = net.Listen("tcp", acmeHTTPAddr); err != nil {
+				l.close()
+				return nil, fmt.Errorf("ACME challenges: %w", err)
+			}
+		}
+	}
+	if cfg.Admin.Addr != "" {
+		if l.admin, err = net.Listen("tcp", cfg.Admin.Addr); err != nil {
+			l.close()
+			return nil, fmt.Errorf("admin: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// newWeb creates the browser side with the [web] and [ice] settings.
+func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.ConnGuard) (*webrtcsignal.Server, error) {
+	proxies, err := config.Prefixes(cfg.Web.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	var ice []webrtcsignal.ICEServer
+	for _, urls := range [][]string{cfg.ICE.STUN, cfg.ICE.TURN} {
+		if len(urls) > 0 {
+			ice = append(ice, webrtcsignal.ICEServer{URLs: urls})
+		}
+	}
+	return webrtcsignal.New(hub, webrtcsignal.Config{
+		AllowedOrigins: cfg.Web.AllowedOrigins,
+		PublicURL:      publicURL,
+		ICEServers:     ice,
+		TURNSecret:     cfg.ICE.TURNSecret,
+		TrustedProxies: proxies,
+		Guard:          guard,
+		HSTS:           cfg.Web.HSTS,
+	})
+}
+
+// derivePublicURL is the configured public URL, else the first automatic
+// certificate's domain, else the HTTP address as a local user reaches it,
+// so that call links work on this machine out of the box.
+func derivePublicURL(w config.Web, httpAddr net.Addr, tls bool) string {
+	if w.PublicURL != "" {
+		return w.PublicURL
+	}
+	scheme, defaultPort := "http", "80"
+	if tls {
+		scheme, defaultPort = "https", "443"
+	}
+	host, port := connectTarget(httpAddr)
+	if len(w.ACMEDomains) > 0 {
+		host = w.ACMEDomains[0]
+	}
+	if port == defaultPort {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
 // reload applies the rooms, limits and welcome of a freshly read config
 // without dropping anyone. A file with errors changes nothing.
-func (s *servers) reload(load func() (config.Config, error), running config.Server) {
+func (s *servers) reload(load func() (config.Config, error), running config.Config) {
 	cfg, err := load()
 	if err == nil {
 		err = s.hub.Reload(cfg.Core)
@@ -116,15 +261,21 @@ func (s *servers) reload(load func() (config.Config, error), running config.Serv
 	}
 	_, rooms, _ := s.hub.Counts()
 	s.log.Info("config reloaded", "rooms", rooms)
-	if cfg.Server != running {
-		s.log.Warn("the [server] settings take effect only after a restart")
+	if cfg.Server != running.Server || !reflect.DeepEqual(cfg.Web, running.Web) ||
+		!reflect.DeepEqual(cfg.ICE, running.ICE) || !reflect.DeepEqual(cfg.Admin, running.Admin) {
+		s.log.Warn("the [server], [web], [ice] and [admin] settings take effect only after a restart")
+	}
+	l, r := cfg.Core.Limits, running.Core.Limits
+	if l.ConnsPerIP != r.ConnsPerIP || l.NewConnsPerMinute != r.NewConnsPerMinute || !reflect.DeepEqual(l.ExemptIPs, r.ExemptIPs) {
+		s.log.Warn("conns_per_ip, new_conns_per_minute and exempt_ips apply to new connections only after a restart")
 	}
 }
 
-// shutdown warns everyone, waits out the grace period, then closes the
-// listeners and every session. It returns false when a second signal cut
-// it short.
+// shutdown marks the server not ready, warns everyone, waits out the
+// grace period, then closes the listeners and every session. It returns
+// false when a second signal cut it short.
 func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
+	s.admin.SetDraining()
 	s.hub.SetDraining()
 	s.hub.Announce(fmt.Sprintf("Parley is shutting down in %s", grace))
 	timer := time.NewTimer(grace)
@@ -139,11 +290,16 @@ func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	// The servers stop accepting at once and then wait for their
-	// connections, which CloseAll ends.
+	// connections, which CloseAll ends. http.Server.Shutdown neither
+	// closes nor waits for WebSockets: the web side's Shutdown does.
 	var wg sync.WaitGroup
 	wg.Go(func() { s.logShutdown("SSH", s.ssh.Shutdown(ctx)) })
 	if s.http != nil {
 		wg.Go(func() { s.logShutdown("HTTP", s.http.Shutdown(ctx)) })
+		wg.Go(func() { s.logShutdown("web", s.web.Shutdown(ctx)) })
+	}
+	if s.acme != nil {
+		wg.Go(func() { s.logShutdown("ACME challenge", s.acme.Shutdown(ctx)) })
 	}
 	s.hub.CloseAll("Parley has shut down")
 	done := make(chan struct{})
@@ -156,6 +312,14 @@ func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
 		s.log.Warn("second signal: exiting now", "signal", sig.String())
 		return false
 	}
+	// The admin listener goes last, so /healthz and /metrics answer
+	// until the end; Close ends the monitor's streams first.
+	s.admin.Close()
+	if s.adminHTTP != nil {
+		adminCtx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		s.logShutdown("admin", s.adminHTTP.Shutdown(adminCtx))
+	}
 	return true
 }
 
@@ -167,13 +331,24 @@ func (s *servers) logShutdown(server string, err error) {
 
 // printBanner tells the person who started Parley where it listens, how
 // to connect, and which host key fingerprint ssh will show.
-// httpAddr is nil when HTTP is off.
-func printBanner(w io.Writer, sshAddr, httpAddr net.Addr, fingerprint string) {
-	host, port := connectTarget(sshAddr)
-	fmt.Fprintf(w, "Parley is running.\n  SSH   %s  host key %s\n", sshAddr, fingerprint)
-	if httpAddr != nil {
-		h, p := connectTarget(httpAddr)
-		fmt.Fprintf(w, "  HTTP  http://%s/\n", net.JoinHostPort(h, p))
+func printBanner(w io.Writer, lns *listeners, publicURL, fingerprint string) {
+	host, port := connectTarget(lns.ssh.Addr())
+	fmt.Fprintf(w, "Parley is running.\n  SSH    %s  host key %s\n", lns.ssh.Addr(), fingerprint)
+	if lns.http != nil {
+		scheme := "http"
+		if lns.tls {
+			scheme = "https"
+		}
+		h, p := connectTarget(lns.http.Addr())
+		local := scheme + "://" + net.JoinHostPort(h, p)
+		fmt.Fprintf(w, "  Web    %s/", local)
+		if publicURL != local {
+			fmt.Fprintf(w, "  (call links: %s)", publicURL)
+		}
+		fmt.Fprintln(w)
+	}
+	if lns.admin != nil {
+		fmt.Fprintf(w, "  Admin  http://%s/  (metrics, health, live monitor)\n", lns.admin.Addr())
 	}
 	cmd := "ssh " + host
 	if port != "22" {
@@ -182,12 +357,12 @@ func printBanner(w io.Writer, sshAddr, httpAddr net.Addr, fingerprint string) {
 	fmt.Fprintf(w, "Connect with:  %s\nThe first time, ssh asks you to confirm the host key: it must be %s.\n", cmd, fingerprint)
 }
 
-// addrString is addr as text, "" for none.
-func addrString(addr net.Addr) string {
-	if addr == nil {
+// addrString is the listener's address as text, "" for none.
+func addrString(ln net.Listener) string {
+	if ln == nil {
 		return ""
 	}
-	return addr.String()
+	return ln.Addr().String()
 }
 
 // connectTarget is the host and port a local user would type to reach a

@@ -5,10 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
+	"parley/admin"
 	"parley/core"
 	"parley/sshui"
 )
@@ -66,7 +69,11 @@ func TestShutdownWarnsThenClosesEveryone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := &servers{hub: hub, ssh: sshSrv, log: quiet}
+	adm, err := admin.New(admin.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &servers{hub: hub, admin: adm, ssh: sshSrv, log: quiet}
 	finished := make(chan bool, 1)
 	go func() { finished <- s.shutdown(300*time.Millisecond, make(chan os.Signal)) }()
 
@@ -75,6 +82,11 @@ func TestShutdownWarnsThenClosesEveryone(t *testing.T) {
 	})
 	if _, err := hub.Connect(core.ConnectInfo{LoginName: "bob", Transport: "ssh", IP: "127.0.0.1"}); !errors.Is(err, core.ErrDraining) {
 		t.Fatalf("a newcomer during the grace period got %v, want ErrDraining", err)
+	}
+	ready := httptest.NewRecorder()
+	adm.Handler().ServeHTTP(ready, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if ready.Code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz during the grace period: %d, want 503", ready.Code)
 	}
 	select {
 	case ok := <-finished:
