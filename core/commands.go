@@ -16,7 +16,9 @@ type Command struct {
 	Aliases []string // other spellings, with their prefix: "/close", ":q"
 	Args    string   // argument synopsis for help
 	Help    string   // one line
-	run     func(s *Session, args string) error
+	// Operator commands are for operators only, and listed only to them.
+	Operator bool
+	run      func(s *Session, args string) error
 }
 
 var registry []*Command
@@ -40,6 +42,7 @@ func init() {
 		{Name: "help", Aliases: []string{":help", "/?"}, Help: "this list", run: (*Session).cmdHelp},
 		{Name: "quit", Aliases: []string{":quit", "/exit"}, Help: "leave everything and disconnect (also Ctrl-C)", run: (*Session).cmdQuit},
 	}
+	registry = append(registry, operatorCommands()...)
 }
 
 // Commands lists the commands, for help screens and completion.
@@ -99,16 +102,25 @@ func (s *Session) info(title string, lines []string) {
 }
 
 func (s *Session) cmdHelp(string) error {
-	lines := make([]string, 0, len(registry)+2)
-	for _, c := range registry {
+	cmds := s.Commands()
+	lines := make([]string, 0, len(cmds)+2)
+	for _, c := range cmds {
 		syn := "/" + c.Name
 		if c.Args != "" {
 			syn += " " + c.Args
 		}
-		lines = append(lines, fmt.Sprintf("%-30s %s", syn, c.Help))
+		mark := "  "
+		if c.Operator {
+			mark = "@ "
+		}
+		lines = append(lines, fmt.Sprintf("%s%-30s %s", mark, syn, c.Help))
 	}
 	lines = append(lines, "", "Text that is not a command is sent to the current conversation; start it with // to send a leading /.")
-	s.info("Commands", lines)
+	title := "Commands"
+	if s.Operator() {
+		title = "Commands — you are an operator (@: operator commands)"
+	}
+	s.info(title, lines)
 	return nil
 }
 

@@ -19,6 +19,12 @@ type Config struct {
 	// Rooms always exist, whether anyone is in them or not.
 	Rooms  []RoomConfig
 	Limits Limits
+	// Operators are the SHA256 fingerprints ("SHA256:…", as ssh-keygen -l
+	// prints them) of the SSH keys whose users may moderate.
+	Operators []string
+	// Motd is the message of the day at start; operators change it with
+	// /motd. It is shown on the home screen after the welcome message.
+	Motd string
 }
 
 // RoomConfig describes one permanent room.
@@ -131,6 +137,16 @@ func (c Config) Validate() error {
 		}
 		if r.MaxMembers < 0 {
 			return settingError("rooms.max_members", i, fmt.Errorf("room #%s: max_members must not be negative", name))
+		}
+	}
+	for _, fp := range c.Operators {
+		if err := checkFingerprint(fp); err != nil {
+			return settingError("operators", -1, fmt.Errorf("operators: %w", err))
+		}
+	}
+	if c.Motd != "" {
+		if _, err := CleanMessage(c.Motd, l.MessageChars); err != nil {
+			return settingError("motd", -1, fmt.Errorf("motd: %w", err))
 		}
 	}
 	def, err := CleanRoomName(c.DefaultRoom)

@@ -46,6 +46,9 @@ type Hub struct {
 	watch    watcher
 	calls    Calls
 	ended    []string // private chats closed during the current operation, for calls
+	bans     BanList
+	motd     string             // the message of the day
+	mutes    map[string]modMute // operators' mutes by key and address, so reconnecting keeps them
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -76,6 +79,9 @@ type user struct {
 	strikes    int
 	wrongCodes window
 
+	fingerprint string  // of the SSH key the session authenticated with, or ""
+	mute        modMute // set by an operator
+
 	disconnect func(reason string)
 }
 
@@ -99,6 +105,8 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 		byName:  map[string]*user{},
 		convs:   map[string]*conv{},
 		ipCodes: map[string]*window{},
+		mutes:   map[string]modMute{},
+		bans:    &MemoryBans{},
 		now:     time.Now,
 		rand:    defaultRand,
 		stop:    make(chan struct{}),
@@ -117,6 +125,9 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 // rooms dropped from the config become ephemeral and vanish when empty.
 func (h *Hub) applyConfigLocked(cfg Config) {
 	cfg.DefaultRoom, _ = CleanRoomName(cfg.DefaultRoom)
+	if cfg.Motd != h.cfg.Motd {
+		h.motd = cfg.Motd // a changed config replaces what an operator set
+	}
 	h.cfg = cfg
 	h.exempt, _ = parseIPSet(cfg.Limits.ExemptIPs)
 	keep := map[string]bool{}
@@ -212,8 +223,12 @@ type ConnectInfo struct {
 	LoginName string
 	// Transport is "ssh" or "web".
 	Transport string
-	// IP is the client's address, for per-IP limits.
+	// IP is the client's address, for per-IP limits and bans.
 	IP string
+	// Fingerprint is the SHA256 fingerprint of the SSH key the session
+	// authenticated with (never one merely offered), "" for none. It
+	// makes operators and bans by key.
+	Fingerprint string
 	// Disconnect ends the transport's session. The core calls it, from a
 	// goroutine of its own, when it cuts the session off.
 	Disconnect func(reason string)
@@ -230,18 +245,22 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	if h.draining {
 		return nil, ErrDraining
 	}
+	if err := h.admitLocked(info); err != nil {
+		return nil, err
+	}
 	code, err := h.freeCodeLocked()
 	if err != nil {
 		return nil, err
 	}
 	h.nextID++
 	u := &user{
-		id:         h.nextID,
-		code:       code,
-		transport:  info.Transport,
-		ip:         info.IP,
-		out:        newOutbox(h.cfg.Limits.OutboxSize),
-		disconnect: info.Disconnect,
+		id:          h.nextID,
+		code:        code,
+		transport:   info.Transport,
+		ip:          info.IP,
+		fingerprint: info.Fingerprint,
+		out:         newOutbox(h.cfg.Limits.OutboxSize),
+		disconnect:  info.Disconnect,
 	}
 	if u.disconnect == nil {
 		u.disconnect = func(string) {}
@@ -251,6 +270,7 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	h.users[u.id] = u
 	h.byCode[code] = u
 	h.byName[u.nameKey] = u
+	h.inheritMuteLocked(u)
 	h.observeStartLocked(u)
 	if h.cfg.AutoJoin {
 		if c := h.convs["#"+h.cfg.DefaultRoom]; c != nil && c.hasRoom() {
@@ -512,11 +532,12 @@ func (s *Session) Name() string {
 // Outbox is where the session's events wait.
 func (s *Session) Outbox() *Outbox { return s.u.out }
 
-// Welcome is the operator's welcome message.
+// Welcome is the home screen's text: the operator's welcome message,
+// then the message of the day, if any.
 func (s *Session) Welcome() string {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
-	return s.h.cfg.Welcome
+	return s.h.welcomeLocked()
 }
 
 // Rooms lists the listed rooms, busiest first.
@@ -604,6 +625,9 @@ func (s *Session) post(id string, kind MessageKind, text string) error {
 		}
 		return errors.New("you are not in that conversation")
 	}
+	if err := h.operatorMuteLocked(u); err != nil {
+		return err
+	}
 	if err := h.rateLocked(u); err != nil {
 		return err
 	}
@@ -660,6 +684,9 @@ func (s *Session) Input(line string) error {
 		return err
 	}
 	if cmd != nil {
+		if cmd.Operator && !s.Operator() {
+			return fmt.Errorf("only operators can use /%s", cmd.Name)
+		}
 		return cmd.run(s, args)
 	}
 	if strings.HasPrefix(line, "//") {

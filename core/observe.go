@@ -47,6 +47,10 @@ const (
 	EndFlood
 	// EndServer: the server ended every session (shutdown).
 	EndServer
+	// EndKicked: an operator kicked the user.
+	EndKicked
+	// EndBanned: an operator banned the user.
+	EndBanned
 )
 
 func (r EndReason) String() string {
@@ -59,6 +63,10 @@ func (r EndReason) String() string {
 		return "flood"
 	case EndServer:
 		return "server"
+	case EndKicked:
+		return "kicked"
+	case EndBanned:
+		return "banned"
 	}
 	return "unknown"
 }
@@ -82,6 +90,10 @@ const (
 	// RefusedConnectRate: a connection from an address that opened too many
 	// in the last minute.
 	RefusedConnectRate
+	// RefusedBanned: a connection from a banned key or address.
+	RefusedBanned
+	// RefusedOperatorMute: a message from a user an operator muted.
+	RefusedOperatorMute
 )
 
 func (r Refusal) String() string {
@@ -100,6 +112,10 @@ func (r Refusal) String() string {
 		return "connections"
 	case RefusedConnectRate:
 		return "connect_rate"
+	case RefusedBanned:
+		return "banned"
+	case RefusedOperatorMute:
+		return "operator_mute"
 	}
 	return "unknown"
 }
@@ -127,6 +143,9 @@ const (
 	MonitorPrivateClosed
 	// MonitorCall: a video call reached stage Call (no one is named).
 	MonitorCall
+	// MonitorModeration: Operator acted on Name (kick, ban, unban, mute,
+	// unmute, message of the day); Text says what, in a line.
+	MonitorModeration
 )
 
 // MonitorEvent is one line of the operators' live monitor. Which fields
@@ -142,6 +161,7 @@ type MonitorEvent struct {
 	MsgKind   MessageKind
 	End       EndReason
 	Call      CallStage
+	Operator  string
 }
 
 // CallStage is a step of a 1:1 video call. The web side, which relays the
