@@ -22,15 +22,15 @@ type testServer struct {
 }
 
 // startServer runs a hub and an SSH server on 127.0.0.1:0 until the test
-// ends. The mutators adjust the configs before use.
-func startServer(t testing.TB, coreMut func(*core.Config), sshMut func(*Config)) *testServer {
+// ends. The mutators adjust the configs before use; opts go to the hub.
+func startServer(t testing.TB, coreMut func(*core.Config), sshMut func(*Config), opts ...core.Option) *testServer {
 	t.Helper()
 	ccfg := core.DefaultConfig()
 	ccfg.Rooms = append(ccfg.Rooms, core.RoomConfig{Name: "games", Description: "Play nicely"})
 	if coreMut != nil {
 		coreMut(&ccfg)
 	}
-	hub, err := core.NewHub(ccfg)
+	hub, err := core.NewHub(ccfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

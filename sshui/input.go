@@ -31,7 +31,7 @@ func (m *model) complete() {
 	head, word := line[:cut], line[cut:]
 	var cands []string
 	if head == "" && (strings.HasPrefix(word, "/") || strings.HasPrefix(word, ":")) {
-		cands = commandCandidates(word)
+		cands = commandCandidates(m.cs.Commands(), word)
 	} else {
 		cands = m.nameCandidates(word)
 	}
@@ -47,10 +47,10 @@ func (m *model) complete() {
 	}
 }
 
-func commandCandidates(word string) []string {
+func commandCandidates(cmds []core.Command, word string) []string {
 	w := strings.ToLower(word)
 	var out []string
-	for _, c := range core.Commands() {
+	for _, c := range cmds {
 		for _, spelling := range append([]string{"/" + c.Name}, c.Aliases...) {
 			if strings.HasPrefix(spelling, w) {
 				if c.Args != "" {
@@ -91,8 +91,8 @@ func (m *model) nameCandidates(word string) []string {
 const helpTitle = "Help"
 
 // helpLines is the help screen: the keys, then every command from the
-// core's registry.
-func helpLines() []string {
+// core's registry that the user may use (cmds).
+func helpLines(cmds []core.Command) []string {
 	lines := []string{
 		"Keys",
 		"  Enter            send the line (on the home screen: open the chosen item)",
@@ -107,7 +107,13 @@ func helpLines() []string {
 		"",
 		"Commands",
 	}
-	for _, c := range core.Commands() {
+	for _, c := range cmds {
+		if c.Operator {
+			lines[len(lines)-1] = "Commands — you are an operator (@: operator commands)"
+			break
+		}
+	}
+	for _, c := range cmds {
 		syn := "/" + c.Name
 		if c.Args != "" {
 			syn += " " + c.Args
@@ -115,7 +121,11 @@ func helpLines() []string {
 		if len(c.Aliases) > 0 {
 			syn += " (" + strings.Join(c.Aliases, " ") + ")"
 		}
-		lines = append(lines, fmt.Sprintf("  %-44s %s", syn, c.Help))
+		mark := "  "
+		if c.Operator {
+			mark = "@ "
+		}
+		lines = append(lines, fmt.Sprintf("%s%-44s %s", mark, syn, c.Help))
 	}
 	return lines
 }

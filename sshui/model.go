@@ -423,7 +423,7 @@ func (m *model) toggleHelp() {
 		m.panel = nil
 		return
 	}
-	m.panel = &panel{title: helpTitle, lines: helpLines()}
+	m.panel = &panel{title: helpTitle, lines: helpLines(m.cs.Commands())}
 }
 
 func (m *model) escape() {

@@ -166,9 +166,19 @@ func (s *Server) serveSession(sess ssh.Session) {
 	defer s.unregister(ts)
 	defer ts.finish()
 
-	cs, err := s.hub.Connect(core.ConnectInfo{LoginName: sess.User(), Transport: "ssh", IP: remoteIP(sess.RemoteAddr()), Disconnect: ts.end})
+	// The server sets the key only from the method that authenticated the
+	// connection, never from one a client merely offered.
+	keyFP := ""
+	if pk := sess.PublicKey(); pk != nil {
+		keyFP = gossh.FingerprintSHA256(pk)
+	}
+	cs, err := s.hub.Connect(core.ConnectInfo{LoginName: sess.User(), Transport: "ssh", IP: remoteIP(sess.RemoteAddr()), Fingerprint: keyFP, Disconnect: ts.end})
 	if err != nil {
+		if errors.Is(err, core.ErrBanned) {
+			s.log.Info("ssh session refused: banned", "remote", sess.RemoteAddr().String(), "key", keyFP)
+		}
 		fmt.Fprintf(sess, "Parley: %s\r\n", err)
+		_ = sess.Exit(1)
 		return
 	}
 	ts.mu.Lock()
@@ -177,10 +187,6 @@ func (s *Server) serveSession(sess ssh.Session) {
 	ts.mu.Unlock()
 	if ended {
 		cs.Close(ts.goodbye)
-	}
-	keyFP := ""
-	if pk := sess.PublicKey(); pk != nil {
-		keyFP = gossh.FingerprintSHA256(pk)
 	}
 	start := time.Now()
 	s.log.Info("ssh session started", "remote", sess.RemoteAddr().String(), "login", sess.User(), "key", keyFP, "term", box.term)

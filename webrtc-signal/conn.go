@@ -152,7 +152,7 @@ func (c *conn) open() (any, error) {
 			Self:     memberJSON{ID: sess.ID(), Name: sess.Name(), Transport: "web"},
 			Code:     sess.Code(),
 			Welcome:  sess.Welcome(),
-			Commands: commandList(),
+			Commands: commandList(sess.Commands()),
 			Rooms:    toRooms(sess.Rooms()),
 		}, nil
 	case attachMsg:

@@ -169,8 +169,7 @@ func toMembers(ms []core.Member) []memberJSON {
 	return out
 }
 
-func commandList() []commandJSON {
-	cmds := core.Commands()
+func commandList(cmds []core.Command) []commandJSON {
 	out := make([]commandJSON, 0, len(cmds))
 	for _, c := range cmds {
 		out = append(out, commandJSON{Name: c.Name, Aliases: c.Aliases, Args: c.Args, Help: c.Help})

@@ -14,8 +14,9 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// KeyLogin logs in as user with a fresh ed25519 key.
-func KeyLogin(t testing.TB, user string) *gossh.ClientConfig {
+// NewKey makes a fresh ed25519 key, for a person who must log in with
+// the same key again (or whose fingerprint a server must know).
+func NewKey(t testing.TB) gossh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -25,7 +26,18 @@ func KeyLogin(t testing.TB, user string) *gossh.ClientConfig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &gossh.ClientConfig{User: user, Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: WaitLimit}
+	return signer
+}
+
+// KeyLogin logs in as user with a fresh ed25519 key.
+func KeyLogin(t testing.TB, user string) *gossh.ClientConfig {
+	t.Helper()
+	return SignerLogin(user, NewKey(t))
+}
+
+// SignerLogin logs in as user with the given key.
+func SignerLogin(user string, key gossh.Signer) *gossh.ClientConfig {
+	return &gossh.ClientConfig{User: user, Auth: []gossh.AuthMethod{gossh.PublicKeys(key)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: WaitLimit}
 }
 
 // KeylessLogin logs in as user without a key: keyboard-interactive with
@@ -52,7 +64,15 @@ type Term struct {
 // Dial logs in as user with a fresh key and opens a w×h terminal.
 func Dial(t testing.TB, addr, user string, w, h int) *Term {
 	t.Helper()
-	client, err := gossh.Dial("tcp", addr, KeyLogin(t, user))
+	return DialWith(t, addr, KeyLogin(t, user), w, h)
+}
+
+// DialWith logs in with cfg (its User is the login name) and opens a w×h
+// terminal.
+func DialWith(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) *Term {
+	t.Helper()
+	user := cfg.User
+	client, err := gossh.Dial("tcp", addr, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
