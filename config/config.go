@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"parley/bans"
 	"parley/core"
 )
 
@@ -34,11 +36,22 @@ type Server struct {
 	SSHAddr    string // where the SSH server listens
 	HTTPAddr   string // where the HTTP server listens; "" turns it off
 	HostKeyDir string // folder of the SSH host keys, created if missing
+	// BanFile keeps the operators' bans across restarts; "" means
+	// bans.json in HostKeyDir.
+	BanFile string
 	// ShutdownGrace is how long users are warned before the server stops.
 	ShutdownGrace time.Duration
 	// IdleTimeout is how long an SSH connection whose peer stopped
 	// answering keepalives is kept; quiet but connected users stay.
 	IdleTimeout time.Duration
+}
+
+// BanPath is the ban file Parley uses.
+func (s Server) BanPath() string {
+	if s.BanFile != "" {
+		return s.BanFile
+	}
+	return filepath.Join(s.HostKeyDir, bans.FileName)
 }
 
 // Web holds the settings of the browser side on the HTTP address.

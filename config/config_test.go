@@ -133,7 +133,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 	}{
 		{"syntax", "auto_join = true\nwelcome = \"unclosed\n", 2, ""},
 		{"duplicate key", "auto_join = true\nauto_join = false\n", 2, "auto_join"},
-		{"unknown top-level key", "auto_join = true\n\nmotd = \"hi\"\n", 3, "motd: unknown key"},
+		{"unknown top-level key", "auto_join = true\n\nmessage_of_the_day = \"hi\"\n", 3, "message_of_the_day: unknown key"},
 		{"unknown limit", "[limits]\nhistory = 5\nhistroy = 5\n", 3, "limits.histroy: unknown key"},
 		{"unknown key in a later room", "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"b\"\ncolour = \"red\"\n", 5, "rooms.colour: unknown key"},
 		{"wrong type", "[limits]\n\nhistory = \"lots\"\n", 3, "limits.history: must be a whole number"},
@@ -146,6 +146,8 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"limit in an inline table", "auto_join = true\nlimits = { history = -1 }\n", 2, "history is out of range"},
 		{"bad name in the second room", "[[rooms]]\nname = \"lobby\"\n\n[[rooms]]\ndescription = \"x\"\nname = \"no spaces\"\n", 6, "invalid room name"},
 		{"room without a name", "[[rooms]]\nname = \"lobby\"\n[[rooms]]\ndescription = \"x\"\n", 3, "needs a name"},
+		{"bad operator fingerprint", "auto_join = true\noperators = [\"MD5:16:27:ac\"]\n", 2, "not an SSH key fingerprint"},
+		{"two-line motd", "\nmotd = \"\"\"\na\nb\"\"\"\n", 2, "single line"},
 		{"room defined twice", "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"LOBBY\"\n", 4, "defined twice"},
 		{"default room missing", "default_room = \"hall\"\n[[rooms]]\nname = \"lobby\"\n", 1, "not one of the configured rooms"},
 		{"negative member limit", "[[rooms]]\nname = \"lobby\"\nmax_members = -2\n", 3, "max_members"},
@@ -345,4 +347,25 @@ func TestParsedConfigStartsAHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	hub.Stop()
+}
+
+func TestModerationSettings(t *testing.T) {
+	fp := "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"
+	got, err := Parse("mod.toml", []byte("motd = \"be kind\"\noperators = [\""+fp+"\"]\n[server]\nhostkey_dir = \"/var/lib/parley/keys\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Core.Motd != "be kind" || !reflect.DeepEqual(got.Core.Operators, []string{fp}) {
+		t.Errorf("motd %q, operators %q", got.Core.Motd, got.Core.Operators)
+	}
+	if p := got.Server.BanPath(); p != filepath.Join("/var/lib/parley/keys", "bans.json") {
+		t.Errorf("the ban file defaults to %s", p)
+	}
+	got, err = Parse("mod.toml", []byte("[server]\nban_file = \"/var/lib/parley/bans.json\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := got.Server.BanPath(); p != "/var/lib/parley/bans.json" {
+		t.Errorf("ban_file gives %s", p)
+	}
 }

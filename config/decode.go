@@ -252,6 +252,8 @@ func (r *reader) document(t *table, cfg *Config) {
 	if t.str("welcome", &welcome) {
 		c.Welcome = checkWelcome(t, welcome)
 	}
+	t.str("motd", &c.Motd)
+	t.strings("operators", &c.Operators)
 	if rooms, ok := t.list("rooms"); ok {
 		c.Rooms = make([]core.RoomConfig, 0, len(rooms))
 		for i, m := range rooms {
@@ -348,6 +350,7 @@ func server(t *table, s *Server) {
 	if t.str("hostkey_dir", &s.HostKeyDir) && s.HostKeyDir == "" {
 		t.fail("hostkey_dir", "must not be empty")
 	}
+	t.str("ban_file", &s.BanFile)
 	t.duration("shutdown_grace", &s.ShutdownGrace)
 	t.duration("idle_timeout", &s.IdleTimeout)
 	if s.IdleTimeout < time.Second {

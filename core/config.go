@@ -69,6 +69,7 @@ func DefaultConfig() Config {
 		Welcome:        "Welcome to Parley. Share your code to start a private chat, or /join #room.",
 		Rooms:          []RoomConfig{{Name: "lobby", Description: "Everyone starts here"}},
 		Limits:         DefaultLimits(),
+		Operators:      []string{},
 	}
 }
 

@@ -44,6 +44,7 @@ var settingFlags = []setting{
 	{name: "ssh-addr", key: "server.ssh_addr", usage: "listen for SSH on this `address`"},
 	{name: "http-addr", key: "server.http_addr", usage: "serve the web client on this `address` (\"\" turns it off)"},
 	{name: "hostkey-dir", key: "server.hostkey_dir", usage: "keep the SSH host keys in this `folder`"},
+	{name: "ban-file", key: "server.ban_file", usage: "keep the operators' bans in this `file` (default: bans.json in the host key folder)"},
 	{name: "public-url", key: "web.public_url", usage: "the `URL` browsers reach Parley at, for call links (default: the HTTP address)"},
 	{name: "allowed-origins", key: "web.allowed_origins", kind: list, usage: "other `origins` allowed to open the WebSocket, comma-separated"},
 	{name: "trusted-proxies", key: "web.trusted_proxies", kind: list, usage: "reverse proxy `addresses` whose X-Forwarded-For is believed, comma-separated"},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"parley/admin"
+	"parley/bans"
 	"parley/config"
 	"parley/core"
 	"parley/sshui"
@@ -82,7 +83,12 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		return fail("invalid configuration", err)
 	}
 	guard.SetObserver(adm)
-	hub, err := core.NewHub(cfg.Core, core.WithObserver(adm))
+	banList, err := bans.Open(cfg.Server.BanPath())
+	if err != nil {
+		return fail("cannot read the ban list", err)
+	}
+	log.Info("ban list", "file", cfg.Server.BanPath(), "bans", len(banList.List(time.Now())), "operators", len(cfg.Core.Operators))
+	hub, err := core.NewHub(cfg.Core, core.WithObserver(adm), core.WithBans(banList))
 	if err != nil {
 		return fail("invalid configuration", err)
 	}
