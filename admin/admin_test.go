@@ -418,6 +418,8 @@ func TestDescribe(t *testing.T) {
 		{core.MonitorEvent{Kind: core.MonitorDisconnected, Name: "ann", Transport: "ssh", End: core.EndFlood}, "ann disconnected (ssh): flooding"},
 		{core.MonitorEvent{Kind: core.MonitorPrivateClosed}, "a private chat ended"},
 		{core.MonitorEvent{Kind: core.MonitorCall, Call: core.CallAnswered}, "a video call: answered"},
+		{core.MonitorEvent{Kind: core.MonitorDisconnected, Name: "bob", Transport: "web", End: core.EndBanned}, "bob disconnected (web): banned"},
+		{core.MonitorEvent{Kind: core.MonitorModeration, Name: "bob", Operator: "olga", Text: "olga kicked bob: spam"}, "olga kicked bob: spam"},
 	} {
 		c.ev.Time = at
 		got := describe(c.ev)

@@ -139,6 +139,10 @@ func describe(ev core.MonitorEvent) line {
 			l.Text += ": flooding"
 		case core.EndServer:
 			l.Text += ": by the server"
+		case core.EndKicked:
+			l.Text += ": kicked"
+		case core.EndBanned:
+			l.Text += ": banned"
 		}
 	case core.MonitorJoined:
 		l.Kind, l.Text = "room", fmt.Sprintf("%s joined %s", ev.Name, room)
@@ -157,6 +161,8 @@ func describe(ev core.MonitorEvent) line {
 		l.Kind, l.Text = "private", "a private chat ended"
 	case core.MonitorCall:
 		l.Kind, l.Text = "call", "a video call: "+ev.Call.String()
+	case core.MonitorModeration:
+		l.Kind, l.Text = "moderation", ev.Text
 	default:
 		l.Kind, l.Text = "session", "unknown event"
 	}
