@@ -238,6 +238,10 @@ func (m *model) closeConv(id, why string) {
 		return
 	}
 	if id == m.leaving || c.kind == core.Room {
+		// A room closed by someone else (the operator's reload) says why.
+		if id != m.leaving && why != "" {
+			m.setStatus(why, false)
+		}
 		m.leaving = ""
 		m.dropConv(id)
 		return

@@ -398,8 +398,13 @@ func (s *server) countLogs(msg string) int {
 }
 
 func TestReloadOnSIGHUP(t *testing.T) {
-	path := writeFile(t, "parley.toml", "[[rooms]]\nname = \"lobby\"\n")
+	path := writeFile(t, "parley.toml", "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"old\"\n")
 	s := startServer(t, nil, "--config", path, "--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--hostkey-dir", t.TempDir())
+	// Someone is connected, in a room the new file drops.
+	ann := testkit.Dial(t, s.sshAddr, "ann", 100, 30)
+	ann.WaitFor("#lobby")
+	ann.TypeLine("/join #old")
+	ann.WaitFor("#old · 1 members")
 
 	rooms := "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"hall\"\n[[rooms]]\nname = \"garden\"\n[limits]\nhistory = 10\n"
 	if err := os.WriteFile(path, []byte(rooms), 0o600); err != nil {
@@ -412,6 +417,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if !strings.Contains(s.logs.String(), `"rooms":3`) {
 		t.Fatalf("the hub does not have the 3 rooms of the new file:\n%s", s.logs.String())
 	}
+	ann.WaitFor("#old was removed by the operator")
+	ann.TypeLine("/rooms")
+	ann.WaitFor("#garden")
 
 	if err := os.WriteFile(path, []byte(rooms+"histroy = 5\n"), 0o600); err != nil {
 		t.Fatal(err)
