@@ -66,6 +66,10 @@ type Config struct {
 	// MaxWidth and MaxHeight clamp the terminal size a client announces,
 	// so a forged size cannot make rendering huge. 0 means 512×200.
 	MaxWidth, MaxHeight int
+	// ResizeInterval is the least time between two re-layouts of a
+	// session for window changes; the latest size always wins. 0 means
+	// 100ms (at most 10 a second).
+	ResizeInterval time.Duration
 	// MaxInputRunes caps the input line; a longer paste is refused with
 	// a notice. 0 means 16384.
 	MaxInputRunes int
@@ -96,6 +100,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 20 * time.Second
+	}
+	if c.ResizeInterval <= 0 {
+		c.ResizeInterval = 100 * time.Millisecond
 	}
 	def(&c.MaxHandshakes, 128)
 	def(&c.MaxAuthTries, 3)
