@@ -3,10 +3,8 @@ package sshui
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,89 +13,6 @@ import (
 
 	"parley/internal/testkit"
 )
-
-// faultyLink is a TCP proxy between one client and the server that can
-// fail the way networks do: stop forwarding while both ends stay open
-// (a half-open connection), or reset the server's side.
-type faultyLink struct {
-	ln         net.Listener
-	mu         sync.Mutex
-	blackholed bool
-	toServer   net.Conn
-	fromClient net.Conn
-}
-
-// newFaultyLink proxies one connection to target, closed with the test.
-func newFaultyLink(t *testing.T, target string) *faultyLink {
-	t.Helper()
-	l := &faultyLink{ln: testkit.Listen(t)}
-	t.Cleanup(func() {
-		l.ln.Close()
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		for _, c := range []net.Conn{l.toServer, l.fromClient} {
-			if c != nil {
-				c.Close()
-			}
-		}
-	})
-	go func() {
-		client, err := l.ln.Accept()
-		if err != nil {
-			return
-		}
-		server, err := net.Dial("tcp", target)
-		if err != nil {
-			client.Close()
-			return
-		}
-		l.mu.Lock()
-		l.fromClient, l.toServer = client, server
-		l.mu.Unlock()
-		go l.pipe(server, client)
-		go l.pipe(client, server)
-	}()
-	return l
-}
-
-func (l *faultyLink) addr() string { return l.ln.Addr().String() }
-
-// pipe copies src to dst until src ends; once blackholed it reads on
-// but forwards nothing.
-func (l *faultyLink) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		l.mu.Lock()
-		drop := l.blackholed
-		l.mu.Unlock()
-		if n > 0 && !drop {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// blackhole stops forwarding in both directions, closing nothing.
-func (l *faultyLink) blackhole() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.blackholed = true
-}
-
-// reset drops the server's side with a TCP reset: no SSH goodbye, no FIN.
-func (l *faultyLink) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if tc, ok := l.toServer.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	l.toServer.Close()
-}
 
 // checkNoLeaks waits until every user has left the hub and every
 // goroutine started after ignore has ended.
@@ -186,12 +101,12 @@ func TestResetConnectionIsCleanedUp(t *testing.T) {
 	ts := startServer(t, nil, nil)
 	ignore := goleak.IgnoreCurrent()
 	alice := joinLobby(t, ts, "alice")[0]
-	link := newFaultyLink(t, ts.addr)
-	bob := testkit.Dial(t, link.addr(), "bob", 100, 30)
+	link := testkit.NewFaultyLink(t, ts.addr)
+	bob := testkit.Dial(t, link.Addr(), "bob", 100, 30)
 	alice.WaitFor("#lobby · 2 members")
 	bob.WaitFor("#lobby · 2 members")
 
-	link.reset()
+	link.Reset()
 	alice.WaitFor("bob left (connection lost)")
 	alice.WaitFor("#lobby · 1 members")
 	bob.Close()
@@ -208,12 +123,12 @@ func TestHalfOpenConnectionIsCleanedUp(t *testing.T) {
 	ts := startServer(t, nil, func(c *Config) { c.IdleTimeout = idle })
 	ignore := goleak.IgnoreCurrent()
 	alice := joinLobby(t, ts, "alice")[0]
-	link := newFaultyLink(t, ts.addr)
-	bob := testkit.Dial(t, link.addr(), "bob", 100, 30)
+	link := testkit.NewFaultyLink(t, ts.addr)
+	bob := testkit.Dial(t, link.Addr(), "bob", 100, 30)
 	alice.WaitFor("#lobby · 2 members")
 	bob.WaitFor("#lobby · 2 members")
 
-	link.blackhole()
+	link.Blackhole()
 	start := time.Now()
 	stopTalking := make(chan struct{})
 	talked := make(chan struct{})
