@@ -50,12 +50,26 @@ type Config struct {
 	// handshake; the binary shares one with the web side. nil means a
 	// guard with the core's default limits.
 	Guard *core.ConnGuard
+	// MaxHandshakes caps the connections still in the SSH handshake
+	// (not yet authenticated), from all addresses together; beyond it new
+	// connections are closed at once. 0 means 128.
+	MaxHandshakes int
+	// HandshakeTimeout is how long a connection may take from its first
+	// byte to being authenticated before it is closed. 0 means 20s.
+	HandshakeTimeout time.Duration
+	// MaxAuthTries caps the failed authentication attempts of one
+	// connection. 0 means 3.
+	MaxAuthTries int
 	// SessionsPerConn caps the sessions one SSH connection may open at
 	// once (OpenSSH multiplexing). 0 means 2.
 	SessionsPerConn int
 	// MaxWidth and MaxHeight clamp the terminal size a client announces,
 	// so a forged size cannot make rendering huge. 0 means 512×200.
 	MaxWidth, MaxHeight int
+	// ResizeInterval is the least time between two re-layouts of a
+	// session for window changes; the latest size always wins. 0 means
+	// 100ms (at most 10 a second).
+	ResizeInterval time.Duration
 	// MaxInputRunes caps the input line; a longer paste is refused with
 	// a notice. 0 means 16384.
 	MaxInputRunes int
@@ -84,6 +98,14 @@ func (c Config) withDefaults() Config {
 	if c.StopGrace <= 0 {
 		c.StopGrace = 2 * time.Second
 	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 20 * time.Second
+	}
+	if c.ResizeInterval <= 0 {
+		c.ResizeInterval = 100 * time.Millisecond
+	}
+	def(&c.MaxHandshakes, 128)
+	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
 	def(&c.MaxWidth, 512)
 	def(&c.MaxHeight, 200)
@@ -101,6 +123,7 @@ type Server struct {
 	srv    *ssh.Server
 	signer gossh.Signer
 	guard  *core.ConnGuard
+	gate   *handshakeGate
 
 	// windows holds the terminal size box of each session with a PTY,
 	// filled by the PTY handler before the session's handler runs.
@@ -129,7 +152,8 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard}
+	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
+		gate: newHandshakeGate(cfg.MaxHandshakes, cfg.HandshakeTimeout)}
 	emulated := &ssh.Server{}
 	if err := ssh.EmulatePty()(emulated); err != nil {
 		return nil, err
@@ -138,7 +162,10 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithAddress(cfg.Addr),
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
+		wish.WithKeyboardInteractiveAuth(func(ctx ssh.Context, _ gossh.KeyboardInteractiveChallenge) bool {
+			authenticated(ctx)
+			return true
+		}),
 		wish.WithIdleTimeout(cfg.IdleTimeout),
 		wish.WithMiddleware(s.middleware),
 	)
@@ -146,8 +173,16 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	srv.PtyHandler = s.ptyHandler(emulated.PtyHandler)
-	srv.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
-		return &gossh.ServerConfig{MaxAuthTries: 6}
+	srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{
+			MaxAuthTries: cfg.MaxAuthTries,
+			// Called once the client has proved it holds the key, unlike
+			// the public key handler, which also answers mere offers.
+			VerifiedPublicKeyCallback: func(_ gossh.ConnMetadata, _ gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
+				authenticated(ctx)
+				return perms, nil
+			},
+		}
 	}
 	srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
 	srv.ConnCallback = s.admitConn
@@ -289,23 +324,34 @@ func (s *Server) unregister(ts *termSession) {
 	s.wg.Done()
 }
 
-// admitConn applies the per-address limits before the SSH handshake.
-func (s *Server) admitConn(_ ssh.Context, conn net.Conn) net.Conn {
+// admitConn applies the per-address limits and the handshake gate
+// before the SSH handshake.
+func (s *Server) admitConn(ctx ssh.Context, conn net.Conn) net.Conn {
 	release, err := s.guard.Admit(conn.RemoteAddr().String())
 	if err != nil {
 		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", err.Error())
 		return nil
 	}
-	return &countedConn{Conn: conn, release: release}
+	hs, ok := s.gate.enter(conn)
+	if !ok {
+		release()
+		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", "too many connections in the handshake")
+		return nil
+	}
+	ctx.SetValue(handshakeKey{}, hs)
+	return &countedConn{Conn: conn, release: release, handshake: hs}
 }
 
-// countedConn gives its address's slot back when it closes.
+// countedConn gives its address's slot, and its handshake slot if still
+// held, back when it closes.
 type countedConn struct {
 	net.Conn
-	release func()
+	release   func()
+	handshake *handshake
 }
 
 func (c *countedConn) Close() error {
+	c.handshake.done()
 	c.release()
 	return c.Conn.Close()
 }

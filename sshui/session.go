@@ -31,7 +31,9 @@ type windowBox struct {
 	mu   sync.Mutex
 	w, h int
 	wake chan struct{} // one slot: a size change is waiting
-	done chan struct{} // closed when the session channel closes
+	// applied counts the sizes passed to the program, for the log.
+	applied atomic.Int64
+	done    chan struct{} // closed when the session channel closes
 }
 
 func (b *windowBox) size() (w, h int) {
@@ -202,7 +204,7 @@ func (s *Server) serveSession(sess ssh.Session) {
 	if goodbye != "" && reason != "connection lost" {
 		fmt.Fprintf(sess, "\r\nParley: %s\r\n", goodbye)
 	}
-	s.log.Info("ssh session ended", "remote", sess.RemoteAddr().String(), "reason", reason, "duration", time.Since(start).Round(time.Second).String())
+	s.log.Info("ssh session ended", "remote", sess.RemoteAddr().String(), "reason", reason, "resizes", box.applied.Load(), "duration", time.Since(start).Round(time.Second).String())
 }
 
 // runProgram runs the Bubble Tea program of one session and returns why
@@ -236,22 +238,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 
 	lost := make(chan struct{})
 	runDone := make(chan struct{})
-	go func() {
-		defer s.recoverPanic("resize forwarder")
-		for {
-			select {
-			case <-runDone:
-				return
-			case <-box.done:
-				close(lost)
-				cancel()
-				return
-			case <-box.wake:
-				w, h := box.size()
-				p.Send(tea.WindowSizeMsg{Width: w, Height: h})
-			}
-		}
-	}()
+	go s.forwardResizes(box, w, h, p, runDone, lost, cancel)
 	_, err := p.Run()
 	close(runDone)
 	select {

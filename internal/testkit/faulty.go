@@ -1,0 +1,91 @@
+package testkit
+
+import (
+	"net"
+	"sync"
+	"testing"
+)
+
+// FaultyLink is a TCP proxy between one client and the server that can
+// fail the way networks do: stop forwarding while both ends stay open
+// (a half-open connection), or reset the server's side.
+type FaultyLink struct {
+	ln         net.Listener
+	mu         sync.Mutex
+	blackholed bool
+	toServer   net.Conn
+	fromClient net.Conn
+}
+
+// NewFaultyLink proxies one connection to target, closed with the test.
+func NewFaultyLink(t testing.TB, target string) *FaultyLink {
+	t.Helper()
+	l := &FaultyLink{ln: Listen(t)}
+	t.Cleanup(func() {
+		l.ln.Close()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, c := range []net.Conn{l.toServer, l.fromClient} {
+			if c != nil {
+				c.Close()
+			}
+		}
+	})
+	go func() {
+		client, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", target)
+		if err != nil {
+			client.Close()
+			return
+		}
+		l.mu.Lock()
+		l.fromClient, l.toServer = client, server
+		l.mu.Unlock()
+		go l.pipe(server, client)
+		go l.pipe(client, server)
+	}()
+	return l
+}
+
+// Addr is where the client connects.
+func (l *FaultyLink) Addr() string { return l.ln.Addr().String() }
+
+// pipe copies src to dst until src ends; once blackholed it reads on
+// but forwards nothing.
+func (l *FaultyLink) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		l.mu.Lock()
+		drop := l.blackholed
+		l.mu.Unlock()
+		if n > 0 && !drop {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Blackhole stops forwarding in both directions, closing nothing.
+func (l *FaultyLink) Blackhole() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.blackholed = true
+}
+
+// Reset drops the server's side with a TCP reset: no goodbye, no FIN.
+func (l *FaultyLink) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if tc, ok := l.toServer.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	l.toServer.Close()
+}
