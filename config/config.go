@@ -44,6 +44,15 @@ type Server struct {
 	// IdleTimeout is how long an SSH connection whose peer stopped
 	// answering keepalives is kept; quiet but connected users stay.
 	IdleTimeout time.Duration
+	// MaxHandshakes caps the SSH connections still in their handshake;
+	// HandshakeTimeout is how long one may take before it is closed.
+	MaxHandshakes    int
+	HandshakeTimeout time.Duration
+	// MaxAuthTries bounds the login attempts on one SSH connection.
+	MaxAuthTries int
+	// ResizeInterval is the shortest time between two re-layouts of a
+	// terminal, however fast its window changes.
+	ResizeInterval time.Duration
 }
 
 // BanPath is the ban file Parley uses.
@@ -102,11 +111,15 @@ func Default() Config {
 	return Config{
 		Core: core.DefaultConfig(),
 		Server: Server{
-			SSHAddr:       ":2222",
-			HTTPAddr:      ":8080",
-			HostKeyDir:    "hostkeys",
-			ShutdownGrace: 5 * time.Second,
-			IdleTimeout:   2 * time.Minute,
+			SSHAddr:          ":2222",
+			HTTPAddr:         ":8080",
+			HostKeyDir:       "hostkeys",
+			ShutdownGrace:    5 * time.Second,
+			IdleTimeout:      2 * time.Minute,
+			MaxHandshakes:    128,
+			HandshakeTimeout: 20 * time.Second,
+			MaxAuthTries:     3,
+			ResizeInterval:   100 * time.Millisecond,
 		},
 		Web: Web{
 			AllowedOrigins: []string{},

@@ -142,6 +142,10 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"bare number duration", "[server]\nshutdown_grace = 5\n", 2, "in quotes"},
 		{"negative duration", "[server]\nshutdown_grace = \"-1s\"\n", 2, "must not be negative"},
 		{"no idle timeout", "[server]\nidle_timeout = \"0s\"\n", 2, "at least 1s"},
+		{"no handshakes", "[server]\nmax_handshakes = 0\n", 2, "at least 1"},
+		{"instant handshake", "[server]\n\nhandshake_timeout = \"10ms\"\n", 3, "at least 1s"},
+		{"auth tries", "[server]\nmax_auth_tries = 50\n", 2, "between 1 and 20"},
+		{"resize interval", "[server]\nresize_interval = \"1ms\"\n", 2, "between 10ms and 10s"},
 		{"limit out of range", "[limits]\nrate_burst = 3\nhistory = -1\n", 3, "history is out of range"},
 		{"limit in an inline table", "auto_join = true\nlimits = { history = -1 }\n", 2, "history is out of range"},
 		{"bad name in the second room", "[[rooms]]\nname = \"lobby\"\n\n[[rooms]]\ndescription = \"x\"\nname = \"no spaces\"\n", 6, "invalid room name"},
@@ -367,5 +371,16 @@ func TestModerationSettings(t *testing.T) {
 	}
 	if p := got.Server.BanPath(); p != "/var/lib/parley/bans.json" {
 		t.Errorf("ban_file gives %s", p)
+	}
+}
+
+func TestSSHDefenceSettings(t *testing.T) {
+	got, err := Parse("ssh.toml", []byte("[server]\nmax_handshakes = 64\nhandshake_timeout = \"5s\"\nmax_auth_tries = 2\nresize_interval = \"250ms\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got.Server
+	if s.MaxHandshakes != 64 || s.HandshakeTimeout != 5*time.Second || s.MaxAuthTries != 2 || s.ResizeInterval != 250*time.Millisecond {
+		t.Fatalf("read %+v", s)
 	}
 }

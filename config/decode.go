@@ -356,6 +356,22 @@ func server(t *table, s *Server) {
 	if s.IdleTimeout < time.Second {
 		t.fail("idle_timeout", "must be at least 1s")
 	}
+	t.integer("max_handshakes", &s.MaxHandshakes)
+	if s.MaxHandshakes < 1 {
+		t.fail("max_handshakes", "must be at least 1")
+	}
+	t.duration("handshake_timeout", &s.HandshakeTimeout)
+	if s.HandshakeTimeout < time.Second {
+		t.fail("handshake_timeout", "must be at least 1s")
+	}
+	t.integer("max_auth_tries", &s.MaxAuthTries)
+	if s.MaxAuthTries < 1 || s.MaxAuthTries > 20 {
+		t.fail("max_auth_tries", "must be between 1 and 20")
+	}
+	t.duration("resize_interval", &s.ResizeInterval)
+	if s.ResizeInterval < 10*time.Millisecond || s.ResizeInterval > 10*time.Second {
+		t.fail("resize_interval", "must be between 10ms and 10s")
+	}
 	t.done()
 }
 
