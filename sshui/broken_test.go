@@ -20,7 +20,7 @@ func checkNoLeaks(t *testing.T, ts *testServer, ignore goleak.Option) {
 	t.Helper()
 	testkit.Eventually(t, "every user to leave the hub", func() bool { n, _, _ := ts.hub.Counts(); return n == 0 })
 	// The test terminals' pumps of emulator replies end only with the test.
-	clientSide := goleak.IgnoreAnyFunction("parley/internal/testkit.Dial.func3")
+	clientSide := goleak.IgnoreAnyFunction(testkit.ReplyPump)
 	deadline := time.Now().Add(testkit.WaitLimit)
 	for {
 		err := goleak.Find(ignore, clientSide)

@@ -101,9 +101,18 @@ func DialWith(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) *Ter
 		defer close(tt.ended)
 		_, _ = io.Copy(io.MultiWriter(tt.emu, tt.raw), stdout)
 	}()
-	go func() { _, _ = io.Copy(stdin, tt.emu) }()
+	go pumpReplies(stdin, tt.emu)
 	return tt
 }
+
+// ReplyPump names the goroutine that carries a test terminal's answers
+// (to the server's queries) back to the server, for leak checks to ignore.
+const ReplyPump = "parley/internal/testkit.pumpReplies"
+
+// pumpReplies copies the emulator's replies to the session's input. It
+// ends only with the test binary: the emulator cannot be closed while it
+// is read without a data race inside it.
+func pumpReplies(stdin io.Writer, emu io.Reader) { _, _ = io.Copy(stdin, emu) }
 
 // Screen is what a person would read on the terminal now.
 func (tt *Term) Screen() string { return ansi.Strip(tt.emu.Render()) }
