@@ -21,17 +21,7 @@ func checkNoLeaks(t *testing.T, ts *testServer, ignore goleak.Option) {
 	testkit.Eventually(t, "every user to leave the hub", func() bool { n, _, _ := ts.hub.Counts(); return n == 0 })
 	// The test terminals' pumps of emulator replies end only with the test.
 	clientSide := goleak.IgnoreAnyFunction(testkit.ReplyPump)
-	deadline := time.Now().Add(testkit.WaitLimit)
-	for {
-		err := goleak.Find(ignore, clientSide)
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.NoLeaks(t, ignore, clientSide)
 }
 
 // TestKilledClientIsCleanedUp kills (SIGKILL) a client process while it

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
@@ -21,50 +20,9 @@ func TestThousandSessionsLeaveNoGoroutines(t *testing.T) {
 	}
 	ts := startServer(t, nil, nil)
 	ignore := goleak.IgnoreCurrent()
-	withKey := testkit.KeyLogin(t, "keyed")
-	keyless := testkit.KeylessLogin("guest")
+	connectCycles(t, ts, 1000)
 
-	const total, workers = 1000, 8
-	jobs := make(chan int)
-	errs := make(chan error, total)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				cfg := keyless
-				if i%2 == 0 {
-					cfg = withKey
-				}
-				if err := connectOnce(ts.addr, cfg, i%4 < 2); err != nil {
-					errs <- fmt.Errorf("session %d: %w", i, err)
-				}
-			}
-		}()
-	}
-	for i := 0; i < total; i++ {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, "every user to leave the hub", func() bool { n, _, _ := ts.hub.Counts(); return n == 0 })
-
-	deadline := time.Now().Add(testkit.WaitLimit)
-	for {
-		err := goleak.Find(ignore)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.NoLeaks(t, ignore)
 }
 
 // connectOnce opens a session, waits for the first screen, then either
@@ -92,4 +50,42 @@ func connectOnce(addr string, cfg *gossh.ClientConfig, drop bool) error {
 		return fmt.Errorf("after Ctrl-C: %w", err)
 	}
 	return nil
+}
+
+// connectCycles connects and ends n sessions from 8 workers: every other
+// one logs in with a key, and half of them drop the connection while the
+// others press Ctrl-C. It returns once every user has left the hub.
+func connectCycles(t testing.TB, ts *testServer, n int) {
+	t.Helper()
+	withKey := testkit.KeyLogin(t, "keyed")
+	keyless := testkit.KeylessLogin("guest")
+	const workers = 8
+	jobs := make(chan int)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				cfg := keyless
+				if i%2 == 0 {
+					cfg = withKey
+				}
+				if err := connectOnce(ts.addr, cfg, i%4 < 2); err != nil {
+					errs <- fmt.Errorf("session %d: %w", i, err)
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "every user to leave the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == 0 })
 }

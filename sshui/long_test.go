@@ -1,10 +1,8 @@
 package sshui
 
 import (
-	"fmt"
 	"os"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,65 +25,19 @@ func TestLongConnectCycles(t *testing.T) {
 	// A leak of even one kilobyte per session would pass this slack by far.
 	const heapSlack = 8 << 20
 	ts := startServer(t, nil, nil)
-	withKey := testkit.KeyLogin(t, "keyed")
-	keyless := testkit.KeylessLogin("guest")
-
-	run := func(n int) {
-		t.Helper()
-		const workers = 8
-		jobs := make(chan int)
-		errs := make(chan error, n)
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range jobs {
-					cfg := keyless
-					if i%2 == 0 {
-						cfg = withKey
-					}
-					if err := connectOnce(ts.addr, cfg, i%4 < 2); err != nil {
-						errs <- fmt.Errorf("cycle %d: %w", i, err)
-					}
-				}
-			}()
-		}
-		for i := 0; i < n; i++ {
-			jobs <- i
-		}
-		close(jobs)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		testkit.Eventually(t, "every user to leave the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == 0 })
-	}
-
 	// Warm up, so that pools and caches that live as long as the server
 	// are part of the baseline.
-	run(100)
+	connectCycles(t, ts, 100)
 	time.Sleep(time.Second)
 	ignore := goleak.IgnoreCurrent()
 	runtime.GC()
 	heap0, gor0 := liveHeap(), runtime.NumGoroutine()
 
 	start := time.Now()
-	run(cycles)
+	connectCycles(t, ts, cycles)
 	took := time.Since(start)
 
-	deadline := time.Now().Add(testkit.WaitLimit)
-	for {
-		err := goleak.Find(ignore)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.NoLeaks(t, ignore)
 	var heap1 uint64
 	testkit.Eventually(t, "the live heap to return to its baseline", func() bool {
 		runtime.GC()

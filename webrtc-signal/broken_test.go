@@ -51,15 +51,5 @@ func TestBrokenWebSocketsAreCleanedUp(t *testing.T) {
 	}
 	watcher.ws.Close()
 	waitUsers(t, ts, 0)
-	deadline := time.Now().Add(testkit.WaitLimit)
-	for {
-		err := goleak.Find(ignore)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.NoLeaks(t, ignore)
 }
