@@ -138,7 +138,7 @@ func TestForeignOriginIsRefusedInTheBrowser(t *testing.T) {
 // call all work.
 func TestCallOverTLS(t *testing.T) {
 	ts := startServer(t)
-	certFile, keyFile, _ := selfSigned(t)
+	certFile, keyFile, _ := testkit.SelfSigned(t)
 	ln, _, err := TLSSettings{CertFile: certFile, KeyFile: keyFile}.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

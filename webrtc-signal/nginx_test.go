@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"parley/internal/testkit"
 )
 
 // freePort reserves a loopback port for a program that cannot be told to
@@ -43,7 +45,7 @@ func TestNginxExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t)
+	certFile, keyFile, pool := testkit.SelfSigned(t)
 	httpAddr, httpsAddr := freePort(t), freePort(t)
 	conf := string(example)
 	for _, r := range []struct{ re, with string }{

@@ -1,62 +1,20 @@
 package webrtcsignal
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-)
 
-// selfSigned writes a certificate for 127.0.0.1 and its key.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "parley test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
+	"parley/internal/testkit"
+)
 
 func TestTLSFromCertificateFiles(t *testing.T) {
 	ts := startServer(t)
-	certFile, keyFile, pool := selfSigned(t)
+	certFile, keyFile, pool := testkit.SelfSigned(t)
 	ln, challenge, err := TLSSettings{CertFile: certFile, KeyFile: keyFile}.Listen("127.0.0.1:0")
 	if err != nil || challenge != nil {
 		t.Fatalf("challenge handler %v, error %v", challenge, err)
@@ -97,7 +55,7 @@ func TestTLSFromACME(t *testing.T) {
 }
 
 func TestTLSSettingsErrors(t *testing.T) {
-	certFile, keyFile, _ := selfSigned(t)
+	certFile, keyFile, _ := testkit.SelfSigned(t)
 	for _, tc := range []TLSSettings{
 		{CertFile: certFile},
 		{KeyFile: keyFile},
