@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,34 @@ func TestNamesAreUniqueAcrossLookalikes(t *testing.T) {
 		if err := s.Input("/name " + login); err == nil {
 			t.Errorf("/name %q accepted although bob is taken", login)
 		}
+	}
+}
+
+// Wrong guesses from one address share one budget, so opening many
+// sessions from it does not buy more guesses.
+func TestWrongGuessesArePerAddressToo(t *testing.T) {
+	h := newTestHub(t)
+	target := connect(t, h, "target")
+	from := func(name, ip string) *Session {
+		s, err := h.Connect(ConnectInfo{LoginName: name, Transport: "web", IP: ip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close("") })
+		return s
+	}
+	for i := 0; i < 5; i++ {
+		s := from(fmt.Sprintf("guesser%d", i), "198.51.100.9:4000")
+		if err := s.Input("/join 00000000"); err == nil || !strings.Contains(err.Error(), "no one online") {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	fresh := from("fresh", "198.51.100.9:4001")
+	if err := fresh.Input("/join " + target.Code()); err == nil || !strings.Contains(err.Error(), "from your address") {
+		t.Fatalf("a sixth session from the same address got another guess: %v", err)
+	}
+	elsewhere := from("elsewhere", "203.0.113.5:4000")
+	if err := elsewhere.Input("/join " + target.Code()); err != nil {
+		t.Fatalf("another address is limited too: %v", err)
 	}
 }
