@@ -300,11 +300,15 @@ func (h *Hub) pickNameLocked(login string) string {
 }
 
 // pushLocked queues ev for u, marking u for cut-off if it stays behind.
-func (h *Hub) pushLocked(u *user, ev Event) {
+func (h *Hub) pushLocked(u *user, ev Event) { h.pushAtLocked(u, ev, h.now()) }
+
+// pushAtLocked is pushLocked with the clock already read, so a fan-out to
+// a thousand members reads it once rather than once per member.
+func (h *Hub) pushAtLocked(u *user, ev Event, now time.Time) {
 	if u.closed {
 		return
 	}
-	behind, dropped := u.out.push(ev, h.now())
+	behind, dropped := u.out.push(ev, now)
 	if dropped {
 		h.watch.dropped++
 	}
@@ -325,13 +329,14 @@ func (h *Hub) deliverLocked(ev Event) {
 		from = ev.Msg.From.ID
 	}
 	start, recipients := h.watch.fanOutStart(), 0
+	now := h.now()
 	for _, m := range c.order {
 		if from != 0 {
 			if _, blocked := m.blocked[from]; blocked {
 				continue
 			}
 		}
-		h.pushLocked(m, ev)
+		h.pushAtLocked(m, ev, now)
 		recipients++
 	}
 	h.watch.fannedOut(start, recipients)
