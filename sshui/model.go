@@ -16,8 +16,7 @@ import (
 )
 
 // convState is one conversation as this screen shows it. The messages
-// are the core's shared values; lines caches their rendering for one
-// width so a frame only wraps messages it has never shown at that width.
+// are the core's shared values, rendered through the shared line cache.
 type convState struct {
 	id        string
 	kind      core.ConvKind
@@ -26,8 +25,6 @@ type convState struct {
 	partner   core.Member
 	count     int
 	log       []*core.Message
-	lines     [][]string // rendered log[i] at cacheWidth, nil until needed
-	width     int
 	unread    int
 	mentioned bool
 	ended     string // why a private chat ended; it stays readable until left
@@ -53,8 +50,14 @@ type model struct {
 	cs   *core.Session
 	cfg  Config
 	st   *styles
-	out  *termWriter
+	scr  *screen
 	stop <-chan struct{}
+
+	// Frames are drawn right after an update, at most one per frameGap;
+	// updates in between are drawn together when the gap is over.
+	frameGap    time.Duration
+	nextFrame   time.Time
+	framePended bool
 
 	w, h    int
 	name    string
@@ -79,13 +82,19 @@ type model struct {
 
 	showMembers bool
 	members     []core.Member
-	rooms       []core.RoomInfo
-	homeSel     int
+	membersGen  int // counts refreshes of members, for the memo
+
+	// Styled parts of the last frame, remade only when their content
+	// changes; the input line is remade after every key.
+	header, statusMemo, inputLine memo[string]
+	sideCol, memCol               memo[[]string]
+	rooms                         []core.RoomInfo
+	homeSel                       int
 
 	quit bool // the user quit (Ctrl-C)
 }
 
-func newModel(cs *core.Session, cfg Config, st *styles, out *termWriter, stop <-chan struct{}, w, h int) *model {
+func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, stop <-chan struct{}, w, h int) *model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = "type a message · /help for commands · F1 for keys"
@@ -102,8 +111,9 @@ func newModel(cs *core.Session, cfg Config, st *styles, out *termWriter, stop <-
 	in.KeyMap.PrevSuggestion = key.NewBinding(key.WithDisabled())
 	in.Focus()
 	m := &model{
-		cs: cs, cfg: cfg, st: st, out: out, stop: stop,
-		name: cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
+		cs: cs, cfg: cfg, st: st, scr: scr, stop: stop,
+		frameGap: time.Second / time.Duration(cfg.FPS),
+		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
 		convs: map[string]*convState{},
 		input: in,
 	}
@@ -112,7 +122,31 @@ func newModel(cs *core.Session, cfg Config, st *styles, out *termWriter, stop <-
 	return m
 }
 
-func (m *model) Init() tea.Cmd { return m.waitEvents() }
+func (m *model) Init() tea.Cmd {
+	m.scr.draw(m.frame())
+	m.nextFrame = time.Now().Add(m.frameGap)
+	return m.waitEvents()
+}
+
+// frameMsg says a postponed frame is due.
+type frameMsg struct{}
+
+// redraw draws the screen now, or once the frame gap is over when a frame
+// went out less than a gap ago. Nothing runs while nothing changes.
+func (m *model) redraw(due bool) tea.Cmd {
+	if m.framePended && !due {
+		return nil
+	}
+	now := time.Now()
+	if wait := m.nextFrame.Sub(now); wait > 0 {
+		m.framePended = true
+		return tea.Tick(wait, func(time.Time) tea.Msg { return frameMsg{} })
+	}
+	m.framePended = false
+	m.scr.draw(m.frame())
+	m.nextFrame = now.Add(m.frameGap)
+	return nil
+}
 
 // waitEvents waits for the next burst of hub events. It is the only way
 // events reach the program: the hub never blocks on a session, and the
@@ -133,6 +167,22 @@ func (m *model) waitEvents() tea.Cmd {
 }
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	if _, ok := msg.(endedMsg); ok {
+		m.scr.draw(m.frame()) // the last word, before the program quits
+		return m, cmd
+	}
+	if m.quit {
+		return m, cmd
+	}
+	_, due := msg.(frameMsg)
+	if draw := m.redraw(due); draw != nil {
+		return m, tea.Batch(cmd, draw)
+	}
+	return m, cmd
+}
+
+func (m *model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
@@ -144,16 +194,17 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.rooms = m.cs.Rooms()
 			m.homeSel = min(m.homeSel, max(0, len(m.homeItems())-1))
 		}
-		return m, m.waitEvents()
+		return m.waitEvents()
 	case endedMsg:
 		for _, ev := range msg {
 			m.apply(ev)
 		}
-		return m, tea.Quit
+		return tea.Quit
 	case tea.KeyMsg:
-		return m, m.key(msg)
+		m.inputLine.reset()
+		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
 func (m *model) resize(w, h int) {
@@ -198,9 +249,6 @@ func (m *model) apply(ev core.Event) {
 		m.refreshMembers(ev.Conv)
 	case core.EventSelf:
 		m.name = ev.Member.Name
-		for _, c := range m.convs {
-			c.width = 0 // mention highlights depend on the name
-		}
 	case core.EventInfo:
 		m.panel = &panel{title: ev.Text, lines: ev.Lines}
 	case core.EventNotice:
@@ -294,14 +342,10 @@ func (m *model) addMessage(id string, msg *core.Message) {
 		return
 	}
 	c.log = append(c.log, msg)
-	if c.width != 0 {
-		c.lines = append(c.lines, nil)
-	}
 	m.trim(c)
-	mine := msg.From.ID == m.cs.ID()
-	mention := !mine && msg.Kind != core.System && mentions(msg.Text, m.name)
+	mention := m.mentioned(msg)
 	if mention {
-		m.out.Ring()
+		m.scr.ring()
 	}
 	if id != m.viewing {
 		if msg.Kind != core.System {
@@ -317,19 +361,20 @@ func (m *model) addMessage(id string, msg *core.Message) {
 	}
 }
 
-// trim keeps a conversation's log within the scrollback limit.
+// trim keeps a conversation's log within the scrollback limit. It lets
+// the log run a quarter over before cutting, so a busy room copies its
+// log once in a while rather than on every message.
 func (m *model) trim(c *convState) {
-	if extra := len(c.log) - m.cfg.Scrollback; extra > 0 {
-		c.log = append([]*core.Message(nil), c.log[extra:]...)
-		if c.width != 0 {
-			c.lines = append([][]string(nil), c.lines[extra:]...)
-		}
+	keep := m.cfg.Scrollback
+	if len(c.log) > keep+keep/4 {
+		c.log = append([]*core.Message(nil), c.log[len(c.log)-keep:]...)
 	}
 }
 
 func (m *model) refreshMembers(id string) {
 	if m.showMembers && id != "" && id == m.viewing {
 		m.members = m.cs.Members(id)
+		m.membersGen++
 	}
 }
 

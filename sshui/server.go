@@ -76,7 +76,8 @@ type Config struct {
 	// Scrollback is how many messages each conversation keeps on screen
 	// beyond the core's history. 0 means 1000.
 	Scrollback int
-	// FPS caps redraws per second. 0 means 20.
+	// FPS caps the frames drawn per second; a screen is drawn only when
+	// something on it changed. 0 means 20.
 	FPS int
 	// StopGrace is how long a session the core cut off may take to say
 	// goodbye before its channel, then its connection, are closed. 0 means 2s.

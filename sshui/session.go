@@ -216,18 +216,21 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	ts.cancel = cancel
 	ts.mu.Unlock()
 
-	out := &termWriter{w: ts.sess}
+	// The model draws through its own screen, which writes only what
+	// changed and only when something did; Bubble Tea's renderer would
+	// repaint whole lines on a timer, in every session, all the time.
+	scr := newScreen(ts.sess)
+	defer scr.close()
 	r := newRenderer(box.term, ts.sess.Environ())
 	w, h := box.size()
-	m := newModel(cs, s.cfg, newStyles(r), out, ctx.Done(), w, h)
+	m := newModel(cs, s.cfg, newStyles(r), scr, ctx.Done(), w, h)
 	p := tea.NewProgram(m,
 		tea.WithInput(&inputGuard{r: ts.sess}),
 		tea.WithoutBracketedPaste(),
-		tea.WithOutput(out),
+		tea.WithOutput(io.Discard),
+		tea.WithoutRenderer(),
 		tea.WithContext(ctx),
 		tea.WithoutSignalHandler(),
-		tea.WithFPS(s.cfg.FPS),
-		tea.WithAltScreen(),
 		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
 			if _, ok := msg.(tea.SuspendMsg); ok {
 				return tea.ResumeMsg{}
@@ -259,27 +262,6 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	}
 	return "connection lost"
 }
-
-// termWriter is the program's output. It lets the model ring the bell
-// right after a whole frame, never inside one.
-type termWriter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	bell atomic.Bool
-}
-
-func (t *termWriter) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n, err := t.w.Write(p)
-	if err == nil && t.bell.Swap(false) {
-		_, err = io.WriteString(t.w, "\a")
-	}
-	return n, err
-}
-
-// Ring asks for a terminal bell after the next frame.
-func (t *termWriter) Ring() { t.bell.Store(true) }
 
 // newRenderer builds a per-session lipgloss renderer whose colour profile
 // comes from the client's TERM. It never queries the terminal: the

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 )
 
 // styles are built from one session's renderer, so colours follow that
@@ -24,7 +25,8 @@ type styles struct {
 	notice    lipgloss.Style
 	unread    lipgloss.Style
 	ended     lipgloss.Style
-	border    lipgloss.Style
+	sep       string // the column separator, styled once
+	profile   termenv.Profile
 	names     []lipgloss.Style
 	plain     lipgloss.Style
 }
@@ -47,9 +49,10 @@ func newStyles(r *lipgloss.Renderer) *styles {
 		notice:    r.NewStyle().Foreground(lipgloss.Color("114")),
 		unread:    r.NewStyle().Foreground(lipgloss.Color("220")).Bold(true),
 		ended:     r.NewStyle().Foreground(lipgloss.Color("241")).Strikethrough(true),
-		border:    r.NewStyle().Foreground(lipgloss.Color("238")),
 		plain:     r.NewStyle(),
+		profile:   r.ColorProfile(),
 	}
+	st.sep = r.NewStyle().Foreground(lipgloss.Color("238")).Render("│")
 	for _, c := range nameColors {
 		st.names = append(st.names, r.NewStyle().Foreground(lipgloss.Color(c)).Bold(true))
 	}

@@ -2,6 +2,7 @@ package sshui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -36,40 +37,108 @@ func (m *model) layout() layout {
 	return l
 }
 
-func (m *model) View() string {
+// View is not used to draw: the program runs without Bubble Tea's
+// renderer, which repaints on a timer, and the model writes its own frames
+// through a screen right after the updates that change them.
+func (m *model) View() string { return "" }
+
+// frame lays the whole screen out as rows of segments: the header, then
+// the sidebar, chat and members columns, then the status and input lines.
+func (m *model) frame() frame {
+	f := frame{w: m.w, h: m.h}
 	if m.w < minWidth || m.h < minHeight {
-		return m.tooSmall()
+		small := m.tooSmall()
+		for i := 0; i < m.h; i++ {
+			f.rows = append(f.rows, []segment{{0, fit(at(small, i), m.w)}})
+		}
+		return f
 	}
 	l := m.layout()
-	var b strings.Builder
-	b.Grow(m.w * m.h * 2)
-	b.WriteString(m.headerLine())
-	b.WriteByte('\n')
 	var side, mem []string
 	if l.sideW > 0 {
-		side = m.sidebarLines(l.sideW, l.bodyH)
+		side = m.sideColumn(l)
+		f.scrollSeg = 1
 	}
 	if l.memW > 0 {
-		mem = m.memberLines(l.memW, l.bodyH)
+		mem = m.memberColumn(l)
 	}
 	main := m.mainLines(l.chatW, l.bodyH)
-	sep := m.st.border.Render("│")
-	for i := 0; i < l.bodyH; i++ {
-		if l.sideW > 0 {
-			b.WriteString(fit(at(side, i), l.sideW))
-			b.WriteString(sep)
-		}
-		b.WriteString(fit(at(main, i), l.chatW))
-		if l.memW > 0 {
-			b.WriteString(sep)
-			b.WriteString(fit(at(mem, i), l.memW))
-		}
-		b.WriteByte('\n')
+	segs := make([]segment, 0, 3*l.bodyH+3)
+	f.rows = make([][]segment, 0, m.h)
+	row := func(s ...segment) {
+		n := len(segs)
+		segs = append(segs, s...)
+		f.rows = append(f.rows, segs[n:len(segs):len(segs)])
 	}
-	b.WriteString(fit(m.statusLine(), m.w))
-	b.WriteByte('\n')
-	b.WriteString(fit(m.input.View(), m.w))
-	return b.String()
+	row(segment{0, m.headerLine()})
+	f.top, f.bottom = 1, 1+l.bodyH
+	for i := 0; i < l.bodyH; i++ {
+		n := len(segs)
+		col := 0
+		if side != nil {
+			segs = append(segs, segment{0, side[i]})
+			col = l.sideW + 1
+		}
+		chat := at(main, i)
+		if chat == "" {
+			chat = blank(l.chatW)
+		}
+		segs = append(segs, segment{col, chat})
+		if mem != nil {
+			segs = append(segs, segment{col + l.chatW, mem[i]})
+		}
+		f.rows = append(f.rows, segs[n:len(segs):len(segs)])
+	}
+	row(segment{0, m.statusLine()})
+	row(segment{0, m.inputLine.get(strconv.Itoa(m.w), func() string { return fit(m.input.View(), m.w) })})
+	return f
+}
+
+// memo keeps one computed value with the key it was computed for, so a
+// frame restyles only the parts whose content changed.
+type memo[T any] struct {
+	key   string
+	val   T
+	valid bool
+}
+
+func (c *memo[T]) get(key string, compute func() T) T {
+	if !c.valid || c.key != key {
+		c.val, c.key, c.valid = compute(), key, true
+	}
+	return c.val
+}
+
+func (c *memo[T]) reset() { c.valid = false }
+
+// sideColumn is the sidebar with its separator, one segment per body row.
+func (m *model) sideColumn(l layout) []string {
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d %d %q", l.sideW, l.bodyH, m.viewing)
+	for _, id := range m.order {
+		c := m.convs[id]
+		fmt.Fprintf(&key, "|%q %q %d %t %t", id, c.title, c.unread, c.mentioned, c.ended != "")
+	}
+	return m.sideCol.get(key.String(), func() []string {
+		return column(m.sidebarLines(l.sideW, l.bodyH), l.sideW, l.bodyH, "", m.st.sep)
+	})
+}
+
+// memberColumn is the members panel with its separator.
+func (m *model) memberColumn(l layout) []string {
+	key := fmt.Sprintf("%d %d %d %q", l.memW, l.bodyH, m.membersGen, m.name)
+	return m.memCol.get(key, func() []string {
+		return column(m.memberLines(l.memW, l.bodyH), l.memW, l.bodyH, m.st.sep, "")
+	})
+}
+
+// column fits lines to w cells and h rows, between before and after.
+func column(lines []string, w, h int, before, after string) []string {
+	out := make([]string, h)
+	for i := range out {
+		out[i] = before + fit(at(lines, i), w) + after
+	}
+	return out
 }
 
 func at(lines []string, i int) string {
@@ -79,25 +148,35 @@ func at(lines []string, i int) string {
 	return ""
 }
 
+// spaces backs blank cells without allocating for common widths.
+var spaces = strings.Repeat(" ", 512)
+
+// blank is w cells of nothing.
+func blank(w int) string {
+	if w <= len(spaces) {
+		return spaces[:w]
+	}
+	return strings.Repeat(" ", w)
+}
+
 // fit cuts or pads a styled line to exactly w cells.
 func fit(s string, w int) string {
+	if s == "" {
+		return blank(w)
+	}
 	sw := ansi.StringWidth(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "")
 		sw = ansi.StringWidth(s)
 	}
 	if sw < w {
-		s += strings.Repeat(" ", w-sw)
+		s += blank(w - sw)
 	}
 	return s
 }
 
-func (m *model) tooSmall() string {
-	lines := []string{"Terminal too small", fmt.Sprintf("%d×%d: Parley needs at least %d×%d", m.w, m.h, minWidth, minHeight)}
-	for i := range lines {
-		lines[i] = ansi.Truncate(lines[i], max(1, m.w), "")
-	}
-	return strings.Join(lines, "\n")
+func (m *model) tooSmall() []string {
+	return []string{"Terminal too small", fmt.Sprintf("%d×%d: Parley needs at least %d×%d", m.w, m.h, minWidth, minHeight)}
 }
 
 func (m *model) headerLine() string {
@@ -116,9 +195,10 @@ func (m *model) headerLine() string {
 			where += " · private chat"
 		}
 	}
-	text := m.st.brand.Render(" Parley ") +
-		m.st.header.Render(fmt.Sprintf(" %s · code %s │ %s ", safeText(m.name), m.code, safeText(where)))
-	return fit(text, m.w)
+	text := fmt.Sprintf(" %s · code %s │ %s ", safeText(m.name), m.code, safeText(where))
+	return m.header.get(fmt.Sprintf("%d %s", m.w, text), func() string {
+		return fit(m.st.brand.Render(" Parley ")+m.st.header.Render(text), m.w)
+	})
 }
 
 func convTitle(c *convState) string {
@@ -128,17 +208,27 @@ func convTitle(c *convState) string {
 	return c.title
 }
 
+// statusLine is the line above the input: an error or notice, else a hint.
 func (m *model) statusLine() string {
-	if m.status != "" {
-		if m.statusErr {
-			return m.st.errorLine.Render("! " + m.status)
-		}
-		return m.st.notice.Render(m.status)
-	}
+	reading := false
 	if c := m.convs[m.viewing]; c != nil && c.scroll > 0 && m.panel == nil {
-		return m.st.dim.Render("reading history · PgDn to return to the newest messages")
+		reading = true
 	}
-	return m.st.dim.Render("F1 help · Esc home · Ctrl-N/P switch · PgUp/PgDn scroll · F2 members · Ctrl-C quit")
+	key := fmt.Sprintf("%d %t %t %s", m.w, m.statusErr, reading, m.status)
+	return m.statusMemo.get(key, func() string {
+		var line string
+		switch {
+		case m.status != "" && m.statusErr:
+			line = m.st.errorLine.Render("! " + m.status)
+		case m.status != "":
+			line = m.st.notice.Render(m.status)
+		case reading:
+			line = m.st.dim.Render("reading history · PgDn to return to the newest messages")
+		default:
+			line = m.st.dim.Render("F1 help · Esc home · Ctrl-N/P switch · PgUp/PgDn scroll · F2 members · Ctrl-C quit")
+		}
+		return fit(line, m.w)
+	})
 }
 
 func (m *model) sidebarLines(w, h int) []string {
@@ -197,14 +287,21 @@ func (m *model) memberLines(w, h int) []string {
 	return lines
 }
 
+// mainLines is the middle column, each line exactly w cells wide.
 func (m *model) mainLines(w, h int) []string {
-	if m.panel != nil {
-		return m.panelLines(w, h)
-	}
-	if c := m.convs[m.viewing]; c != nil {
+	var lines []string
+	switch c := m.convs[m.viewing]; {
+	case m.panel != nil:
+		lines = m.panelLines(w, h)
+	case c != nil:
 		return m.chatLines(c, w, h)
+	default:
+		lines = m.homeLines(w, h)
 	}
-	return m.homeLines(w, h)
+	for i, l := range lines {
+		lines[i] = fit(l, w)
+	}
+	return lines
 }
 
 // chatLines shows the bottom of a conversation, c.scroll lines up. Only
@@ -238,23 +335,25 @@ func (m *model) chatLines(c *convState, w, h int) []string {
 	return out
 }
 
-// renderedAt returns message i of c rendered for width w, from the cache
-// when it was rendered at that width before.
+// renderedAt returns message i of c rendered for width w. The lines come
+// from the cache shared by all sessions, so a message that reaches a
+// thousand screens of one width is wrapped and styled once.
 func (m *model) renderedAt(c *convState, i, w int) []string {
-	if c.width != w {
-		c.width = w
-		c.lines = make([][]string, len(c.log))
-	}
-	if c.lines[i] == nil {
-		c.lines[i] = m.renderMessage(c.log[i], w)
-	}
-	return c.lines[i]
+	msg := c.log[i]
+	k := lineKey{msg: msg, width: w, profile: m.st.profile, mention: m.mentioned(msg)}
+	return sharedLines.get(k, func() []string { return m.renderMessage(msg, w, k.mention) })
 }
 
-// renderMessage wraps one message to width w with a hanging indent:
+// mentioned says whether msg calls this viewer by name.
+func (m *model) mentioned(msg *core.Message) bool {
+	return msg.Kind != core.System && msg.From.ID != m.cs.ID() && mentions(msg.Text, m.name)
+}
+
+// renderMessage wraps one message to lines of exactly w cells with a
+// hanging indent:
 // time, coloured name, then the text; system notices are dimmed and
 // mentions of the viewer highlighted.
-func (m *model) renderMessage(msg *core.Message, w int) []string {
+func (m *model) renderMessage(msg *core.Message, w int, mention bool) []string {
 	stamp := m.st.time.Render(msg.Time.Format("15:04")) + " "
 	const stampW = 6
 	text := safeText(msg.Text)
@@ -275,7 +374,7 @@ func (m *model) renderMessage(msg *core.Message, w int) []string {
 		prefix = stamp + m.st.nameStyle(msg.From.Name).Render(name) + m.st.dim.Render(":") + " "
 		prefixW += 2 + ansi.StringWidth(name)
 	}
-	if msg.Kind != core.System && msg.From.ID != m.cs.ID() && mentions(msg.Text, m.name) {
+	if mention {
 		body = m.st.mention
 	}
 	indent := stampW
@@ -284,7 +383,7 @@ func (m *model) renderMessage(msg *core.Message, w int) []string {
 		parts := wrapWords(text, max(1, w-indent), max(1, w-indent))
 		out := []string{fit(prefix, w)}
 		for _, p := range parts {
-			out = append(out, strings.Repeat(" ", indent)+body.Render(p))
+			out = append(out, fit(blank(indent)+body.Render(p), w))
 		}
 		return out
 	}
@@ -292,9 +391,9 @@ func (m *model) renderMessage(msg *core.Message, w int) []string {
 	out := make([]string, len(parts))
 	for i, p := range parts {
 		if i == 0 {
-			out[i] = prefix + body.Render(p)
+			out[i] = fit(prefix+body.Render(p), w)
 		} else {
-			out[i] = strings.Repeat(" ", indent) + body.Render(p)
+			out[i] = fit(blank(indent)+body.Render(p), w)
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package testkit
 import (
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -13,6 +14,8 @@ type FaultyLink struct {
 	ln         net.Listener
 	mu         sync.Mutex
 	blackholed bool
+	frozen     chan struct{} // closed by Freeze
+	freezeOnce sync.Once
 	toServer   net.Conn
 	fromClient net.Conn
 }
@@ -20,7 +23,7 @@ type FaultyLink struct {
 // NewFaultyLink proxies one connection to target, closed with the test.
 func NewFaultyLink(t testing.TB, target string) *FaultyLink {
 	t.Helper()
-	l := &FaultyLink{ln: Listen(t)}
+	l := &FaultyLink{ln: Listen(t), frozen: make(chan struct{})}
 	t.Cleanup(func() {
 		l.ln.Close()
 		l.mu.Lock()
@@ -36,7 +39,7 @@ func NewFaultyLink(t testing.TB, target string) *FaultyLink {
 		if err != nil {
 			return
 		}
-		server, err := net.Dial("tcp", target)
+		server, err := thinDialer.Dial("tcp", target)
 		if err != nil {
 			client.Close()
 			return
@@ -45,19 +48,39 @@ func NewFaultyLink(t testing.TB, target string) *FaultyLink {
 		l.fromClient, l.toServer = client, server
 		l.mu.Unlock()
 		go l.pipe(server, client)
-		go l.pipe(client, server)
+		go l.pipe(client, server, l.frozen)
 	}()
 	return l
 }
+
+// thinDialer asks for a small socket receive buffer before connecting, so
+// the window the server sees is small too and a frozen link backs the
+// server's writes up after kilobytes, not megabytes.
+var thinDialer = net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+	var err error
+	if cerr := c.Control(func(fd uintptr) {
+		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 8<<10)
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}}
 
 // Addr is where the client connects.
 func (l *FaultyLink) Addr() string { return l.ln.Addr().String() }
 
 // pipe copies src to dst until src ends; once blackholed it reads on
-// but forwards nothing.
-func (l *FaultyLink) pipe(dst, src net.Conn) {
+// but forwards nothing. Once freeze (if given) is closed it stops reading.
+func (l *FaultyLink) pipe(dst, src net.Conn, freeze ...chan struct{}) {
 	buf := make([]byte, 32<<10)
 	for {
+		if len(freeze) > 0 {
+			select {
+			case <-freeze[0]:
+				return // src stays open and unread; the cleanup closes it
+			default:
+			}
+		}
 		n, err := src.Read(buf)
 		l.mu.Lock()
 		drop := l.blackholed
@@ -78,6 +101,13 @@ func (l *FaultyLink) Blackhole() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.blackholed = true
+}
+
+// Freeze stops reading from the server, closing nothing: like a client
+// whose process is suspended, the server's writes back up in its own
+// socket buffers rather than in an SSH or WebSocket window.
+func (l *FaultyLink) Freeze() {
+	l.freezeOnce.Do(func() { close(l.frozen) })
 }
 
 // Reset drops the server's side with a TCP reset: no goodbye, no FIN.

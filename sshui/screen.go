@@ -1,0 +1,176 @@
+package sshui
+
+import (
+	"io"
+	"strconv"
+)
+
+// segment is a piece of one screen row: styled text exactly as many cells
+// wide as the layout gives it, starting at column col.
+type segment struct {
+	col  int
+	text string
+}
+
+// frame is one whole screen: rows of segments that tile each row. Rows
+// top to bottom-1 may scroll as a block: their segment number scrollSeg
+// (the chat column) is what scrolling moves into view.
+type frame struct {
+	w, h        int
+	rows        [][]segment
+	top, bottom int
+	scrollSeg   int
+}
+
+// screen writes frames to one client's terminal. It keeps the frame the
+// terminal shows, so each new frame costs only its difference: changed
+// segments are rewritten in place and new chat lines arrive by scrolling
+// the chat rows with a scroll region, instead of repainting every line.
+// A frame is written with one Write, so no client sees half of it.
+type screen struct {
+	out   io.Writer
+	shown frame // rows nil until the first frame
+	buf   []byte
+	bell  bool
+	err   error // the first failed write; nothing is written after it
+}
+
+const (
+	enterScreen = "\x1b[?1049h\x1b[?25l"
+	leaveScreen = "\x1b[?1049l\x1b[?25h"
+	clearScreen = "\x1b[m\x1b[H\x1b[2J"
+)
+
+func newScreen(out io.Writer) *screen { return &screen{out: out} }
+
+// ring sounds the terminal bell once, after the next frame.
+func (s *screen) ring() { s.bell = true }
+
+// draw brings the terminal to frame f.
+func (s *screen) draw(f frame) {
+	if s.err != nil {
+		return
+	}
+	b := s.buf[:0]
+	if s.shown.rows == nil {
+		b = append(b, enterScreen...)
+	}
+	if s.shown.rows == nil || s.shown.w != f.w || s.shown.h != f.h {
+		b = append(b, clearScreen...)
+		s.shown = frame{w: f.w, h: f.h, rows: make([][]segment, f.h)}
+	} else {
+		b = append(b, "\x1b[m"...)
+		b = s.scroll(b, f)
+	}
+	start := len(b)
+	for r, row := range f.rows {
+		b = s.drawRow(b, r, row)
+	}
+	if len(b) == start && !s.bell {
+		s.buf = b
+		return
+	}
+	if s.bell {
+		b = append(b, '\a')
+		s.bell = false
+	}
+	s.shown.top, s.shown.bottom, s.shown.scrollSeg = f.top, f.bottom, f.scrollSeg
+	s.buf = b
+	_, s.err = s.out.Write(b)
+}
+
+// close gives the client its own screen back.
+func (s *screen) close() {
+	if s.err == nil && s.shown.rows != nil {
+		_, s.err = io.WriteString(s.out, "\x1b[m"+leaveScreen)
+	}
+}
+
+// drawRow writes the segments of row r that differ from what is shown;
+// a row whose layout changed is written whole.
+func (s *screen) drawRow(b []byte, r int, row []segment) []byte {
+	old := s.shown.rows[r]
+	same := len(old) == len(row)
+	for i := 0; same && i < len(row); i++ {
+		same = old[i].col == row[i].col
+	}
+	next := -1 // the column the cursor is at after the last write
+	for i, seg := range row {
+		if same && old[i].text == seg.text {
+			continue
+		}
+		if seg.col != next {
+			b = moveTo(b, r, seg.col)
+		}
+		b = append(b, seg.text...)
+		next = -1
+		if i+1 < len(row) {
+			next = row[i+1].col
+		}
+	}
+	s.shown.rows[r] = row
+	return b
+}
+
+// scroll moves the shown chat rows up when f's chat column is the shown
+// one moved up by some lines, and that is cheaper than rewriting rows.
+func (s *screen) scroll(b []byte, f frame) []byte {
+	top, bottom := f.top, f.bottom
+	if bottom-top < 2 || top != s.shown.top || bottom != s.shown.bottom || f.scrollSeg != s.shown.scrollSeg {
+		return b
+	}
+	chat := func(rows [][]segment, r int) (string, bool) {
+		row := rows[r]
+		if f.scrollSeg >= len(row) {
+			return "", false
+		}
+		return row[f.scrollSeg].text, true
+	}
+	changed := 0
+	for r := top; r < bottom; r++ {
+		n, ok1 := chat(f.rows, r)
+		o, ok2 := chat(s.shown.rows, r)
+		if !ok1 || !ok2 {
+			return b
+		}
+		if n != o {
+			changed++
+		}
+	}
+	for k := 1; k < changed; k++ {
+		match := true
+		for r := top; match && r < bottom-k; r++ {
+			n, _ := chat(f.rows, r)
+			o, _ := chat(s.shown.rows, r+k)
+			match = n == o
+		}
+		if !match {
+			continue
+		}
+		b = append(b, "\x1b["...)
+		b = strconv.AppendInt(b, int64(top+1), 10)
+		b = append(b, ';')
+		b = strconv.AppendInt(b, int64(bottom), 10)
+		b = append(b, "r\x1b["...)
+		b = strconv.AppendInt(b, int64(k), 10)
+		b = append(b, "S\x1b[r"...)
+		rows := s.shown.rows
+		copy(rows[top:bottom-k], rows[top+k:bottom])
+		for r := bottom - k; r < bottom; r++ {
+			rows[r] = nil
+		}
+		return b
+	}
+	return b
+}
+
+// moveTo positions the cursor at row r, column c (both from 0).
+func moveTo(b []byte, r, c int) []byte {
+	b = append(b, "\x1b["...)
+	b = strconv.AppendInt(b, int64(r+1), 10)
+	if c > 0 {
+		b = append(b, ';')
+		b = strconv.AppendInt(b, int64(c+1), 10)
+	}
+	return append(b, 'H')
+}

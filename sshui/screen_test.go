@@ -1,0 +1,150 @@
+package sshui
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/core"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
+	"github.com/muesli/termenv"
+)
+
+// shownText is what a terminal showing frame f reads as, row by row.
+func shownText(f frame) string {
+	var b strings.Builder
+	for i, row := range f.rows {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for _, seg := range row {
+			b.WriteString(ansi.Strip(seg.text))
+		}
+	}
+	return b.String()
+}
+
+// emulatedText is what the emulated terminal shows, trailing blanks cut
+// the same way as in want.
+func emulatedText(emu *vt.Emulator) string {
+	return trimRows(strings.ReplaceAll(ansi.Strip(emu.Render()), "\r\n", "\n"))
+}
+
+func trimRows(s string) string {
+	rows := strings.Split(s, "\n")
+	for i := range rows {
+		rows[i] = strings.TrimRight(rows[i], " ")
+	}
+	return strings.Join(rows, "\n")
+}
+
+// testModel is a model of one viewer in #lobby at w×h, drawing into out.
+func testModel(t testing.TB, w, h int, out *bytes.Buffer) (*model, *core.Hub) {
+	t.Helper()
+	cfg := core.DefaultConfig()
+	cfg.Limits.RateBurst, cfg.Limits.RatePerSec = 1<<20, 1<<20
+	hub, err := core.NewHub(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Stop)
+	cs, err := hub.Connect(core.ConnectInfo{LoginName: "viewer", Transport: "ssh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close("") })
+	r := newRenderer("xterm-256color", nil)
+	r.SetColorProfile(termenv.ANSI256)
+	m := newModel(cs, Config{}.withDefaults(), newStyles(r), newScreen(out), nil, w, h)
+	for _, ev := range cs.Outbox().Drain() {
+		m.apply(ev)
+	}
+	return m, hub
+}
+
+func chatMessage(seq int, from, text string) *core.Message {
+	return &core.Message{Seq: uint64(seq), Conv: "#lobby", Time: time.Date(2026, 1, 2, 15, 4, 0, 0, time.UTC), Kind: core.Text,
+		From: core.Member{ID: uint64(1000 + seq%7), Name: from}, Text: text}
+}
+
+// Every frame the screen writes must leave the terminal showing exactly
+// that frame, whether it scrolled, rewrote a few segments or repainted.
+func TestScreenShowsEveryFrameExactly(t *testing.T) {
+	var out bytes.Buffer
+	m, _ := testModel(t, 80, 24, &out)
+	emu := vt.NewEmulator(80, 24)
+	check := func(step string) int {
+		t.Helper()
+		out.Reset()
+		f := m.frame()
+		m.scr.draw(f)
+		n := out.Len()
+		if _, err := emu.Write(out.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := emulatedText(emu), trimRows(shownText(f)); got != want {
+			t.Fatalf("%s: the terminal shows\n%s\nbut the frame is\n%s", step, got, want)
+		}
+		return n
+	}
+	check("first frame")
+	words := []string{"hello", "a somewhat longer message that will need to wrap over more than one line of the chat column, twice even", "界界界 wide", "short"}
+	var scrolled []int
+	for i := 0; i < 40; i++ {
+		m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(i, fmt.Sprintf("user%d", i%5), fmt.Sprintf("%s %d", words[i%len(words)], i))})
+		scrolled = append(scrolled, check(fmt.Sprintf("message %d", i)))
+	}
+	// Once the chat is full, a one-line message scrolls: it costs a
+	// line's worth, not a screen's.
+	if n := scrolled[len(scrolled)-1]; n > 400 {
+		t.Fatalf("a one-line message cost %d bytes", n)
+	}
+	m.input.SetValue("typing")
+	check("typing")
+	m.setStatus("a notice", false)
+	check("status")
+	m.showMembers = true
+	m.refreshMembers(m.viewing)
+	check("members panel")
+	m.page(true)
+	check("page up")
+	m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(99, "late", "while reading history")})
+	check("message while reading history")
+	m.page(false)
+	check("page down")
+	m.setViewing("")
+	check("home")
+	m.resize(60, 20)
+	emu.Resize(60, 20)
+	check("smaller")
+	m.resize(30, 8)
+	emu.Resize(30, 8)
+	check("too small")
+}
+
+// BenchmarkMessageFrame measures what one new chat message costs a viewer
+// whose screen is full: folding it in, laying out the frame and writing
+// the difference.
+func BenchmarkMessageFrame(b *testing.B) {
+	var out bytes.Buffer
+	m, _ := testModel(b, 80, 24, &out)
+	for i := 0; i < 50; i++ {
+		m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(i, "alice", fmt.Sprintf("warm up %d", i))})
+	}
+	m.scr.draw(m.frame())
+	bytesOut := 0
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		out.Reset()
+		m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(i, "alice", fmt.Sprintf("tkabc%07d", i))})
+		m.scr.draw(m.frame())
+		bytesOut += out.Len()
+	}
+	b.ReportMetric(float64(bytesOut)/float64(i), "bytes/msg")
+}
