@@ -8,6 +8,7 @@
 #
 # Environment: OUT (folder for NAME.txt reports and NAME.json results;
 # default a new temporary folder), PORT (Parley's SSH port, default 22290),
+# ADMIN_ADDR (Parley's admin listener for pprof and metrics; default off),
 # LOAD_FLAGS (more parley-load flags for every scenario, e.g.
 # "--duration 10s" for a quick check).
 set -euo pipefail
@@ -46,7 +47,7 @@ scenario_args() {
 run() {
 	local name=$1 args
 	args="$(scenario_args "$name") ${LOAD_FLAGS:-}"
-	"$work/parley" --ssh-addr "127.0.0.1:$port" --http-addr "" --hostkey-dir "$work/hostkeys" >"$out/$name.parley.log" 2>&1 &
+	"$work/parley" --ssh-addr "127.0.0.1:$port" --http-addr "" --admin-addr "${ADMIN_ADDR:-}" --hostkey-dir "$work/hostkeys" >"$out/$name.parley.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

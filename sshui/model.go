@@ -25,6 +25,7 @@ type convState struct {
 	partner   core.Member
 	count     int
 	log       []*core.Message
+	callsMe   []*core.Message // the messages in log that mention the viewer
 	unread    int
 	mentioned bool
 	ended     string // why a private chat ended; it stays readable until left
@@ -88,6 +89,7 @@ type model struct {
 	// changes; the input line is remade after every key.
 	header, statusMemo, inputLine memo[string]
 	sideCol, memCol               memo[[]string]
+	keyBuf                        []byte
 	rooms                         []core.RoomInfo
 	homeSel                       int
 
@@ -249,6 +251,9 @@ func (m *model) apply(ev core.Event) {
 		m.refreshMembers(ev.Conv)
 	case core.EventSelf:
 		m.name = ev.Member.Name
+		for _, c := range m.convs {
+			m.findMentions(c)
+		}
 	case core.EventInfo:
 		m.panel = &panel{title: ev.Text, lines: ev.Lines}
 	case core.EventNotice:
@@ -265,6 +270,7 @@ func (m *model) newConvState(v *core.ConvView) *convState {
 	c := &convState{id: v.ID, kind: v.Kind, title: v.Title, desc: v.Description, partner: v.Partner, count: v.MemberCount}
 	c.log = append([]*core.Message(nil), v.History...)
 	m.trim(c)
+	m.findMentions(c)
 	return c
 }
 
@@ -342,8 +348,11 @@ func (m *model) addMessage(id string, msg *core.Message) {
 		return
 	}
 	c.log = append(c.log, msg)
-	m.trim(c)
 	mention := m.mentioned(msg)
+	if mention {
+		c.callsMe = append(c.callsMe, msg)
+	}
+	m.trim(c)
 	if mention {
 		m.scr.ring()
 	}
@@ -368,6 +377,18 @@ func (m *model) trim(c *convState) {
 	keep := m.cfg.Scrollback
 	if len(c.log) > keep+keep/4 {
 		c.log = append([]*core.Message(nil), c.log[len(c.log)-keep:]...)
+		m.findMentions(c)
+	}
+}
+
+// findMentions lists the messages of c that mention the viewer, once per
+// message rather than once per frame.
+func (m *model) findMentions(c *convState) {
+	c.callsMe = nil
+	for _, msg := range c.log {
+		if m.mentioned(msg) {
+			c.callsMe = append(c.callsMe, msg)
+		}
 	}
 }
 

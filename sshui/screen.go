@@ -3,6 +3,7 @@ package sshui
 import (
 	"io"
 	"strconv"
+	"sync"
 )
 
 // segment is a piece of one screen row: styled text exactly as many cells
@@ -30,7 +31,6 @@ type frame struct {
 type screen struct {
 	out   io.Writer
 	shown frame // rows nil until the first frame
-	buf   []byte
 	bell  bool
 	err   error // the first failed write; nothing is written after it
 }
@@ -43,6 +43,10 @@ const (
 
 func newScreen(out io.Writer) *screen { return &screen{out: out} }
 
+// frameBufs lends the bytes of a frame while it is written, so idle
+// sessions hold no buffer.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // ring sounds the terminal bell once, after the next frame.
 func (s *screen) ring() { s.bell = true }
 
@@ -51,7 +55,10 @@ func (s *screen) draw(f frame) {
 	if s.err != nil {
 		return
 	}
-	b := s.buf[:0]
+	buf := frameBufs.Get().(*[]byte)
+	defer frameBufs.Put(buf)
+	b := (*buf)[:0]
+	defer func() { *buf = b[:0] }()
 	if s.shown.rows == nil {
 		b = append(b, enterScreen...)
 	}
@@ -67,7 +74,6 @@ func (s *screen) draw(f frame) {
 		b = s.drawRow(b, r, row)
 	}
 	if len(b) == start && !s.bell {
-		s.buf = b
 		return
 	}
 	if s.bell {
@@ -75,7 +81,6 @@ func (s *screen) draw(f frame) {
 		s.bell = false
 	}
 	s.shown.top, s.shown.bottom, s.shown.scrollSeg = f.top, f.bottom, f.scrollSeg
-	s.buf = b
 	_, s.err = s.out.Write(b)
 }
 

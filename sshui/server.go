@@ -402,7 +402,7 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc goss
 		st.mu.Unlock()
 	}()
 	if startKeepalive {
-		go s.keepalive(ctx, conn)
+		s.keepalive(ctx, conn)
 	}
 	ssh.DefaultSessionHandler(srv, conn, nc, ctx)
 }
@@ -410,35 +410,23 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc goss
 // keepalive asks the client for a reply every third of IdleTimeout and
 // closes the connection when none comes: the idle deadline alone would
 // either cut off quiet users or, reset by our own writes, keep dead peers.
+// It runs on timers, so no goroutine waits between probes.
 func (s *Server) keepalive(ctx ssh.Context, conn *gossh.ServerConn) {
-	defer s.recoverPanic("keepalive")
 	every := s.cfg.IdleTimeout / 3
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	time.AfterFunc(every, func() {
+		defer s.recoverPanic("keepalive")
+		if ctx.Err() != nil {
 			return
-		case <-t.C:
 		}
-		replied := make(chan struct{})
-		go func() {
-			defer s.recoverPanic("keepalive request")
-			_, _, _ = conn.SendRequest("keepalive@openssh.com", true, nil)
-			close(replied)
-		}()
-		select {
-		case <-replied:
-		case <-ctx.Done():
-			<-replied
-			return
-		case <-time.After(every):
+		silent := time.AfterFunc(every, func() {
 			s.log.Info("ssh peer stopped answering keepalives", "remote", conn.RemoteAddr().String())
 			conn.Close()
-			<-replied
-			return
+		})
+		_, _, err := conn.SendRequest("keepalive@openssh.com", true, nil)
+		if silent.Stop() && err == nil {
+			s.keepalive(ctx, conn)
 		}
-	}
+	})
 }
 
 func (s *Server) recoverPanic(where string) {

@@ -13,7 +13,6 @@ import (
 	"parley/core"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/ssh"
 	"github.com/muesli/termenv"
 	gossh "golang.org/x/crypto/ssh"
@@ -21,26 +20,6 @@ import (
 
 // NeedsTerminal is the one line a session without a PTY gets.
 const NeedsTerminal = "Parley needs an interactive terminal: use ssh -t"
-
-// windowBox keeps the latest terminal size of one session. The PTY
-// handler drains the session's window-change channel into it, so a
-// resize sent before the shell never blocks the request loop, and a
-// closed channel ends the session instead of spinning.
-type windowBox struct {
-	term string
-	mu   sync.Mutex
-	w, h int
-	wake chan struct{} // one slot: a size change is waiting
-	// applied counts the sizes passed to the program, for the log.
-	applied atomic.Int64
-	done    chan struct{} // closed when the session channel closes
-}
-
-func (b *windowBox) size() (w, h int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.w, b.h
-}
 
 // clampWindow bounds a client's announced size; zero means unknown.
 func clampWindow(w, h, maxW, maxH int) (int, int) {
@@ -60,25 +39,15 @@ func (s *Server) ptyHandler(emulate ssh.PtyHandler) ssh.PtyHandler {
 		}
 		// Pty() is safe here: this runs in the session's request loop.
 		_, winch, _ := sess.Pty()
-		box := &windowBox{term: pty.Term, wake: make(chan struct{}, 1), done: make(chan struct{})}
-		box.w, box.h = clampWindow(pty.Window.Width, pty.Window.Height, s.cfg.MaxWidth, s.cfg.MaxHeight)
+		w, h := clampWindow(pty.Window.Width, pty.Window.Height, s.cfg.MaxWidth, s.cfg.MaxHeight)
+		box := newWindowBox(pty.Term, w, h, s.cfg.ResizeInterval)
 		s.windows.Store(sess, box)
 		go func() {
 			defer s.recoverPanic("window changes")
-			defer close(box.done)
+			defer box.close()
 			defer s.windows.Delete(sess)
 			for win := range winch {
-				w, h := clampWindow(win.Width, win.Height, s.cfg.MaxWidth, s.cfg.MaxHeight)
-				box.mu.Lock()
-				changed := w != box.w || h != box.h
-				box.w, box.h = w, h
-				box.mu.Unlock()
-				if changed {
-					select {
-					case box.wake <- struct{}{}:
-					default:
-					}
-				}
+				box.set(clampWindow(win.Width, win.Height, s.cfg.MaxWidth, s.cfg.MaxHeight))
 			}
 		}()
 		return closer, nil
@@ -221,9 +190,8 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	// repaint whole lines on a timer, in every session, all the time.
 	scr := newScreen(ts.sess)
 	defer scr.close()
-	r := newRenderer(box.term, ts.sess.Environ())
 	w, h := box.size()
-	m := newModel(cs, s.cfg, newStyles(r), scr, ctx.Done(), w, h)
+	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, ctx.Done(), w, h)
 	p := tea.NewProgram(m,
 		tea.WithInput(&inputGuard{r: ts.sess}),
 		tea.WithoutBracketedPaste(),
@@ -239,15 +207,17 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 		}),
 	)
 
-	lost := make(chan struct{})
-	runDone := make(chan struct{})
-	go s.forwardResizes(box, w, h, p, runDone, lost, cancel)
-	_, err := p.Run()
-	close(runDone)
-	select {
-	case <-lost:
+	var lost atomic.Bool
+	if !box.attach(w, h, func(w, h int) { p.Send(tea.WindowSizeMsg{Width: w, Height: h}) }, func() {
+		lost.Store(true)
+		cancel()
+	}) {
 		return "connection lost"
-	default:
+	}
+	_, err := p.Run()
+	box.detach()
+	if lost.Load() {
+		return "connection lost"
 	}
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		s.log.Warn("ssh session program failed", "err", err)
@@ -261,16 +231,6 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 		return ts.goodbye
 	}
 	return "connection lost"
-}
-
-// newRenderer builds a per-session lipgloss renderer whose colour profile
-// comes from the client's TERM. It never queries the terminal: the
-// background is assumed dark and the profile is set explicitly.
-func newRenderer(term string, environ []string) *lipgloss.Renderer {
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(profileFor(term, environ))
-	r.SetHasDarkBackground(true)
-	return r
 }
 
 // profileFor maps TERM (and COLORTERM when a client forwards it) to a

@@ -2,15 +2,18 @@ package sshui
 
 import (
 	"hash/fnv"
+	"io"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 )
 
-// styles are built from one session's renderer, so colours follow that
-// client's terminal and never the server's own stdout.
+// styles are built for one colour profile, so colours follow each
+// client's terminal and never the server's own stdout. Sessions with the
+// same profile share them: they are only read.
 type styles struct {
 	header    lipgloss.Style
 	brand     lipgloss.Style
@@ -33,6 +36,28 @@ type styles struct {
 
 // nameColors is a 256-colour palette readable on dark backgrounds.
 var nameColors = []string{"39", "45", "76", "82", "118", "154", "178", "208", "203", "198", "171", "135", "99", "69", "141", "214"}
+
+var (
+	stylesMu  sync.Mutex
+	byProfile = map[termenv.Profile]*styles{}
+)
+
+// stylesFor returns the shared styles of a colour profile. Their renderer
+// never queries a terminal: the profile is set and the background is
+// assumed dark.
+func stylesFor(p termenv.Profile) *styles {
+	stylesMu.Lock()
+	defer stylesMu.Unlock()
+	if st := byProfile[p]; st != nil {
+		return st
+	}
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(p)
+	r.SetHasDarkBackground(true)
+	st := newStyles(r)
+	byProfile[p] = st
+	return st
+}
 
 func newStyles(r *lipgloss.Renderer) *styles {
 	st := &styles{

@@ -2,6 +2,7 @@ package sshui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -109,17 +110,33 @@ func (c *memo[T]) get(key string, compute func() T) T {
 	return c.val
 }
 
+// getBytes is get for a key built in a reused buffer: it is copied only
+// when it changed.
+func (c *memo[T]) getBytes(key []byte, compute func() T) T {
+	if !c.valid || c.key != string(key) {
+		c.val, c.key, c.valid = compute(), string(key), true
+	}
+	return c.val
+}
+
 func (c *memo[T]) reset() { c.valid = false }
 
 // sideColumn is the sidebar with its separator, one segment per body row.
 func (m *model) sideColumn(l layout) []string {
-	var key strings.Builder
-	fmt.Fprintf(&key, "%d %d %q", l.sideW, l.bodyH, m.viewing)
+	key := m.keyBuf[:0]
+	key = strconv.AppendInt(key, int64(l.sideW), 10)
+	key = strconv.AppendInt(append(key, ' '), int64(l.bodyH), 10)
+	key = strconv.AppendQuote(key, m.viewing)
 	for _, id := range m.order {
 		c := m.convs[id]
-		fmt.Fprintf(&key, "|%q %q %d %t %t", id, c.title, c.unread, c.mentioned, c.ended != "")
+		key = strconv.AppendQuote(key, id)
+		key = strconv.AppendQuote(key, c.title)
+		key = strconv.AppendInt(key, int64(c.unread), 10)
+		key = strconv.AppendBool(key, c.mentioned)
+		key = strconv.AppendBool(key, c.ended != "")
 	}
-	return m.sideCol.get(key.String(), func() []string {
+	m.keyBuf = key
+	return m.sideCol.getBytes(key, func() []string {
 		return column(m.sidebarLines(l.sideW, l.bodyH), l.sideW, l.bodyH, "", m.st.sep)
 	})
 }
@@ -340,7 +357,7 @@ func (m *model) chatLines(c *convState, w, h int) []string {
 // thousand screens of one width is wrapped and styled once.
 func (m *model) renderedAt(c *convState, i, w int) []string {
 	msg := c.log[i]
-	k := lineKey{msg: msg, width: w, profile: m.st.profile, mention: m.mentioned(msg)}
+	k := lineKey{msg: msg, width: w, profile: m.st.profile, mention: slices.Contains(c.callsMe, msg)}
 	return sharedLines.get(k, func() []string { return m.renderMessage(msg, w, k.mention) })
 }
 
