@@ -54,11 +54,12 @@ type model struct {
 	scr  *screen
 	stop <-chan struct{}
 
-	// Frames are drawn right after an update, at most one per frameGap;
-	// updates in between are drawn together when the gap is over.
-	frameGap    time.Duration
-	nextFrame   time.Time
-	framePended bool
+	// Frames are drawn right after an update, at most one per frameGap,
+	// or per quietGap when only members came and went; updates in between
+	// are drawn together when the gap is over.
+	frameGap, quietGap time.Duration
+	lastFrame          time.Time
+	frameDue           time.Time // when a postponed frame is due; zero if none
 
 	w, h    int
 	name    string
@@ -115,6 +116,7 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, stop <-chan
 	m := &model{
 		cs: cs, cfg: cfg, st: st, scr: scr, stop: stop,
 		frameGap: time.Second / time.Duration(cfg.FPS),
+		quietGap: time.Second / time.Duration(cfg.QuietFPS),
 		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
 		convs: map[string]*convState{},
 		input: in,
@@ -126,28 +128,56 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, stop <-chan
 
 func (m *model) Init() tea.Cmd {
 	m.scr.draw(m.frame())
-	m.nextFrame = time.Now().Add(m.frameGap)
+	m.lastFrame = time.Now()
 	return m.waitEvents()
 }
 
-// frameMsg says a postponed frame is due.
+// frameMsg says a postponed frame may be due.
 type frameMsg struct{}
 
-// redraw draws the screen now, or once the frame gap is over when a frame
-// went out less than a gap ago. Nothing runs while nothing changes.
-func (m *model) redraw(due bool) tea.Cmd {
-	if m.framePended && !due {
-		return nil
-	}
+// redraw draws the screen now, or schedules the frame for when its gap
+// since the last one is over. Nothing runs while nothing changes. A
+// crowd arriving in a big room changes every member's screen with each
+// arrival; such quiet changes wait the longer quietGap, so a thousand
+// screens are not redrawn for every one of them.
+func (m *model) redraw(msg tea.Msg) tea.Cmd {
 	now := time.Now()
-	if wait := m.nextFrame.Sub(now); wait > 0 {
-		m.framePended = true
-		return tea.Tick(wait, func(time.Time) tea.Msg { return frameMsg{} })
+	if _, ok := msg.(frameMsg); ok {
+		if m.frameDue.IsZero() || now.Before(m.frameDue) {
+			return nil // superseded by a sooner frame, or not yet due
+		}
+	} else {
+		gap := m.frameGap
+		if quiet(msg) {
+			gap = m.quietGap
+		}
+		due := m.lastFrame.Add(gap)
+		if !m.frameDue.IsZero() && !due.Before(m.frameDue) {
+			return nil // the pending frame will show this too
+		}
+		if now.Before(due) {
+			m.frameDue = due
+			return tea.Tick(due.Sub(now), func(time.Time) tea.Msg { return frameMsg{} })
+		}
 	}
-	m.framePended = false
+	m.frameDue = time.Time{}
 	m.scr.draw(m.frame())
-	m.nextFrame = now.Add(m.frameGap)
+	m.lastFrame = now
 	return nil
+}
+
+// quiet says msg only tells of members coming and going.
+func quiet(msg tea.Msg) bool {
+	evs, ok := msg.(eventsMsg)
+	if !ok {
+		return false
+	}
+	for _, ev := range evs {
+		if ev.Kind != core.EventMemberJoined && ev.Kind != core.EventMemberLeft {
+			return false
+		}
+	}
+	return true
 }
 
 // waitEvents waits for the next burst of hub events. It is the only way
@@ -177,8 +207,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if m.quit {
 		return m, cmd
 	}
-	_, due := msg.(frameMsg)
-	if draw := m.redraw(due); draw != nil {
+	if draw := m.redraw(msg); draw != nil {
 		return m, tea.Batch(cmd, draw)
 	}
 	return m, cmd

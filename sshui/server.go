@@ -79,6 +79,10 @@ type Config struct {
 	// FPS caps the frames drawn per second; a screen is drawn only when
 	// something on it changed. 0 means 20.
 	FPS int
+	// QuietFPS caps the frames per second drawn for members joining and
+	// leaving alone, so a crowd arriving in a big room does not redraw
+	// every member's screen for each arrival. 0 means 2.
+	QuietFPS int
 	// StopGrace is how long a session the core cut off may take to say
 	// goodbye before its channel, then its connection, are closed. 0 means 2s.
 	StopGrace time.Duration
@@ -113,6 +117,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxInputRunes, 16384)
 	def(&c.Scrollback, 1000)
 	def(&c.FPS, 20)
+	def(&c.QuietFPS, 2)
 	return c
 }
 
