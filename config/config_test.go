@@ -52,6 +52,7 @@ wrong_codes_per_minute = 2
 outbox_size = 64
 slow_timeout = "1m30s"
 max_rooms = 20
+join_notices_up_to = 50
 conns_per_ip = 3
 new_conns_per_minute = 6
 exempt_ips = ["10.0.0.7", "fd00::/8"]

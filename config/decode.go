@@ -334,6 +334,7 @@ func limits(t *table, l *core.Limits) {
 	t.integer("outbox_size", &l.OutboxSize)
 	t.duration("slow_timeout", &l.SlowTimeout)
 	t.integer("max_rooms", &l.MaxRooms)
+	t.integer("join_notices_up_to", &l.JoinNoticesUpTo)
 	t.integer("conns_per_ip", &l.ConnsPerIP)
 	t.integer("new_conns_per_minute", &l.NewConnsPerMinute)
 	t.strings("exempt_ips", &l.ExemptIPs)

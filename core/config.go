@@ -53,6 +53,10 @@ type Limits struct {
 	OutboxSize        int           // events queued for a session before it misses some
 	SlowTimeout       time.Duration // how long a session may stay behind before it is cut off
 	MaxRooms          int           // rooms in existence at once, config rooms included
+	// JoinNoticesUpTo is the largest room whose joins and leaves are
+	// posted as notices; in a bigger one they would drown the talk, so
+	// only the member count changes. 0 means every room posts them.
+	JoinNoticesUpTo int
 	ConnsPerIP        int           // connections open at once from one address (IPv6: per /64)
 	NewConnsPerMinute int           // new connections per minute from one address
 	// ExemptIPs (addresses or CIDR prefixes) are not limited per address:
@@ -88,6 +92,7 @@ func DefaultLimits() Limits {
 		OutboxSize:        512,
 		SlowTimeout:       15 * time.Second,
 		MaxRooms:          1000,
+		JoinNoticesUpTo:   100,
 		ConnsPerIP:        20,
 		NewConnsPerMinute: 30,
 		ExemptIPs:         []string{"127.0.0.0/8", "::1"},
@@ -113,6 +118,7 @@ func (c Config) Validate() error {
 		{"outbox_size", l.OutboxSize >= 16},
 		{"slow_timeout", l.SlowTimeout >= time.Second},
 		{"max_rooms", l.MaxRooms >= len(c.Rooms)},
+		{"join_notices_up_to", l.JoinNoticesUpTo >= 0},
 		{"conns_per_ip", l.ConnsPerIP >= 0},
 		{"new_conns_per_minute", l.NewConnsPerMinute >= 0},
 	} {

@@ -351,9 +351,18 @@ func (h *Hub) postLocked(c *conv, kind MessageKind, from Member, text string) *M
 	return m
 }
 
+// noticesFor says whether a room of size members posts joins and leaves.
+func (h *Hub) noticesFor(size int) bool {
+	limit := h.cfg.Limits.JoinNoticesUpTo
+	return limit == 0 || size <= limit
+}
+
 func (h *Hub) joinLocked(u *user, c *conv) {
 	if !c.has(u) {
-		notice := h.postLocked(c, System, Member{}, u.name+" joined")
+		var notice *Message
+		if h.noticesFor(len(c.members) + 1) {
+			notice = h.postLocked(c, System, Member{}, u.name+" joined")
+		}
 		h.broker.Publish(Event{Kind: EventMemberJoined, Conv: c.id, Member: u.member(), Msg: notice})
 		h.observeJoinLocked(u, c)
 		c.add(u)
@@ -397,7 +406,10 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 		return
 	}
 	h.dropConvLocked(u, c, toSelf)
-	notice := h.postLocked(c, System, Member{}, why)
+	var notice *Message
+	if h.noticesFor(len(c.members) + 1) {
+		notice = h.postLocked(c, System, Member{}, why)
+	}
 	h.broker.Publish(Event{Kind: EventMemberLeft, Conv: c.id, Member: u.member(), Msg: notice})
 	if len(c.members) == 0 && !c.permanent {
 		delete(h.convs, c.id)

@@ -356,3 +356,42 @@ func TestDrainingRefusesNewSessions(t *testing.T) {
 	h.CloseAll("server stopped")
 	waitFor(t, a, "closing", func(ev Event) bool { return ev.Kind == EventClosing && ev.Text == "server stopped" })
 }
+
+// A room bigger than JoinNoticesUpTo counts arrivals and departures but
+// posts no notices, so a crowd coming in does not drown the talk.
+func TestBigRoomsPostNoJoinNotices(t *testing.T) {
+	h, _ := newClockHub(t, func(c *Config) { c.Limits.JoinNoticesUpTo = 2 })
+	a, b, c := connect(t, h, "alice"), connect(t, h, "bob"), connect(t, h, "carol")
+	for _, s := range []*Session{a, b, c} {
+		if err := s.Input("/join #go"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close("quit")
+	b.Close("quit")
+	// What alice hears of #go: who came and went, and which was posted.
+	var heard []string
+	waitFor(t, a, "bob leaving #go", func(ev Event) bool {
+		if ev.Conv != "#go" || (ev.Kind != EventMemberJoined && ev.Kind != EventMemberLeft) {
+			return false
+		}
+		posted := "-"
+		if ev.Msg != nil {
+			posted = ev.Msg.Text
+		}
+		heard = append(heard, ev.Member.Name+":"+posted)
+		return ev.Kind == EventMemberLeft && ev.Member.Name == "bob"
+	})
+	want := "bob:bob joined|carol:-|carol:-|bob:bob left (quit)"
+	if got := strings.Join(heard, "|"); got != want {
+		t.Fatalf("alice heard %s, want %s", got, want)
+	}
+	v, _ := a.Conversation("#go")
+	var texts []string
+	for _, m := range v.History {
+		texts = append(texts, m.Text)
+	}
+	if got := strings.Join(texts, "|"); got != "alice joined|bob joined|bob left (quit)" {
+		t.Fatalf("history: %s", got)
+	}
+}
