@@ -48,11 +48,10 @@ type endedMsg []core.Event
 const historyLimit = 100
 
 type model struct {
-	cs   *core.Session
-	cfg  Config
-	st   *styles
-	scr  *screen
-	stop <-chan struct{}
+	cs  *core.Session
+	cfg Config
+	st  *styles
+	scr *screen
 
 	// Frames are drawn right after an update, at most one per frameGap,
 	// or per quietGap when only members came and went; updates in between
@@ -97,7 +96,7 @@ type model struct {
 	quit bool // the user quit (Ctrl-C)
 }
 
-func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, stop <-chan struct{}, w, h int) *model {
+func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, w, h int) *model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = "type a message · /help for commands · F1 for keys"
@@ -114,7 +113,7 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, stop <-chan
 	in.KeyMap.PrevSuggestion = key.NewBinding(key.WithDisabled())
 	in.Focus()
 	m := &model{
-		cs: cs, cfg: cfg, st: st, scr: scr, stop: stop,
+		cs: cs, cfg: cfg, st: st, scr: scr,
 		frameGap: time.Second / time.Duration(cfg.FPS),
 		quietGap: time.Second / time.Duration(cfg.QuietFPS),
 		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
@@ -129,7 +128,7 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, stop <-chan
 func (m *model) Init() tea.Cmd {
 	m.scr.draw(m.frame())
 	m.lastFrame = time.Now()
-	return m.waitEvents()
+	return nil
 }
 
 // frameMsg says a postponed frame may be due.
@@ -180,24 +179,6 @@ func quiet(msg tea.Msg) bool {
 	return true
 }
 
-// waitEvents waits for the next burst of hub events. It is the only way
-// events reach the program: the hub never blocks on a session, and the
-// Cmd gives up when the program ends so no goroutine is left behind.
-func (m *model) waitEvents() tea.Cmd {
-	out := m.cs.Outbox()
-	stop := m.stop
-	return func() tea.Msg {
-		select {
-		case <-out.Ready():
-			return eventsMsg(out.Drain())
-		case <-out.Done():
-			return endedMsg(out.Drain())
-		case <-stop:
-			return nil
-		}
-	}
-}
-
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	if _, ok := msg.(endedMsg); ok {
@@ -225,7 +206,7 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 			m.rooms = m.cs.Rooms()
 			m.homeSel = min(m.homeSel, max(0, len(m.homeItems())-1))
 		}
-		return m.waitEvents()
+		return nil
 	case endedMsg:
 		for _, ev := range msg {
 			m.apply(ev)

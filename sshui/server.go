@@ -4,9 +4,10 @@
 // It uses its own small middleware instead of wish/bubbletea, because
 // that one spins on a closed window-change channel, can hang when a
 // resize arrives before the shell, blocks the hub on p.Send and queries
-// the client's terminal. Here the PTY is emulated, window changes are
-// drained into a latest-size box, and hub events reach a program only
-// through a Cmd that waits on the session's outbox.
+// the client's terminal. Here the PTY is emulated, and one goroutine per
+// session (its pump) drains window changes into a latest-size box and
+// carries hub events from the session's outbox to the program. The
+// program draws its own frames, writing only what changed (see screen).
 //
 // No mouse mode is enabled: the terminal keeps its own text selection and
 // copying, which a mouse mode would take away; scrolling is PgUp/PgDn.

@@ -43,12 +43,8 @@ func (s *Server) ptyHandler(emulate ssh.PtyHandler) ssh.PtyHandler {
 		box := newWindowBox(pty.Term, w, h, s.cfg.ResizeInterval)
 		s.windows.Store(sess, box)
 		go func() {
-			defer s.recoverPanic("window changes")
-			defer box.close()
 			defer s.windows.Delete(sess)
-			for win := range winch {
-				box.set(clampWindow(win.Width, win.Height, s.cfg.MaxWidth, s.cfg.MaxHeight))
-			}
+			s.pump(box, winch)
 		}()
 		return closer, nil
 	}
@@ -191,7 +187,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	scr := newScreen(ts.sess)
 	defer scr.close()
 	w, h := box.size()
-	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, ctx.Done(), w, h)
+	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, w, h)
 	p := tea.NewProgram(m,
 		tea.WithInput(&inputGuard{r: ts.sess}),
 		tea.WithoutBracketedPaste(),
@@ -211,7 +207,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	if !box.attach(w, h, func(w, h int) { p.Send(tea.WindowSizeMsg{Width: w, Height: h}) }, func() {
 		lost.Store(true)
 		cancel()
-	}) {
+	}) || !box.run(program{outbox: cs.Outbox(), send: p.Send, ended: ctx.Done()}) {
 		return "connection lost"
 	}
 	_, err := p.Run()
