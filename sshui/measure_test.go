@@ -38,7 +38,7 @@ func TestMeasureIdleSessions(t *testing.T) {
 	}
 	ts := startServer(t, nil, nil)
 	runtime.GC()
-	heap0, gor0 := liveHeap(), runtime.NumGoroutine()
+	heap0, stack0, gor0 := liveHeap(), stacks(), runtime.NumGoroutine()
 
 	child := exec.Command(os.Args[0], "-test.run=^TestIdleClients$", "-test.v")
 	child.Env = append(os.Environ(), "PARLEY_IDLE_ADDR="+ts.addr, fmt.Sprintf("PARLEY_IDLE_SESSIONS=%d", n))
@@ -64,12 +64,13 @@ func TestMeasureIdleSessions(t *testing.T) {
 	testkit.Eventually(t, "every session in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == n })
 	time.Sleep(2 * time.Second) // let first frames and joins settle
 	runtime.GC()
-	heap1, gor1 := liveHeap(), runtime.NumGoroutine()
+	heap1, stack1, gor1 := liveHeap(), stacks(), runtime.NumGoroutine()
 	cpu0 := cpuTime()
 	time.Sleep(idle)
 	cpu1 := cpuTime()
 	t.Logf("%d idle sessions: live heap %.1f MiB more (%.1f KiB per session), %d goroutines more (%.1f per session)",
 		n, float64(heap1-heap0)/(1<<20), float64(heap1-heap0)/float64(n)/1024, gor1-gor0, float64(gor1-gor0)/float64(n))
+	t.Logf("goroutine stacks %.1f KiB more per session", float64(stack1-stack0)/float64(n)/1024)
 	t.Logf("server CPU over %s idle: %.2f s (%.2f%% of one core)", idle, (cpu1 - cpu0).Seconds(), 100*(cpu1-cpu0).Seconds()/idle.Seconds())
 }
 
@@ -98,8 +99,12 @@ func TestIdleClients(t *testing.T) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+func liveHeap() uint64 { return readMetric("/gc/heap/live:bytes") }
+
+func stacks() uint64 { return readMetric("/memory/classes/heap/stacks:bytes") }
+
+func readMetric(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }

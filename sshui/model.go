@@ -90,6 +90,7 @@ type model struct {
 	header, statusMemo, inputLine memo[string]
 	sideCol, memCol               memo[[]string]
 	keyBuf                        []byte
+	chatBuf                       []string
 	rooms                         []core.RoomInfo
 	homeSel                       int
 

@@ -21,6 +21,15 @@ type frame struct {
 	rows        [][]segment
 	top, bottom int
 	scrollSeg   int
+	buf         *frameBuf // the screen's buffer it was laid out in, if any
+}
+
+// frameBuf holds the rows of one frame. A screen has two: the one shown,
+// whose rows the next frame is compared with, and the one the next frame
+// is laid out in, so frames reuse memory instead of making garbage.
+type frameBuf struct {
+	segs []segment
+	rows [][]segment
 }
 
 // screen writes frames to one client's terminal. It keeps the frame the
@@ -33,7 +42,12 @@ type screen struct {
 	shown frame // rows nil until the first frame
 	bell  bool
 	err   error // the first failed write; nothing is written after it
+	bufs  [2]frameBuf
+	front int // the buffer holding the shown rows
 }
+
+// back is the buffer for laying out the next frame.
+func (s *screen) back() *frameBuf { return &s.bufs[1-s.front] }
 
 const (
 	enterScreen = "\x1b[?1049h\x1b[?25l"
@@ -72,6 +86,9 @@ func (s *screen) draw(f frame) {
 	start := len(b)
 	for r, row := range f.rows {
 		b = s.drawRow(b, r, row)
+	}
+	if f.buf == s.back() {
+		s.front = 1 - s.front // every shown row is now f's
 	}
 	if len(b) == start && !s.bell {
 		return

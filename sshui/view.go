@@ -64,8 +64,11 @@ func (m *model) frame() frame {
 		mem = m.memberColumn(l)
 	}
 	main := m.mainLines(l.chatW, l.bodyH)
-	segs := make([]segment, 0, 3*l.bodyH+3)
-	f.rows = make([][]segment, 0, m.h)
+	buf := m.scr.back()
+	f.buf = buf
+	segs := buf.segs[:0]
+	f.rows = buf.rows[:0]
+	defer func() { buf.segs, buf.rows = segs, f.rows }()
 	row := func(s ...segment) {
 		n := len(segs)
 		segs = append(segs, s...)
@@ -323,31 +326,30 @@ func (m *model) mainLines(w, h int) []string {
 
 // chatLines shows the bottom of a conversation, c.scroll lines up. Only
 // the messages on screen are looked at, and each is wrapped once per width.
+// The lines are in a buffer reused by the next frame.
 func (m *model) chatLines(c *convState, w, h int) []string {
-	need := h + c.scroll
-	var chunks [][]string
-	total := 0
-	for i := len(c.log) - 1; i >= 0 && total < need; i-- {
+	out := m.chatBuf[:0]
+	for range h {
+		out = append(out, "")
+	}
+	m.chatBuf = out
+	skip, row := c.scroll, h-1
+	for i := len(c.log) - 1; i >= 0 && row >= 0; i-- {
 		ls := m.renderedAt(c, i, w)
-		chunks = append(chunks, ls)
-		total += len(ls)
-	}
-	all := make([]string, 0, total)
-	for i := len(chunks) - 1; i >= 0; i-- {
-		all = append(all, chunks[i]...)
-	}
-	end := max(0, len(all)-c.scroll)
-	out := all[max(0, end-h):end]
-	if len(out) < h {
-		out = append(make([]string, h-len(out)), out...)
-	} else {
-		out = append([]string(nil), out...)
+		for j := len(ls) - 1; j >= 0 && row >= 0; j-- {
+			if skip > 0 {
+				skip--
+				continue
+			}
+			out[row] = ls[j]
+			row--
+		}
 	}
 	if c.ended != "" {
 		out[0] = m.st.errorLine.Render(fit("This chat has ended ("+safeText(c.ended)+"). Esc for home.", w))
 	}
 	if c.scroll > 0 {
-		out[len(out)-1] = m.st.selected.Render(fit(fmt.Sprintf("── %d lines below · PgDn ──", c.scroll), w))
+		out[h-1] = m.st.selected.Render(fit(fmt.Sprintf("── %d lines below · PgDn ──", c.scroll), w))
 	}
 	return out
 }
