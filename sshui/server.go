@@ -131,6 +131,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	closing  bool
+	starting []*startedListener // handed to Serve before Shutdown
 	sessions map[*termSession]struct{}
 	wg       sync.WaitGroup // running session handlers
 }
@@ -242,12 +243,41 @@ func createHostKey(path string) (gossh.Signer, error) {
 // Fingerprint is the SHA256 fingerprint of the host key, as ssh shows it.
 func (s *Server) Fingerprint() string { return gossh.FingerprintSHA256(s.signer.PublicKey()) }
 
-// Serve accepts connections on ln until Shutdown; it then returns nil.
+// Serve accepts connections on ln until Shutdown; it then returns nil,
+// at once if Shutdown came first.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.srv.Serve(ln); !errors.Is(err, ssh.ErrServerClosed) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	l := &startedListener{Listener: ln, started: make(chan struct{})}
+	s.starting = append(s.starting, l)
+	s.mu.Unlock()
+	defer l.markStarted()
+	if err := s.srv.Serve(l); !errors.Is(err, ssh.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// startedListener tells when the SSH library first asks it for a
+// connection: by then the library has registered it, so a Shutdown that
+// waits for this no longer races with that registration (the library
+// counts its listeners in a WaitGroup that Shutdown waits on, and one
+// registered after Shutdown would be served forever).
+type startedListener struct {
+	net.Listener
+	once    sync.Once
+	started chan struct{}
+}
+
+func (l *startedListener) markStarted() { l.once.Do(func() { close(l.started) }) }
+
+func (l *startedListener) Accept() (net.Conn, error) {
+	l.markStarted()
+	return l.Listener.Accept()
 }
 
 // ListenAndServe listens on Config.Addr and serves.
@@ -268,7 +298,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ts := range s.sessions {
 		running = append(running, ts)
 	}
+	starting := s.starting
+	s.starting = nil
 	s.mu.Unlock()
+	for _, l := range starting {
+		<-l.started
+	}
 
 	// ssh.Server.Shutdown closes the listeners at once, then waits for
 	// connections to close by themselves, which idle ones never do: it
