@@ -438,7 +438,51 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc goss
 	if startKeepalive {
 		go s.keepalive(ctx, conn)
 	}
-	ssh.DefaultSessionHandler(srv, conn, nc, ctx)
+	ssh.DefaultSessionHandler(srv, conn, &screenedChannel{NewChannel: nc, srv: s}, ctx)
+}
+
+// screenedChannel hands the SSH library a session channel whose requests
+// went through screenRequests first.
+type screenedChannel struct {
+	gossh.NewChannel
+	srv *Server
+}
+
+func (c *screenedChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, reqs, err := c.NewChannel.Accept()
+	if err != nil {
+		return ch, reqs, err
+	}
+	passed := make(chan *gossh.Request)
+	go c.srv.screenRequests(reqs, passed)
+	return ch, passed, nil
+}
+
+// screenRequests passes on only the session requests a terminal chat
+// needs and refuses the others itself. The SSH library would grant
+// agent forwarding and keep every environment variable a client sends,
+// without bound; subsystems (sftp), X11 and anything unknown are refused
+// too. Of the environment only COLORTERM, once, is read (for colours).
+func (s *Server) screenRequests(in <-chan *gossh.Request, out chan<- *gossh.Request) {
+	defer close(out)
+	colorterm := false
+	for req := range in {
+		pass := false
+		switch req.Type {
+		case "pty-req", "window-change", "shell", "exec", "signal", "break":
+			pass = true
+		case "env":
+			var kv struct{ Name, Value string }
+			if gossh.Unmarshal(req.Payload, &kv) == nil && kv.Name == "COLORTERM" && !colorterm {
+				colorterm, pass = true, true
+			}
+		}
+		if pass {
+			out <- req
+		} else {
+			_ = req.Reply(false, nil)
+		}
+	}
 }
 
 // keepalive asks the client for a reply every third of IdleTimeout and
