@@ -360,6 +360,14 @@ func server(t *table, s *Server) {
 	if s.MaxHandshakes < 1 {
 		t.fail("max_handshakes", "must be at least 1")
 	}
+	t.integer("early_drop_handshakes", &s.EarlyDropHandshakes)
+	if s.EarlyDropHandshakes < 0 || s.EarlyDropHandshakes > s.MaxHandshakes {
+		t.fail("early_drop_handshakes", "must be between 0 (half of max_handshakes) and max_handshakes")
+	}
+	t.integer("early_drop_percent", &s.EarlyDropPercent)
+	if s.EarlyDropPercent < 1 || s.EarlyDropPercent > 100 {
+		t.fail("early_drop_percent", "must be between 1 and 100")
+	}
 	t.duration("handshake_timeout", &s.HandshakeTimeout)
 	if s.HandshakeTimeout < time.Second {
 		t.fail("handshake_timeout", "must be at least 1s")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,6 +105,7 @@ func TestHalfOpenConnectionsAreCapped(t *testing.T) {
 	const limit = 4
 	ts := startServer(t, nil, func(c *Config) {
 		c.MaxHandshakes = limit
+		c.EarlyDropHandshakes = limit // no random drops before the cap
 		c.HandshakeTimeout = 10 * time.Minute
 		c.IdleTimeout = 10 * time.Minute
 	})
@@ -158,4 +160,127 @@ func TestAuthTriesAreBounded(t *testing.T) {
 			t.Errorf("MaxAuthTries set to %d: the SSH server allows %d tries, want %d", tc.set, got, tc.want)
 		}
 	}
+}
+
+// TestEarlyDropRisesFromStartToFull draws the early drops with fixed
+// rolls: with fewer than start connections in the handshake none is
+// dropped, however unlucky the roll; at start the chance is the rate;
+// halfway to full it is halfway to certain; at full every one is
+// dropped, however lucky.
+func TestEarlyDropRisesFromStartToFull(t *testing.T) {
+	const start, rate, full = 4, 30, 10
+	var roll int
+	g := newHandshakeGate(Config{MaxHandshakes: full, EarlyDropHandshakes: start, EarlyDropPercent: rate,
+		HandshakeTimeout: time.Hour, dropRoll: func() int { return roll }})
+	conn, _ := net.Pipe()
+	defer conn.Close()
+	var held []*handshake
+	defer func() {
+		for _, h := range held {
+			h.done()
+		}
+	}()
+	// admitted reports whether a new connection gets in with the given
+	// roll; one that does stays in the handshake.
+	admitted := func(r int) bool {
+		roll = r
+		h, ok := g.enter(conn)
+		if ok {
+			held = append(held, h)
+		}
+		return ok
+	}
+	for i := 0; i < start; i++ {
+		if !admitted(0) {
+			t.Fatalf("with %d in the handshake, below start, a connection was dropped", i)
+		}
+	}
+	if admitted(rate - 1) {
+		t.Fatalf("at start, a roll of %d (under the %d%% rate) was admitted", rate-1, rate)
+	}
+	if !admitted(rate) {
+		t.Fatalf("at start, a roll of %d (not under the %d%% rate) was dropped", rate, rate)
+	}
+	for len(held) < start+(full-start)/2 {
+		if !admitted(99) {
+			t.Fatalf("with %d in the handshake, below full, the luckiest roll was dropped", len(held))
+		}
+	}
+	halfway := rate + (100-rate)/2 // 65%
+	if admitted(halfway - 1) {
+		t.Fatalf("halfway from start to full, a roll of %d was admitted", halfway-1)
+	}
+	if !admitted(halfway) {
+		t.Fatalf("halfway from start to full, a roll of %d was dropped", halfway)
+	}
+	for len(held) < full {
+		if !admitted(99) {
+			t.Fatalf("with %d in the handshake, below full, the luckiest roll was dropped", len(held))
+		}
+	}
+	if admitted(99) {
+		t.Fatal("at full, a connection was admitted")
+	}
+	held[0].done()
+	held = held[1:]
+	if !admitted(99) {
+		t.Fatal("a slot given back was not taken again")
+	}
+}
+
+// TestHandshakesAreDroppedEarly holds connections in the handshake over
+// real TCP: with an unlucky roll the first one beyond start is closed
+// before the server says anything, with a lucky one connections get in
+// up to the cap, and a real client logs in once they go.
+func TestHandshakesAreDroppedEarly(t *testing.T) {
+	var lucky atomic.Bool
+	ts := startServer(t, nil, func(c *Config) {
+		c.MaxHandshakes = 6
+		c.EarlyDropHandshakes = 3
+		c.HandshakeTimeout = 10 * time.Minute
+		c.dropRoll = func() int {
+			if lucky.Load() {
+				return 99
+			}
+			return 0
+		}
+	})
+	var held []net.Conn
+	hold := func() error {
+		c := dialRaw(t, ts.addr)
+		if _, err := readVersion(c); err != nil {
+			return err
+		}
+		held = append(held, c)
+		return nil
+	}
+	for i := 0; i < 3; i++ {
+		if err := hold(); err != nil {
+			t.Fatalf("connection %d, below start: %v", i, err)
+		}
+	}
+	if err := hold(); err == nil {
+		t.Fatal("an unlucky connection beyond start was admitted")
+	}
+	lucky.Store(true)
+	for i := 3; i < 6; i++ {
+		if err := hold(); err != nil {
+			t.Fatalf("a lucky connection %d, below the cap: %v", i, err)
+		}
+	}
+	if err := hold(); err == nil {
+		t.Fatal("a connection at the cap was admitted, however lucky")
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	lucky.Store(false)
+	testkit.Eventually(t, "a real client to get in once the half-open connections went", func() bool {
+		c, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "late"))
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
 }

@@ -54,6 +54,16 @@ type Config struct {
 	// (not yet authenticated), from all addresses together; beyond it new
 	// connections are closed at once. 0 means 128.
 	MaxHandshakes int
+	// EarlyDropHandshakes and EarlyDropPercent make the cap soft: with
+	// EarlyDropHandshakes connections in the handshake, a new one is
+	// refused with a chance of EarlyDropPercent, rising linearly to
+	// certain at MaxHandshakes (OpenSSH's MaxStartups start:rate:full).
+	// 0 means half of MaxHandshakes, and 30 percent.
+	EarlyDropHandshakes int
+	EarlyDropPercent    int
+	// dropRoll draws the early drops, uniform in [0, 100); nil means
+	// math/rand. Tests fix it to make drops predictable.
+	dropRoll func() int
 	// HandshakeTimeout is how long a connection may take from its first
 	// byte to being authenticated before it is closed. 0 means 20s.
 	HandshakeTimeout time.Duration
@@ -105,6 +115,10 @@ func (c Config) withDefaults() Config {
 		c.ResizeInterval = 100 * time.Millisecond
 	}
 	def(&c.MaxHandshakes, 128)
+	def(&c.EarlyDropHandshakes, max(c.MaxHandshakes/2, 1))
+	c.EarlyDropHandshakes = min(c.EarlyDropHandshakes, c.MaxHandshakes)
+	def(&c.EarlyDropPercent, 30)
+	c.EarlyDropPercent = min(c.EarlyDropPercent, 100)
 	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
 	def(&c.MaxWidth, 512)
@@ -154,7 +168,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
-		gate: newHandshakeGate(cfg.MaxHandshakes, cfg.HandshakeTimeout)}
+		gate: newHandshakeGate(cfg)}
 	emulated := &ssh.Server{}
 	if err := ssh.EmulatePty()(emulated); err != nil {
 		return nil, err
@@ -370,7 +384,7 @@ func (s *Server) admitConn(ctx ssh.Context, conn net.Conn) net.Conn {
 	hs, ok := s.gate.enter(conn)
 	if !ok {
 		release()
-		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", "too many connections in the handshake")
+		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", "too many connections in the handshake (dropped early or at the cap)")
 		return nil
 	}
 	ctx.SetValue(handshakeKey{}, hs)
