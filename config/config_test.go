@@ -386,3 +386,23 @@ func TestSSHDefenceSettings(t *testing.T) {
 		t.Fatalf("read %+v", s)
 	}
 }
+
+func TestReservedNames(t *testing.T) {
+	a, b := "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s", "SHA256:Xh0tJ3QOHkq3y0x6mXvYbWjXw4qfKzGm0s2d3Xo7QeA"
+	got, err := Parse("names.toml", []byte("[reserved]\nalice = [\""+a+"\", \""+b+"\"]\nbob = [\""+b+"\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string][]string{"alice": {a, b}, "bob": {b}}; !reflect.DeepEqual(got.Core.Reserved, want) {
+		t.Errorf("read %q", got.Core.Reserved)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"[reserved]\nalice = \"" + a + "\"\n", "names.toml:2: reserved.alice: must be a list of strings"},
+		{"motd = \"\"\n[reserved]\nalice = [\"SHA256:nope\"]\n", "names.toml:2: reserved: alice: \"SHA256:nope\" is not an SSH key fingerprint"},
+		{"[reserved]\nalice = [\"" + a + "\"]\nALICE = [\"" + b + "\"]\n", "names.toml:1: reserved: ALICE and alice are the same name"},
+	} {
+		if _, err := Parse("names.toml", []byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}

@@ -22,6 +22,10 @@ type Config struct {
 	// Operators are the SHA256 fingerprints ("SHA256:…", as ssh-keygen -l
 	// prints them) of the SSH keys whose users may moderate.
 	Operators []string
+	// Reserved binds names to SSH keys: a name, and every name that looks
+	// the same to NameKey, is held only by a session authenticated with
+	// one of its SHA256 fingerprints.
+	Reserved map[string][]string
 	// Motd is the message of the day at start; operators change it with
 	// /motd. It is shown on the home screen after the welcome message.
 	Motd string
@@ -144,6 +148,9 @@ func (c Config) Validate() error {
 		if err := checkFingerprint(fp); err != nil {
 			return settingError("operators", -1, fmt.Errorf("operators: %w", err))
 		}
+	}
+	if err := checkReserved(c.Reserved, l.NameCells); err != nil {
+		return settingError("reserved", -1, err)
 	}
 	if c.Motd != "" {
 		if _, err := CleanMessage(c.Motd, l.MessageChars); err != nil {
