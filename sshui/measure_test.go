@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/metrics"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,14 +29,14 @@ func TestMeasureIdleSessions(t *testing.T) {
 	if os.Getenv("PARLEY_MEASURE") != "1" {
 		t.Skip("a measurement: set PARLEY_MEASURE=1 to run it")
 	}
-	n := envInt("PARLEY_MEASURE_SESSIONS", 200)
+	n := testkit.EnvInt("PARLEY_MEASURE_SESSIONS", 200)
 	idle, err := time.ParseDuration(envOr("PARLEY_MEASURE_FOR", "60s"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := startServer(t, nil, nil)
 	runtime.GC()
-	heap0, gor0 := liveHeap(), runtime.NumGoroutine()
+	heap0, gor0 := testkit.LiveHeap(), runtime.NumGoroutine()
 
 	child := exec.Command(os.Args[0], "-test.run=^TestIdleClients$", "-test.v")
 	child.Env = append(os.Environ(), "PARLEY_IDLE_ADDR="+ts.addr, fmt.Sprintf("PARLEY_IDLE_SESSIONS=%d", n))
@@ -64,7 +62,7 @@ func TestMeasureIdleSessions(t *testing.T) {
 	testkit.Eventually(t, "every session in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == n })
 	time.Sleep(2 * time.Second) // let first frames and joins settle
 	runtime.GC()
-	heap1, gor1 := liveHeap(), runtime.NumGoroutine()
+	heap1, gor1 := testkit.LiveHeap(), runtime.NumGoroutine()
 	cpu0 := cpuTime()
 	time.Sleep(idle)
 	cpu1 := cpuTime()
@@ -80,7 +78,7 @@ func TestIdleClients(t *testing.T) {
 	if addr == "" {
 		t.Skip("the client side of TestMeasureIdleSessions")
 	}
-	n := envInt("PARLEY_IDLE_SESSIONS", 200)
+	n := testkit.EnvInt("PARLEY_IDLE_SESSIONS", 200)
 	cfg := testkit.KeylessLogin("idle")
 	for i := 0; i < n; i++ {
 		client, err := gossh.Dial("tcp", addr, cfg)
@@ -96,12 +94,6 @@ func TestIdleClients(t *testing.T) {
 	}
 	fmt.Println("clients ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
-}
-
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
 
 func cpuTime() time.Duration {
@@ -120,13 +112,6 @@ func waitLine(r io.Reader, want string) error {
 		}
 	}
 	return fmt.Errorf("child ended before %q: %v", want, sc.Err())
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
 
 func envOr(name, def string) string {
