@@ -54,6 +54,23 @@ func waitClosed(t *testing.T, c net.Conn, who string) time.Duration {
 	return time.Since(start)
 }
 
+// releaseThenLogIn closes the connections held in the handshake and
+// waits until a real client logs in again.
+func releaseThenLogIn(t *testing.T, addr string, held []net.Conn) {
+	t.Helper()
+	for _, c := range held {
+		c.Close()
+	}
+	testkit.Eventually(t, "a real client to get in once the half-open connections went", func() bool {
+		c, err := gossh.Dial("tcp", addr, testkit.KeyLogin(t, "late"))
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+}
+
 // TestStalledHandshakesAreClosedAtTheDeadline opens connections that
 // never send a version string or stop in the middle of the key exchange,
 // and checks the server closes them at the handshake deadline, while
@@ -128,17 +145,7 @@ func TestHalfOpenConnectionsAreCapped(t *testing.T) {
 		t.Fatal("a client logged in while the handshake gate was full")
 	}
 
-	for _, c := range held {
-		c.Close()
-	}
-	testkit.Eventually(t, "a real client to get in once the half-open connections went", func() bool {
-		c, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "late"))
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
+	releaseThenLogIn(t, ts.addr, held)
 	user := testkit.Dial(t, ts.addr, "alice", 100, 30)
 	user.WaitFor("#lobby")
 }
@@ -271,16 +278,6 @@ func TestHandshakesAreDroppedEarly(t *testing.T) {
 	if err := hold(); err == nil {
 		t.Fatal("a connection at the cap was admitted, however lucky")
 	}
-	for _, c := range held {
-		c.Close()
-	}
 	lucky.Store(false)
-	testkit.Eventually(t, "a real client to get in once the half-open connections went", func() bool {
-		c, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "late"))
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
+	releaseThenLogIn(t, ts.addr, held)
 }

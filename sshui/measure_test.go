@@ -120,3 +120,49 @@ func envOr(name, def string) string {
 	}
 	return def
 }
+
+// TestMeasureStalledCutOff reports how long a terminal that never reads
+// stays in the hub while its room is busy (testkit.Chatter: 20 users, 33
+// lines of 400 characters a second), with the default limits, at 80×24
+// and at the largest size a client may announce, and when its session
+// channel is closed. A measurement:
+//
+//	PARLEY_MEASURE=1 go test ./sshui/ -run TestMeasureStalledCutOff -v -count=1
+//
+// The server sees a stalled client only once the client's SSH window
+// (2 MiB with golang.org/x/crypto, OpenSSH's is similar) and the socket
+// buffers are full: then the program blocks, its outbox stays behind and
+// the core cuts it off after slow_timeout. Small frames take long to fill
+// them; the memory held meanwhile is bounded by those buffers.
+func TestMeasureStalledCutOff(t *testing.T) {
+	if os.Getenv("PARLEY_MEASURE") != "1" {
+		t.Skip("a measurement: set PARLEY_MEASURE=1 to run it")
+	}
+	const limit = 3 * time.Minute
+	for _, size := range [][2]int{{512, 200}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			ts := startServer(t, nil, nil)
+			closed := make(chan time.Time, 1)
+			took, cut := testkit.MeasureCutOff(t, ts.hub, "#lobby", limit, func() {
+				sess := stalledSession(t, ts.addr, size[0], size[1])
+				go func() {
+					_ = sess.Wait()
+					closed <- time.Now()
+				}()
+				testkit.Eventually(t, "the stalled user in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == 1 })
+			})
+			if !cut {
+				t.Logf("a %d×%d terminal that never reads: still in the hub after %s", size[0], size[1], limit)
+				return
+			}
+			start := time.Now().Add(-took)
+			select {
+			case at := <-closed:
+				t.Logf("a %d×%d terminal that never reads: out of the hub after %s, its session closed after %s",
+					size[0], size[1], took.Round(100*time.Millisecond), at.Sub(start).Round(100*time.Millisecond))
+			case <-time.After(testkit.WaitLimit):
+				t.Fatalf("out of the hub after %s, but its session is still open %s later", took, testkit.WaitLimit)
+			}
+		})
+	}
+}

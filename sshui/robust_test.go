@@ -101,24 +101,7 @@ func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
 
 	// The stuck client asks for a huge screen, so every frame is big and
 	// its SSH window fills quickly, and then never reads again.
-	stuckClient, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "stuck"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stuckClient.Close()
-	stuck, err := stuckClient.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stuck.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := stuck.RequestPty("xterm-256color", 200, 500, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := stuck.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	stuck := stalledSession(t, ts.addr, 500, 200)
 	stuckDone := make(chan error, 1)
 	go func() { stuckDone <- stuck.Wait() }()
 
