@@ -138,23 +138,6 @@ func readUntil(r io.Reader, want string) error {
 // is never read. Its Wait ends when the server closes the session.
 func stalledSession(t testing.TB, addr string, w, h int) *gossh.Session {
 	t.Helper()
-	client, err := gossh.Dial("tcp", addr, testkit.KeyLogin(t, "stuck"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sess.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	_, sess, _, _ := testkit.OpenShell(t, addr, testkit.KeyLogin(t, "stuck"), w, h)
 	return sess
 }
