@@ -411,17 +411,22 @@ func (s *Session) cmdName(args string) error {
 	if name == u.name {
 		return fmt.Errorf("you are already called %s", name)
 	}
+	h.renameLocked(u, name)
+	return nil
+}
+
+// renameLocked gives u a free, allowed name and tells everyone concerned.
+func (h *Hub) renameLocked(u *user, name string) {
 	old := u.name
 	delete(h.byName, u.nameKey)
-	u.name, u.nameKey = name, key
-	h.byName[key] = u
+	u.name, u.nameKey = name, NameKey(name)
+	h.byName[u.nameKey] = u
 	h.monitorLocked(MonitorEvent{Kind: MonitorRenamed, Name: name, OldName: old, Transport: u.transport})
 	for _, c := range u.convs {
 		notice := h.postLocked(c, System, Member{}, old+" is now "+name)
 		h.broker.Publish(Event{Kind: EventRenamed, Conv: c.id, Member: u.member(), Text: old, Msg: notice})
 	}
 	h.pushLocked(u, Event{Kind: EventSelf, Member: u.member()})
-	return nil
 }
 
 // Members lists the members of one of the user's conversations.

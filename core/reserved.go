@@ -72,6 +72,21 @@ func (h *Hub) reservedLocked(name, fingerprint string) error {
 	return fmt.Errorf("the name %s is reserved for its owner's SSH key", name)
 }
 
+// renameReservedLocked gives a new random name, with the reason, to every
+// user whose name a reloaded config reserved to other keys.
+func (h *Hub) renameReservedLocked() {
+	for _, u := range h.users {
+		if u.closed {
+			continue
+		}
+		if err := h.reservedLocked(u.name, u.fingerprint); err != nil {
+			name, _ := h.pickNameLocked("", u.fingerprint)
+			h.renameLocked(u, name)
+			h.pushLocked(u, Event{Kind: EventNotice, Text: fmt.Sprintf("%s: you are %s now", err, name)})
+		}
+	}
+}
+
 // keyTagLen is how much of a fingerprint KeyTag shows: 8 base64
 // characters, 48 bits, too many to match by generating keys.
 const keyTagLen = 8

@@ -133,3 +133,22 @@ func TestReservedConfigIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A reload that reserves a name someone else holds renames that user,
+// with the reason, so the owner can take it at once.
+func TestReloadRenamesWhoHoldsANewlyReservedName(t *testing.T) {
+	h := newTestHub(t)
+	squatter := connectKeyed(t, h, "Alice", otherKey)
+	cfg := DefaultConfig()
+	cfg.Reserved = map[string][]string{"alice": {aliceKey}}
+	if err := h.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	notice := waitFor(t, squatter, "the reason", func(ev Event) bool { return ev.Kind == EventNotice })
+	if NameKey(squatter.Name()) == NameKey("alice") || !strings.Contains(notice.Text, "looks like alice, which is reserved") {
+		t.Fatalf("after the reload the squatter is %s, told %q", squatter.Name(), notice.Text)
+	}
+	if owner := connectKeyed(t, h, "alice", aliceKey); owner.Name() != "alice" {
+		t.Fatalf("the owner got %s", owner.Name())
+	}
+}
