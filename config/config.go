@@ -48,6 +48,12 @@ type Server struct {
 	// HandshakeTimeout is how long one may take before it is closed.
 	MaxHandshakes    int
 	HandshakeTimeout time.Duration
+	// EarlyDropHandshakes and EarlyDropPercent drop new SSH connections
+	// at random before the cap: EarlyDropPercent of them with
+	// EarlyDropHandshakes in the handshake, rising to all at the cap;
+	// 0 means half of MaxHandshakes.
+	EarlyDropHandshakes int
+	EarlyDropPercent    int
 	// MaxAuthTries bounds the login attempts on one SSH connection.
 	MaxAuthTries int
 	// ResizeInterval is the shortest time between two re-layouts of a
@@ -111,15 +117,17 @@ func Default() Config {
 	return Config{
 		Core: core.DefaultConfig(),
 		Server: Server{
-			SSHAddr:          ":2222",
-			HTTPAddr:         ":8080",
-			HostKeyDir:       "hostkeys",
-			ShutdownGrace:    5 * time.Second,
-			IdleTimeout:      2 * time.Minute,
-			MaxHandshakes:    128,
-			HandshakeTimeout: 20 * time.Second,
-			MaxAuthTries:     3,
-			ResizeInterval:   100 * time.Millisecond,
+			SSHAddr:             ":2222",
+			HTTPAddr:            ":8080",
+			HostKeyDir:          "hostkeys",
+			ShutdownGrace:       5 * time.Second,
+			IdleTimeout:         2 * time.Minute,
+			MaxHandshakes:       128,
+			HandshakeTimeout:    20 * time.Second,
+			EarlyDropHandshakes: 0,
+			EarlyDropPercent:    30,
+			MaxAuthTries:        3,
+			ResizeInterval:      100 * time.Millisecond,
 		},
 		Web: Web{
 			AllowedOrigins: []string{},

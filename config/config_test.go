@@ -144,6 +144,8 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"negative duration", "[server]\nshutdown_grace = \"-1s\"\n", 2, "must not be negative"},
 		{"no idle timeout", "[server]\nidle_timeout = \"0s\"\n", 2, "at least 1s"},
 		{"no handshakes", "[server]\nmax_handshakes = 0\n", 2, "at least 1"},
+		{"early drop beyond the cap", "[server]\nmax_handshakes = 10\nearly_drop_handshakes = 11\n", 3, "between 0 (half of max_handshakes) and max_handshakes"},
+		{"early drop rate", "[server]\nearly_drop_percent = 0\n", 2, "between 1 and 100"},
 		{"instant handshake", "[server]\n\nhandshake_timeout = \"10ms\"\n", 3, "at least 1s"},
 		{"auth tries", "[server]\nmax_auth_tries = 50\n", 2, "between 1 and 20"},
 		{"resize interval", "[server]\nresize_interval = \"1ms\"\n", 2, "between 10ms and 10s"},
@@ -376,12 +378,32 @@ func TestModerationSettings(t *testing.T) {
 }
 
 func TestSSHDefenceSettings(t *testing.T) {
-	got, err := Parse("ssh.toml", []byte("[server]\nmax_handshakes = 64\nhandshake_timeout = \"5s\"\nmax_auth_tries = 2\nresize_interval = \"250ms\"\n"))
+	got, err := Parse("ssh.toml", []byte("[server]\nmax_handshakes = 64\nearly_drop_handshakes = 40\nearly_drop_percent = 50\nhandshake_timeout = \"5s\"\nmax_auth_tries = 2\nresize_interval = \"250ms\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := got.Server
-	if s.MaxHandshakes != 64 || s.HandshakeTimeout != 5*time.Second || s.MaxAuthTries != 2 || s.ResizeInterval != 250*time.Millisecond {
+	if s.MaxHandshakes != 64 || s.EarlyDropHandshakes != 40 || s.EarlyDropPercent != 50 || s.HandshakeTimeout != 5*time.Second || s.MaxAuthTries != 2 || s.ResizeInterval != 250*time.Millisecond {
 		t.Fatalf("read %+v", s)
+	}
+}
+
+func TestReservedNames(t *testing.T) {
+	a, b := "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s", "SHA256:Xh0tJ3QOHkq3y0x6mXvYbWjXw4qfKzGm0s2d3Xo7QeA"
+	got, err := Parse("names.toml", []byte("[reserved]\nalice = [\""+a+"\", \""+b+"\"]\nbob = [\""+b+"\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string][]string{"alice": {a, b}, "bob": {b}}; !reflect.DeepEqual(got.Core.Reserved, want) {
+		t.Errorf("read %q", got.Core.Reserved)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"[reserved]\nalice = \"" + a + "\"\n", "names.toml:2: reserved.alice: must be a list of strings"},
+		{"motd = \"\"\n[reserved]\nalice = [\"SHA256:nope\"]\n", "names.toml:2: reserved: alice: \"SHA256:nope\" is not an SSH key fingerprint"},
+		{"[reserved]\nalice = [\"" + a + "\"]\nALICE = [\"" + b + "\"]\n", "names.toml:1: reserved: ALICE and alice are the same name"},
+	} {
+		if _, err := Parse("names.toml", []byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.src, err, tc.want)
+		}
 	}
 }

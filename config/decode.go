@@ -260,6 +260,9 @@ func (r *reader) document(t *table, cfg *Config) {
 			c.Rooms = append(c.Rooms, r.room(newTable(r, "rooms", i, m)))
 		}
 	}
+	if rt := t.sub("reserved"); rt != nil {
+		c.Reserved = reservedNames(rt)
+	}
 	if lt := t.sub("limits"); lt != nil {
 		limits(lt, &c.Limits)
 	}
@@ -276,6 +279,28 @@ func (r *reader) document(t *table, cfg *Config) {
 		adminTable(at, &cfg.Admin)
 	}
 	t.done()
+}
+
+// reservedNames reads [reserved]: each key is a name, its value the
+// fingerprints of the SSH keys that may hold it. An empty table is none.
+func reservedNames(t *table) map[string][]string {
+	names := make([]string, 0, len(t.m))
+	for name := range t.m {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out map[string][]string
+	for _, name := range names {
+		var fps []string
+		if t.strings(name, &fps) {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[name] = fps
+		}
+	}
+	t.done()
+	return out
 }
 
 // checkWelcome validates the welcome message line by line with the rules
@@ -360,6 +385,14 @@ func server(t *table, s *Server) {
 	t.integer("max_handshakes", &s.MaxHandshakes)
 	if s.MaxHandshakes < 1 {
 		t.fail("max_handshakes", "must be at least 1")
+	}
+	t.integer("early_drop_handshakes", &s.EarlyDropHandshakes)
+	if s.EarlyDropHandshakes < 0 || s.EarlyDropHandshakes > s.MaxHandshakes {
+		t.fail("early_drop_handshakes", "must be between 0 (half of max_handshakes) and max_handshakes")
+	}
+	t.integer("early_drop_percent", &s.EarlyDropPercent)
+	if s.EarlyDropPercent < 1 || s.EarlyDropPercent > 100 {
+		t.fail("early_drop_percent", "must be between 1 and 100")
 	}
 	t.duration("handshake_timeout", &s.HandshakeTimeout)
 	if s.HandshakeTimeout < time.Second {

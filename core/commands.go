@@ -31,6 +31,7 @@ func init() {
 		{Name: "name", Aliases: []string{"/nick"}, Args: "NEWNAME", Help: "change your name", run: (*Session).cmdName},
 		{Name: "list", Aliases: []string{":list", "/who"}, Help: "who is in this conversation", run: (*Session).cmdList},
 		{Name: "listall", Aliases: []string{":listall"}, Help: "everyone online and where to find them", run: (*Session).cmdListAll},
+		{Name: "whois", Args: "NAME", Help: "how someone is connected and the key they logged in with", run: (*Session).cmdWhois},
 		{Name: "rooms", Aliases: []string{":rooms"}, Help: "the listed rooms", run: (*Session).cmdRooms},
 		{Name: "leave", Aliases: []string{"/close", ":close", "/part"}, Help: "leave this conversation", run: (*Session).cmdLeave},
 		{Name: "switch", Args: "#room | NAME", Help: "make another of your conversations current", run: (*Session).cmdSwitch},
@@ -401,23 +402,31 @@ func (s *Session) cmdName(args string) error {
 	defer h.unlock()
 	u := s.u
 	key := NameKey(name)
+	if err := h.reservedLocked(name, u.fingerprint); err != nil {
+		return err
+	}
 	if other := h.byName[key]; other != nil && other != u {
 		return fmt.Errorf("the name %s is taken", name)
 	}
 	if name == u.name {
 		return fmt.Errorf("you are already called %s", name)
 	}
+	h.renameLocked(u, name)
+	return nil
+}
+
+// renameLocked gives u a free, allowed name and tells everyone concerned.
+func (h *Hub) renameLocked(u *user, name string) {
 	old := u.name
 	delete(h.byName, u.nameKey)
-	u.name, u.nameKey = name, key
-	h.byName[key] = u
+	u.name, u.nameKey = name, NameKey(name)
+	h.byName[u.nameKey] = u
 	h.monitorLocked(MonitorEvent{Kind: MonitorRenamed, Name: name, OldName: old, Transport: u.transport})
 	for _, c := range u.convs {
 		notice := h.postLocked(c, System, Member{}, old+" is now "+name)
 		h.broker.Publish(Event{Kind: EventRenamed, Conv: c.id, Member: u.member(), Text: old, Msg: notice})
 	}
 	h.pushLocked(u, Event{Kind: EventSelf, Member: u.member()})
-	return nil
 }
 
 // Members lists the members of one of the user's conversations.
@@ -451,7 +460,7 @@ func (s *Session) cmdList(string) error {
 		if m.ID == s.id {
 			line += " (you)"
 		}
-		lines = append(lines, line+"  ["+m.Transport+"]")
+		lines = append(lines, line+"  ["+m.Transport+keyTagSuffix(m.KeyTag)+"]")
 	}
 	sort.Strings(lines)
 	s.info(fmt.Sprintf("%d in %s", len(members), title), lines)
@@ -482,6 +491,9 @@ func (s *Session) cmdListAll(string) error {
 			}
 		}
 		line := u.name
+		if tag := KeyTag(u.fingerprint); tag != "" {
+			line += " [key " + tag + "]"
+		}
 		if u == s.u {
 			line += " (you, code " + u.code + ")"
 		}
@@ -495,6 +507,40 @@ func (s *Session) cmdListAll(string) error {
 	n := len(users)
 	h.unlock()
 	s.info(fmt.Sprintf("%d online", n), lines)
+	return nil
+}
+
+// keyTagSuffix is how a key tag follows the transport in a member line.
+func keyTagSuffix(tag string) string {
+	if tag == "" {
+		return ""
+	}
+	return ", key " + tag
+}
+
+func (s *Session) cmdWhois(args string) error {
+	if args == "" {
+		return errors.New("usage: /whois NAME")
+	}
+	h := s.h
+	h.mu.Lock()
+	u := h.byName[NameKey(strings.TrimPrefix(args, "@"))]
+	if u == nil {
+		h.unlock()
+		return fmt.Errorf("no one called %s is online", args)
+	}
+	lines := []string{"connected by " + u.transport}
+	switch r, reserved := h.reserved[u.nameKey]; {
+	case u.fingerprint == "":
+		lines = append(lines, "logged in without a key: anyone could use this name")
+	case reserved && r.keys[u.fingerprint]:
+		lines = append(lines, "key "+u.fingerprint+" (tag "+KeyTag(u.fingerprint)+"), the key the name "+r.name+" is reserved for")
+	default:
+		lines = append(lines, "key "+u.fingerprint+" (tag "+KeyTag(u.fingerprint)+")")
+	}
+	name := u.name
+	h.unlock()
+	s.info(name, lines)
 	return nil
 }
 

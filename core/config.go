@@ -22,6 +22,10 @@ type Config struct {
 	// Operators are the SHA256 fingerprints ("SHA256:…", as ssh-keygen -l
 	// prints them) of the SSH keys whose users may moderate.
 	Operators []string
+	// Reserved binds names to SSH keys: a name, and every name that looks
+	// the same to NameKey, is held only by a session authenticated with
+	// one of its SHA256 fingerprints.
+	Reserved map[string][]string
 	// Motd is the message of the day at start; operators change it with
 	// /motd. It is shown on the home screen after the welcome message.
 	Motd string
@@ -41,24 +45,24 @@ type RoomConfig struct {
 
 // Limits are the per-user and per-conversation bounds of DESIGN §3.
 type Limits struct {
-	MessageChars      int           // longest message, in characters
-	NameCells         int           // widest name, in terminal cells
-	History           int           // messages kept per conversation
-	RateBurst         int           // messages a user may send at once
-	RatePerSec        float64       // steady message rate after the burst
-	RateWarnings      int           // refused messages before a mute
-	MuteFor           time.Duration // how long a flooder stays muted
-	MutedStrikes      int           // messages tried while muted before disconnect
-	WrongCodes        int           // wrong /join codes per minute, per user and per IP
-	OutboxSize        int           // events queued for a session before it misses some
-	SlowTimeout       time.Duration // how long a session may stay behind before it is cut off
-	MaxRooms          int           // rooms in existence at once, config rooms included
+	MessageChars int           // longest message, in characters
+	NameCells    int           // widest name, in terminal cells
+	History      int           // messages kept per conversation
+	RateBurst    int           // messages a user may send at once
+	RatePerSec   float64       // steady message rate after the burst
+	RateWarnings int           // refused messages before a mute
+	MuteFor      time.Duration // how long a flooder stays muted
+	MutedStrikes int           // messages tried while muted before disconnect
+	WrongCodes   int           // wrong /join codes per minute, per user and per IP
+	OutboxSize   int           // events queued for a session before it misses some
+	SlowTimeout  time.Duration // how long a session may stay behind before it is cut off
+	MaxRooms     int           // rooms in existence at once, config rooms included
 	// JoinNoticesUpTo is the largest room whose joins and leaves are
 	// posted as notices; in a bigger one they would drown the talk, so
 	// only the member count changes. 0 means every room posts them.
-	JoinNoticesUpTo int
-	ConnsPerIP        int           // connections open at once from one address (IPv6: per /64)
-	NewConnsPerMinute int           // new connections per minute from one address
+	JoinNoticesUpTo   int
+	ConnsPerIP        int // connections open at once from one address (IPv6: per /64)
+	NewConnsPerMinute int // new connections per minute from one address
 	// ExemptIPs (addresses or CIDR prefixes) are not limited per address:
 	// loopback by default, so local load tests work.
 	ExemptIPs []string
@@ -150,6 +154,9 @@ func (c Config) Validate() error {
 		if err := checkFingerprint(fp); err != nil {
 			return settingError("operators", -1, fmt.Errorf("operators: %w", err))
 		}
+	}
+	if err := checkReserved(c.Reserved, l.NameCells); err != nil {
+		return settingError("reserved", -1, err)
 	}
 	if c.Motd != "" {
 		if _, err := CleanMessage(c.Motd, l.MessageChars); err != nil {

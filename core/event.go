@@ -32,6 +32,9 @@ type Member struct {
 	Name string
 	// Transport is "ssh" or "web", shown in member lists.
 	Transport string
+	// KeyTag is KeyTag of the SSH key the user logged in with, "" for
+	// none: shown next to the name, it tells same-looking names apart.
+	KeyTag string
 }
 
 // ConvKind distinguishes rooms from private chats.

@@ -33,7 +33,8 @@ type Hub struct {
 	cfg      Config
 	users    map[uint64]*user
 	byCode   map[string]*user
-	byName   map[string]*user // by NameKey
+	byName   map[string]*user       // by NameKey
+	reserved map[string]reservation // by NameKey
 	convs    map[string]*conv
 	ipCodes  map[string]*window // wrong codes and passwords per IP
 	exempt   ipSet
@@ -85,7 +86,9 @@ type user struct {
 	disconnect func(reason string)
 }
 
-func (u *user) member() Member { return Member{ID: u.id, Name: u.name, Transport: u.transport} }
+func (u *user) member() Member {
+	return Member{ID: u.id, Name: u.name, Transport: u.transport, KeyTag: KeyTag(u.fingerprint)}
+}
 
 // Option adjusts a Hub at creation.
 type Option func(*Hub)
@@ -130,6 +133,7 @@ func (h *Hub) applyConfigLocked(cfg Config) {
 	}
 	h.cfg = cfg
 	h.exempt, _ = parseIPSet(cfg.Limits.ExemptIPs)
+	h.reserved = reservations(cfg.Reserved)
 	keep := map[string]bool{}
 	for _, rc := range cfg.Rooms {
 		name, _ := CleanRoomName(rc.Name)
@@ -265,7 +269,8 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	if u.disconnect == nil {
 		u.disconnect = func(string) {}
 	}
-	u.name = h.pickNameLocked(info.LoginName)
+	var refused error
+	u.name, refused = h.pickNameLocked(info.LoginName, info.Fingerprint)
 	u.nameKey = NameKey(u.name)
 	h.users[u.id] = u
 	h.byCode[code] = u
@@ -276,6 +281,9 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 		if c := h.convs["#"+h.cfg.DefaultRoom]; c != nil && c.hasRoom() {
 			h.joinLocked(u, c)
 		}
+	}
+	if refused != nil {
+		h.pushLocked(u, Event{Kind: EventNotice, Text: fmt.Sprintf("%s: you are %s", refused, u.name)})
 	}
 	return &Session{h: h, u: u, code: code, id: u.id}, nil
 }
@@ -292,11 +300,19 @@ func (h *Hub) freeCodeLocked() (string, error) {
 	}
 }
 
-func (h *Hub) pickNameLocked(login string) string {
+// pickNameLocked gives a new user the login name if it is free and not
+// reserved to other keys, else a random one; refused says why a valid
+// login name was not given (a reserved one), for the user to read.
+func (h *Hub) pickNameLocked(login, fingerprint string) (name string, refused error) {
 	if name, err := CleanName(login, h.cfg.Limits.NameCells); err == nil && h.byName[NameKey(name)] == nil {
-		return name
+		if refused = h.reservedLocked(name, fingerprint); refused == nil {
+			return name, nil
+		}
 	}
-	return randomName(func(n string) bool { return h.byName[NameKey(n)] != nil })
+	return randomName(func(n string) bool {
+		_, reserved := h.reserved[NameKey(n)]
+		return reserved || h.byName[NameKey(n)] != nil
+	}), refused
 }
 
 // pushLocked queues ev for u, marking u for cut-off if it stays behind.

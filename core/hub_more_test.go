@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -393,5 +395,33 @@ func TestBigRoomsPostNoJoinNotices(t *testing.T) {
 	}
 	if got := strings.Join(texts, "|"); got != "alice joined|bob joined|bob left (quit)" {
 		t.Fatalf("history: %s", got)
+	}
+}
+
+// Wrong room passwords from several users of one address draw on the
+// address's budget, as wrong codes do: a fresh session from it cannot
+// guess again, not even the right password, while another address can.
+func TestWrongPasswordsArePerAddressToo(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("sesame"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHub(t, func(c *Config) {
+		c.Rooms = append(c.Rooms, RoomConfig{Name: "vault", PasswordHash: string(hash)})
+	})
+	budget := h.cfg.Limits.WrongCodes
+	for i := 0; i < budget; i++ {
+		s := connectFrom(t, h, fmt.Sprintf("guesser%d", i), "198.51.100.9:4000")
+		if err := s.Input("/join #vault guess" + strconv.Itoa(i)); err == nil || !strings.Contains(err.Error(), "wrong password") {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	fresh := connectFrom(t, h, "fresh", "198.51.100.9:4001")
+	if err := fresh.Input("/join #vault sesame"); err == nil || !strings.Contains(err.Error(), "from your address") {
+		t.Fatalf("a session from the same address got another guess after %d wrong ones: %v", budget, err)
+	}
+	elsewhere := connectFrom(t, h, "elsewhere", "203.0.113.5:4000")
+	if err := elsewhere.Input("/join #vault sesame"); err != nil {
+		t.Fatalf("another address is limited too: %v", err)
 	}
 }

@@ -31,6 +31,17 @@ func connect(t *testing.T, h *Hub, login string) *Session {
 	return s
 }
 
+// connectFrom connects a web user from the address ip (host:port).
+func connectFrom(t *testing.T, h *Hub, login, ip string) *Session {
+	t.Helper()
+	s, err := h.Connect(ConnectInfo{LoginName: login, Transport: "web", IP: ip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close("") })
+	return s
+}
+
 // waitFor drains s until an event satisfies ok, failing after a generous bound.
 func waitFor(t *testing.T, s *Session, what string, ok func(Event) bool) Event {
 	t.Helper()
@@ -109,25 +120,17 @@ func TestNamesAreUniqueAcrossLookalikes(t *testing.T) {
 func TestWrongGuessesArePerAddressToo(t *testing.T) {
 	h := newTestHub(t)
 	target := connect(t, h, "target")
-	from := func(name, ip string) *Session {
-		s, err := h.Connect(ConnectInfo{LoginName: name, Transport: "web", IP: ip})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close("") })
-		return s
-	}
 	for i := 0; i < 5; i++ {
-		s := from(fmt.Sprintf("guesser%d", i), "198.51.100.9:4000")
+		s := connectFrom(t, h, fmt.Sprintf("guesser%d", i), "198.51.100.9:4000")
 		if err := s.Input("/join 00000000"); err == nil || !strings.Contains(err.Error(), "no one online") {
 			t.Fatalf("guess %d: %v", i, err)
 		}
 	}
-	fresh := from("fresh", "198.51.100.9:4001")
+	fresh := connectFrom(t, h, "fresh", "198.51.100.9:4001")
 	if err := fresh.Input("/join " + target.Code()); err == nil || !strings.Contains(err.Error(), "from your address") {
 		t.Fatalf("a sixth session from the same address got another guess: %v", err)
 	}
-	elsewhere := from("elsewhere", "203.0.113.5:4000")
+	elsewhere := connectFrom(t, h, "elsewhere", "203.0.113.5:4000")
 	if err := elsewhere.Input("/join " + target.Code()); err != nil {
 		t.Fatalf("another address is limited too: %v", err)
 	}

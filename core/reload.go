@@ -2,7 +2,8 @@ package core
 
 // Reload installs a new config without dropping anyone: rooms are added
 // or updated, rooms no longer in the config are closed and their members
-// told, and new limits apply from the next message on.
+// told, new limits apply from the next message on, and whoever holds a
+// name newly reserved to other keys gets another name.
 func (h *Hub) Reload(cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -24,6 +25,7 @@ func (h *Hub) Reload(cfg Config) error {
 		delete(h.convs, id)
 	}
 	h.applyConfigLocked(cfg)
+	h.renameReservedLocked()
 	for _, u := range h.users {
 		u.out.setLimit(cfg.Limits.OutboxSize)
 	}

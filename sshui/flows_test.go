@@ -103,7 +103,7 @@ func TestListAndRooms(t *testing.T) {
 
 	alice.TypeLine("/list")
 	s := alice.WaitFor("2 in #lobby")
-	if !strings.Contains(s, "alice (you)") || !strings.Contains(s, "bob  [ssh]") || strings.Contains(s, "carol  [ssh]") {
+	if !strings.Contains(s, "alice (you)") || !strings.Contains(s, "bob  [ssh, key ") || strings.Contains(s, "carol  [ssh") {
 		t.Fatalf("/list shows the wrong people:\n%s", s)
 	}
 	alice.Press(testkit.Esc) // Esc closes the panel

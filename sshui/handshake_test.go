@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +52,23 @@ func waitClosed(t *testing.T, c net.Conn, who string) time.Duration {
 		t.Fatalf("%s: the server kept the connection open for %s", who, testkit.WaitLimit)
 	}
 	return time.Since(start)
+}
+
+// releaseThenLogIn closes the connections held in the handshake and
+// waits until a real client logs in again.
+func releaseThenLogIn(t *testing.T, addr string, held []net.Conn) {
+	t.Helper()
+	for _, c := range held {
+		c.Close()
+	}
+	testkit.Eventually(t, "a real client to get in once the half-open connections went", func() bool {
+		c, err := gossh.Dial("tcp", addr, testkit.KeyLogin(t, "late"))
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
 }
 
 // TestStalledHandshakesAreClosedAtTheDeadline opens connections that
@@ -104,6 +122,7 @@ func TestHalfOpenConnectionsAreCapped(t *testing.T) {
 	const limit = 4
 	ts := startServer(t, nil, func(c *Config) {
 		c.MaxHandshakes = limit
+		c.EarlyDropHandshakes = limit // no random drops before the cap
 		c.HandshakeTimeout = 10 * time.Minute
 		c.IdleTimeout = 10 * time.Minute
 	})
@@ -126,17 +145,7 @@ func TestHalfOpenConnectionsAreCapped(t *testing.T) {
 		t.Fatal("a client logged in while the handshake gate was full")
 	}
 
-	for _, c := range held {
-		c.Close()
-	}
-	testkit.Eventually(t, "a real client to get in once the half-open connections went", func() bool {
-		c, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "late"))
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
+	releaseThenLogIn(t, ts.addr, held)
 	user := testkit.Dial(t, ts.addr, "alice", 100, 30)
 	user.WaitFor("#lobby")
 }
@@ -149,8 +158,6 @@ func TestAuthTriesAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hub.Stop()
-	// Not served: a server shut down right after it starts to serve
-	// trips a data race inside the SSH library.
 	for _, tc := range []struct{ set, want int }{{0, 3}, {5, 5}} {
 		srv, err := New(hub, Config{HostKeyDir: t.TempDir(), MaxAuthTries: tc.set})
 		if err != nil {
@@ -160,4 +167,117 @@ func TestAuthTriesAreBounded(t *testing.T) {
 			t.Errorf("MaxAuthTries set to %d: the SSH server allows %d tries, want %d", tc.set, got, tc.want)
 		}
 	}
+}
+
+// TestEarlyDropRisesFromStartToFull draws the early drops with fixed
+// rolls: with fewer than start connections in the handshake none is
+// dropped, however unlucky the roll; at start the chance is the rate;
+// halfway to full it is halfway to certain; at full every one is
+// dropped, however lucky.
+func TestEarlyDropRisesFromStartToFull(t *testing.T) {
+	const start, rate, full = 4, 30, 10
+	var roll int
+	g := newHandshakeGate(Config{MaxHandshakes: full, EarlyDropHandshakes: start, EarlyDropPercent: rate,
+		HandshakeTimeout: time.Hour, dropRoll: func() int { return roll }})
+	conn, _ := net.Pipe()
+	defer conn.Close()
+	var held []*handshake
+	defer func() {
+		for _, h := range held {
+			h.done()
+		}
+	}()
+	// admitted reports whether a new connection gets in with the given
+	// roll; one that does stays in the handshake.
+	admitted := func(r int) bool {
+		roll = r
+		h, ok := g.enter(conn)
+		if ok {
+			held = append(held, h)
+		}
+		return ok
+	}
+	for i := 0; i < start; i++ {
+		if !admitted(0) {
+			t.Fatalf("with %d in the handshake, below start, a connection was dropped", i)
+		}
+	}
+	if admitted(rate - 1) {
+		t.Fatalf("at start, a roll of %d (under the %d%% rate) was admitted", rate-1, rate)
+	}
+	if !admitted(rate) {
+		t.Fatalf("at start, a roll of %d (not under the %d%% rate) was dropped", rate, rate)
+	}
+	for len(held) < start+(full-start)/2 {
+		if !admitted(99) {
+			t.Fatalf("with %d in the handshake, below full, the luckiest roll was dropped", len(held))
+		}
+	}
+	halfway := rate + (100-rate)/2 // 65%
+	if admitted(halfway - 1) {
+		t.Fatalf("halfway from start to full, a roll of %d was admitted", halfway-1)
+	}
+	if !admitted(halfway) {
+		t.Fatalf("halfway from start to full, a roll of %d was dropped", halfway)
+	}
+	for len(held) < full {
+		if !admitted(99) {
+			t.Fatalf("with %d in the handshake, below full, the luckiest roll was dropped", len(held))
+		}
+	}
+	if admitted(99) {
+		t.Fatal("at full, a connection was admitted")
+	}
+	held[0].done()
+	held = held[1:]
+	if !admitted(99) {
+		t.Fatal("a slot given back was not taken again")
+	}
+}
+
+// TestHandshakesAreDroppedEarly holds connections in the handshake over
+// real TCP: with an unlucky roll the first one beyond start is closed
+// before the server says anything, with a lucky one connections get in
+// up to the cap, and a real client logs in once they go.
+func TestHandshakesAreDroppedEarly(t *testing.T) {
+	var lucky atomic.Bool
+	ts := startServer(t, nil, func(c *Config) {
+		c.MaxHandshakes = 6
+		c.EarlyDropHandshakes = 3
+		c.HandshakeTimeout = 10 * time.Minute
+		c.dropRoll = func() int {
+			if lucky.Load() {
+				return 99
+			}
+			return 0
+		}
+	})
+	var held []net.Conn
+	hold := func() error {
+		c := dialRaw(t, ts.addr)
+		if _, err := readVersion(c); err != nil {
+			return err
+		}
+		held = append(held, c)
+		return nil
+	}
+	for i := 0; i < 3; i++ {
+		if err := hold(); err != nil {
+			t.Fatalf("connection %d, below start: %v", i, err)
+		}
+	}
+	if err := hold(); err == nil {
+		t.Fatal("an unlucky connection beyond start was admitted")
+	}
+	lucky.Store(true)
+	for i := 3; i < 6; i++ {
+		if err := hold(); err != nil {
+			t.Fatalf("a lucky connection %d, below the cap: %v", i, err)
+		}
+	}
+	if err := hold(); err == nil {
+		t.Fatal("a connection at the cap was admitted, however lucky")
+	}
+	lucky.Store(false)
+	releaseThenLogIn(t, ts.addr, held)
 }

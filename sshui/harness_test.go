@@ -80,17 +80,7 @@ func coreUser(t testing.TB, hub *core.Hub, name string) *core.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		out := s.Outbox()
-		for {
-			select {
-			case <-out.Ready():
-				out.Drain()
-			case <-out.Done():
-				return
-			}
-		}
-	}()
+	go testkit.DiscardEvents(s)
 	t.Cleanup(func() { s.Close("") })
 	return s
 }
@@ -142,4 +132,12 @@ func readUntil(r io.Reader, want string) error {
 			return fmt.Errorf("%w before %q", err, want)
 		}
 	}
+}
+
+// stalledSession logs in as "stuck" and opens a w×h terminal whose output
+// is never read. Its Wait ends when the server closes the session.
+func stalledSession(t testing.TB, addr string, w, h int) *gossh.Session {
+	t.Helper()
+	_, sess, _, _ := testkit.OpenShell(t, addr, testkit.KeyLogin(t, "stuck"), w, h)
+	return sess
 }

@@ -2,7 +2,6 @@ package sshui
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -59,33 +58,12 @@ func connectCycles(t testing.TB, ts *testServer, n int) {
 	t.Helper()
 	withKey := testkit.KeyLogin(t, "keyed")
 	keyless := testkit.KeylessLogin("guest")
-	const workers = 8
-	jobs := make(chan int)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				cfg := keyless
-				if i%2 == 0 {
-					cfg = withKey
-				}
-				if err := connectOnce(ts.addr, cfg, i%4 < 2); err != nil {
-					errs <- fmt.Errorf("session %d: %w", i, err)
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	testkit.Cycles(t, n, 8, func(i int) error {
+		cfg := keyless
+		if i%2 == 0 {
+			cfg = withKey
+		}
+		return connectOnce(ts.addr, cfg, i%4 < 2)
+	})
 	testkit.Eventually(t, "every user to leave the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == 0 })
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,14 +30,14 @@ func TestMeasureIdleSessions(t *testing.T) {
 	if os.Getenv("PARLEY_MEASURE") != "1" {
 		t.Skip("a measurement: set PARLEY_MEASURE=1 to run it")
 	}
-	n := envInt("PARLEY_MEASURE_SESSIONS", 200)
+	n := testkit.EnvInt("PARLEY_MEASURE_SESSIONS", 200)
 	idle, err := time.ParseDuration(envOr("PARLEY_MEASURE_FOR", "60s"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := startServer(t, nil, nil)
 	runtime.GC()
-	heap0, stack0, gor0 := liveHeap(), stacks(), runtime.NumGoroutine()
+	heap0, stack0, gor0 := testkit.LiveHeap(), stacks(), runtime.NumGoroutine()
 
 	child := exec.Command(os.Args[0], "-test.run=^TestIdleClients$", "-test.v")
 	child.Env = append(os.Environ(), "PARLEY_IDLE_ADDR="+ts.addr, fmt.Sprintf("PARLEY_IDLE_SESSIONS=%d", n))
@@ -64,7 +63,7 @@ func TestMeasureIdleSessions(t *testing.T) {
 	testkit.Eventually(t, "every session in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == n })
 	time.Sleep(2 * time.Second) // let first frames and joins settle
 	runtime.GC()
-	heap1, stack1, gor1 := liveHeap(), stacks(), runtime.NumGoroutine()
+	heap1, stack1, gor1 := testkit.LiveHeap(), stacks(), runtime.NumGoroutine()
 	cpu0 := cpuTime()
 	time.Sleep(idle)
 	cpu1 := cpuTime()
@@ -81,7 +80,7 @@ func TestIdleClients(t *testing.T) {
 	if addr == "" {
 		t.Skip("the client side of TestMeasureIdleSessions")
 	}
-	n := envInt("PARLEY_IDLE_SESSIONS", 200)
+	n := testkit.EnvInt("PARLEY_IDLE_SESSIONS", 200)
 	cfg := testkit.KeylessLogin("idle")
 	for i := 0; i < n; i++ {
 		client, err := gossh.Dial("tcp", addr, cfg)
@@ -99,12 +98,9 @@ func TestIdleClients(t *testing.T) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
-func liveHeap() uint64 { return readMetric("/gc/heap/live:bytes") }
-
-func stacks() uint64 { return readMetric("/memory/classes/heap/stacks:bytes") }
-
-func readMetric(name string) uint64 {
-	s := []metrics.Sample{{Name: name}}
+// stacks is the memory of goroutine stacks.
+func stacks() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
@@ -127,16 +123,55 @@ func waitLine(r io.Reader, want string) error {
 	return fmt.Errorf("child ended before %q: %v", want, sc.Err())
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
 	}
 	return def
+}
+
+// TestMeasureStalledCutOff reports how long a terminal that never reads
+// stays in the hub while its room is busy (testkit.Chatter: 20 users, 33
+// lines of 400 characters a second), with the default limits, at 80×24
+// and at the largest size a client may announce, and when its session
+// channel is closed. A measurement:
+//
+//	PARLEY_MEASURE=1 go test ./sshui/ -run TestMeasureStalledCutOff -v -count=1
+//
+// The server sees a stalled client only once the client's SSH window
+// (2 MiB with golang.org/x/crypto, OpenSSH's is similar) and the socket
+// buffers are full: then the program blocks, its outbox stays behind and
+// the core cuts it off after slow_timeout. Small frames take long to fill
+// them; the memory held meanwhile is bounded by those buffers.
+func TestMeasureStalledCutOff(t *testing.T) {
+	if os.Getenv("PARLEY_MEASURE") != "1" {
+		t.Skip("a measurement: set PARLEY_MEASURE=1 to run it")
+	}
+	const limit = 3 * time.Minute
+	for _, size := range [][2]int{{512, 200}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			ts := startServer(t, nil, nil)
+			closed := make(chan time.Time, 1)
+			took, cut := testkit.MeasureCutOff(t, ts.hub, "#lobby", limit, func() {
+				sess := stalledSession(t, ts.addr, size[0], size[1])
+				go func() {
+					_ = sess.Wait()
+					closed <- time.Now()
+				}()
+				testkit.Eventually(t, "the stalled user in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == 1 })
+			})
+			if !cut {
+				t.Logf("a %d×%d terminal that never reads: still in the hub after %s", size[0], size[1], limit)
+				return
+			}
+			start := time.Now().Add(-took)
+			select {
+			case at := <-closed:
+				t.Logf("a %d×%d terminal that never reads: out of the hub after %s, its session closed after %s",
+					size[0], size[1], took.Round(100*time.Millisecond), at.Sub(start).Round(100*time.Millisecond))
+			case <-time.After(testkit.WaitLimit):
+				t.Fatalf("out of the hub after %s, but its session is still open %s later", took, testkit.WaitLimit)
+			}
+		})
+	}
 }

@@ -509,3 +509,52 @@ func TestSessionsTypingSpacesAtOnce(t *testing.T) {
 		terms[0].WaitFor(fmt.Sprintf("done %d a b", i))
 	}
 }
+
+// TestShutdownRightAfterServe stops servers the moment they start to
+// serve, and one before it does. Left to the SSH library, its listener
+// bookkeeping races with its Shutdown (a data race under -race, and a
+// Serve that never returns when it registers its listener after the
+// Shutdown). Serve returns nil every time and the port is closed after.
+func TestShutdownRightAfterServe(t *testing.T) {
+	hub, err := core.NewHub(core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Stop()
+	dir := t.TempDir()
+	for i := 0; i < 20; i++ {
+		srv, err := New(hub, Config{HostKeyDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln := testkit.Listen(t)
+		served := make(chan error, 1)
+		if i == 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			served <- srv.Serve(ln)
+		} else {
+			go func() { served <- srv.Serve(ln) }()
+			ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+		}
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("round %d: Serve: %v", i, err)
+			}
+		case <-time.After(testkit.WaitLimit):
+			t.Fatalf("round %d: Serve still running after Shutdown", i)
+		}
+		if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+			c.Close()
+			t.Fatalf("round %d: the port still accepts connections after Shutdown", i)
+		}
+	}
+}

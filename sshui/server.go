@@ -55,6 +55,16 @@ type Config struct {
 	// (not yet authenticated), from all addresses together; beyond it new
 	// connections are closed at once. 0 means 128.
 	MaxHandshakes int
+	// EarlyDropHandshakes and EarlyDropPercent make the cap soft: with
+	// EarlyDropHandshakes connections in the handshake, a new one is
+	// refused with a chance of EarlyDropPercent, rising linearly to
+	// certain at MaxHandshakes (OpenSSH's MaxStartups start:rate:full).
+	// 0 means half of MaxHandshakes, and 30 percent.
+	EarlyDropHandshakes int
+	EarlyDropPercent    int
+	// dropRoll draws the early drops, uniform in [0, 100); nil means
+	// math/rand. Tests fix it to make drops predictable.
+	dropRoll func() int
 	// HandshakeTimeout is how long a connection may take from its first
 	// byte to being authenticated before it is closed. 0 means 20s.
 	HandshakeTimeout time.Duration
@@ -111,6 +121,10 @@ func (c Config) withDefaults() Config {
 		c.ResizeInterval = 100 * time.Millisecond
 	}
 	def(&c.MaxHandshakes, 128)
+	def(&c.EarlyDropHandshakes, max(c.MaxHandshakes/2, 1))
+	c.EarlyDropHandshakes = min(c.EarlyDropHandshakes, c.MaxHandshakes)
+	def(&c.EarlyDropPercent, 30)
+	c.EarlyDropPercent = min(c.EarlyDropPercent, 100)
 	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
 	def(&c.MaxWidth, 512)
@@ -138,6 +152,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	closing  bool
+	starting []*startedListener // handed to Serve before Shutdown
 	sessions map[*termSession]struct{}
 	wg       sync.WaitGroup // running session handlers
 }
@@ -160,7 +175,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
-		gate: newHandshakeGate(cfg.MaxHandshakes, cfg.HandshakeTimeout)}
+		gate: newHandshakeGate(cfg)}
 	emulated := &ssh.Server{}
 	if err := ssh.EmulatePty()(emulated); err != nil {
 		return nil, err
@@ -249,12 +264,41 @@ func createHostKey(path string) (gossh.Signer, error) {
 // Fingerprint is the SHA256 fingerprint of the host key, as ssh shows it.
 func (s *Server) Fingerprint() string { return gossh.FingerprintSHA256(s.signer.PublicKey()) }
 
-// Serve accepts connections on ln until Shutdown; it then returns nil.
+// Serve accepts connections on ln until Shutdown; it then returns nil,
+// at once if Shutdown came first.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.srv.Serve(ln); !errors.Is(err, ssh.ErrServerClosed) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	l := &startedListener{Listener: ln, started: make(chan struct{})}
+	s.starting = append(s.starting, l)
+	s.mu.Unlock()
+	defer l.markStarted()
+	if err := s.srv.Serve(l); !errors.Is(err, ssh.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// startedListener tells when the SSH library first asks it for a
+// connection: by then the library has registered it, so a Shutdown that
+// waits for this no longer races with that registration (the library
+// counts its listeners in a WaitGroup that Shutdown waits on, and one
+// registered after Shutdown would be served forever).
+type startedListener struct {
+	net.Listener
+	once    sync.Once
+	started chan struct{}
+}
+
+func (l *startedListener) markStarted() { l.once.Do(func() { close(l.started) }) }
+
+func (l *startedListener) Accept() (net.Conn, error) {
+	l.markStarted()
+	return l.Listener.Accept()
 }
 
 // ListenAndServe listens on Config.Addr and serves.
@@ -275,7 +319,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ts := range s.sessions {
 		running = append(running, ts)
 	}
+	starting := s.starting
+	s.starting = nil
 	s.mu.Unlock()
+	for _, l := range starting {
+		<-l.started
+	}
 
 	// ssh.Server.Shutdown closes the listeners at once, then waits for
 	// connections to close by themselves, which idle ones never do: it
@@ -342,7 +391,7 @@ func (s *Server) admitConn(ctx ssh.Context, conn net.Conn) net.Conn {
 	hs, ok := s.gate.enter(conn)
 	if !ok {
 		release()
-		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", "too many connections in the handshake")
+		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", "too many connections in the handshake (dropped early or at the cap)")
 		return nil
 	}
 	ctx.SetValue(handshakeKey{}, hs)
@@ -410,7 +459,51 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc goss
 	if startKeepalive {
 		s.keepalive(ctx, conn)
 	}
-	ssh.DefaultSessionHandler(srv, conn, nc, ctx)
+	ssh.DefaultSessionHandler(srv, conn, &screenedChannel{NewChannel: nc, srv: s}, ctx)
+}
+
+// screenedChannel hands the SSH library a session channel whose requests
+// went through screenRequests first.
+type screenedChannel struct {
+	gossh.NewChannel
+	srv *Server
+}
+
+func (c *screenedChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, reqs, err := c.NewChannel.Accept()
+	if err != nil {
+		return ch, reqs, err
+	}
+	passed := make(chan *gossh.Request)
+	go c.srv.screenRequests(reqs, passed)
+	return ch, passed, nil
+}
+
+// screenRequests passes on only the session requests a terminal chat
+// needs and refuses the others itself. The SSH library would grant
+// agent forwarding and keep every environment variable a client sends,
+// without bound; subsystems (sftp), X11 and anything unknown are refused
+// too. Of the environment only COLORTERM, once, is read (for colours).
+func (s *Server) screenRequests(in <-chan *gossh.Request, out chan<- *gossh.Request) {
+	defer close(out)
+	colorterm := false
+	for req := range in {
+		pass := false
+		switch req.Type {
+		case "pty-req", "window-change", "shell", "exec", "signal", "break":
+			pass = true
+		case "env":
+			var kv struct{ Name, Value string }
+			if gossh.Unmarshal(req.Payload, &kv) == nil && kv.Name == "COLORTERM" && !colorterm {
+				colorterm, pass = true, true
+			}
+		}
+		if pass {
+			out <- req
+		} else {
+			_ = req.Reply(false, nil)
+		}
+	}
 }
 
 // keepalive asks the client for a reply every third of IdleTimeout and

@@ -148,6 +148,9 @@ func (s *Server) serveSession(sess ssh.Session) {
 		_ = sess.Exit(1)
 		return
 	}
+	// Closed on every way out, a recovered panic too, so that the user
+	// never stays behind in the hub; once closed, closing does nothing.
+	defer cs.Close("connection lost")
 	ts.mu.Lock()
 	ts.core = cs
 	ended := ts.ended

@@ -301,6 +301,8 @@ func (m *model) memberLines(w, h int) []string {
 		line := m.st.nameStyle(mem.Name).Render(name)
 		if mem.ID == m.cs.ID() {
 			line += m.st.dim.Render(" (you)")
+		} else if tag := " " + mem.KeyTag; mem.KeyTag != "" && ansi.StringWidth(name)+len(tag) <= w {
+			line += m.st.dim.Render(tag)
 		}
 		lines = append(lines, line)
 	}

@@ -187,6 +187,7 @@ function renderMembers() {
       li.append(el('span', 'tag', 'you'));
     } else {
       li.append(el('span', 'tag', m.transport));
+      if (m.keyTag) li.append(el('span', 'tag', 'key ' + m.keyTag));
       li.title = 'Private chat with ' + m.name;
       li.addEventListener('click', () => { closeDrawers(); runInput('/dm ' + m.name); });
     }

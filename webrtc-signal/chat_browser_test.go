@@ -5,6 +5,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"parley/core"
 	"parley/internal/testkit"
 )
 
@@ -31,5 +32,30 @@ func TestPhoneWidth(t *testing.T) {
 	phone.WaitLog("hello from a phone")
 	if w := testkit.Eval[int](phone, `document.documentElement.scrollWidth`); w > 375 {
 		t.Fatalf("the page is %d px wide on a 375 px screen", w)
+	}
+}
+
+// A terminal user who logged in with a key shows its tag in the browser's
+// members panel, so a look-alike name with another key or none stands out.
+func TestMembersPanelShowsKeyTags(t *testing.T) {
+	ts := startServer(t)
+	const fp = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"
+	keyed, err := ts.hub.Connect(core.ConnectInfo{LoginName: "alice", Transport: "ssh", IP: "127.0.0.1", Fingerprint: fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyed.Close("")
+	guest, err := ts.hub.Connect(core.ConnectInfo{LoginName: "alicia", Transport: "ssh", IP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guest.Close("")
+	browser := testkit.Chromium(t)
+	page := testkit.OpenPage(t, browser, "bob", ts.url)
+	page.Code()
+	page.Click("members-toggle")
+	page.WaitJS("alice with her key tag", `[...document.querySelectorAll('#member-list li')].some(li => li.textContent.includes('alice') && li.textContent.includes('key uNiVztks'))`)
+	if testkit.Eval[bool](page, `[...document.querySelectorAll('#member-list li')].some(li => li.textContent.includes('alicia') && li.textContent.includes('key '))`) {
+		t.Fatal("a user without a key shows a key tag")
 	}
 }

@@ -11,6 +11,7 @@ type memberJSON struct {
 	ID        uint64 `json:"id"`
 	Name      string `json:"name"`
 	Transport string `json:"transport"`
+	KeyTag    string `json:"keyTag,omitempty"` // of an SSH user's key
 }
 
 type messageJSON struct {
@@ -126,7 +127,7 @@ type roomsOut struct {
 }
 
 func toMember(m core.Member) memberJSON {
-	return memberJSON{ID: m.ID, Name: m.Name, Transport: m.Transport}
+	return memberJSON{ID: m.ID, Name: m.Name, Transport: m.Transport, KeyTag: m.KeyTag}
 }
 
 func toMessage(m *core.Message) messageJSON {

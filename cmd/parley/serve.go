@@ -97,15 +97,17 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 
 	s := &servers{hub: hub, admin: adm, log: log}
 	s.ssh, err = sshui.New(hub, sshui.Config{
-		Addr:             cfg.Server.SSHAddr,
-		HostKeyDir:       cfg.Server.HostKeyDir,
-		IdleTimeout:      cfg.Server.IdleTimeout,
-		MaxHandshakes:    cfg.Server.MaxHandshakes,
-		HandshakeTimeout: cfg.Server.HandshakeTimeout,
-		MaxAuthTries:     cfg.Server.MaxAuthTries,
-		ResizeInterval:   cfg.Server.ResizeInterval,
-		Logger:           log,
-		Guard:            guard,
+		Addr:                cfg.Server.SSHAddr,
+		HostKeyDir:          cfg.Server.HostKeyDir,
+		IdleTimeout:         cfg.Server.IdleTimeout,
+		MaxHandshakes:       cfg.Server.MaxHandshakes,
+		EarlyDropHandshakes: cfg.Server.EarlyDropHandshakes,
+		EarlyDropPercent:    cfg.Server.EarlyDropPercent,
+		HandshakeTimeout:    cfg.Server.HandshakeTimeout,
+		MaxAuthTries:        cfg.Server.MaxAuthTries,
+		ResizeInterval:      cfg.Server.ResizeInterval,
+		Logger:              log,
+		Guard:               guard,
 	})
 	if err != nil {
 		return fail("cannot set up the SSH server", err)

@@ -71,7 +71,20 @@ func Dial(t testing.TB, addr, user string, w, h int) *Term {
 // terminal.
 func DialWith(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) *Term {
 	t.Helper()
-	user := cfg.User
+	client, sess, stdin, stdout := OpenShell(t, addr, cfg, w, h)
+	tt := &Term{t: t, name: cfg.User, client: client, sess: sess, stdin: stdin, emu: vt.NewSafeEmulator(w, h), raw: &Buffer{}, ended: make(chan struct{})}
+	go func() {
+		defer close(tt.ended)
+		_, _ = io.Copy(io.MultiWriter(tt.emu, tt.raw), stdout)
+	}()
+	go pumpReplies(stdin, tt.emu)
+	return tt
+}
+
+// OpenShell logs in with cfg and opens a w×h PTY shell whose input and
+// output the caller handles; the connection closes with the test.
+func OpenShell(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) (*gossh.Client, *gossh.Session, io.Writer, io.Reader) {
+	t.Helper()
 	client, err := gossh.Dial("tcp", addr, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -81,12 +94,10 @@ func DialWith(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) *Ter
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt := &Term{t: t, name: user, client: client, sess: sess, emu: vt.NewSafeEmulator(w, h), raw: &Buffer{}, ended: make(chan struct{})}
 	stdin, err := sess.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt.stdin = stdin
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -97,12 +108,7 @@ func DialWith(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) *Ter
 	if err := sess.Shell(); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		defer close(tt.ended)
-		_, _ = io.Copy(io.MultiWriter(tt.emu, tt.raw), stdout)
-	}()
-	go pumpReplies(stdin, tt.emu)
-	return tt
+	return client, sess, stdin, stdout
 }
 
 // ReplyPump names the goroutine that carries a test terminal's answers
