@@ -9,7 +9,8 @@ import (
 // server figures are zero unless its PID was given.
 type Result struct {
 	Label    string
-	Sessions int
+	Sessions int // SSH sessions that read
+	WS       int // WebSocket clients
 	Stalled  int
 	Senders  int
 
@@ -45,8 +46,9 @@ type Result struct {
 	// ones connected, when there are stalled sessions.
 	Unstalled *Result `json:",omitempty"`
 
-	Disconnected int // reading sessions whose stream ended before the run did
-	StuckReaders int // readers that did not stop when their connection closed
+	Resyncs      int64 // WebSocket clients told they had fallen behind, in the window
+	Disconnected int   // reading sessions whose stream ended before the run did
+	StuckReaders int   // readers that did not stop when their connection closed
 }
 
 // DeliveryRatio is delivered / expected, 1 when nothing was expected.
