@@ -20,6 +20,7 @@ import (
 type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
+	cork   *corkConn // ws's connection
 	ip     string
 	sess   *core.Session // nil for a call-only connection
 	direct chan any
@@ -51,13 +52,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	cw := &corkingWriter{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
 		return // the upgrader has answered (403 for a foreign origin)
 	}
 	c := &conn{
 		srv:        s,
 		ws:         ws,
+		cork:       cw.conn,
 		ip:         ip,
 		direct:     make(chan any, s.cfg.SendQueue),
 		quit:       make(chan struct{}),
@@ -270,12 +273,12 @@ func (c *conn) writer() {
 	for {
 		select {
 		case <-ready:
-			if !c.flushOutbox() {
+			if !c.burst(c.flushOutbox) {
 				c.ws.Close()
 				return
 			}
 		case m := <-c.direct:
-			if !c.write(m) {
+			if !c.burst(func() bool { return c.write(m) && c.writeDirect() }) {
 				c.ws.Close()
 				return
 			}
@@ -297,15 +300,9 @@ func (c *conn) writer() {
 // finish writes what is still queued and a close frame, then gives the
 // browser a moment to answer it before the reader gives up.
 func (c *conn) finish() {
-	if c.sess != nil && !c.flushOutbox() {
+	if !c.burst(func() bool { return (c.sess == nil || c.flushOutbox()) && c.writeDirect() }) {
 		c.ws.Close()
 		return
-	}
-	for len(c.direct) > 0 { // only this goroutine receives from direct
-		if !c.write(<-c.direct) {
-			c.ws.Close()
-			return
-		}
 	}
 	deadline := time.Now().Add(c.srv.cfg.WriteWait)
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
@@ -313,15 +310,45 @@ func (c *conn) finish() {
 	c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(2 * time.Second))
 }
 
+// writeDirect writes the messages waiting in the direct queue.
+func (c *conn) writeDirect() bool {
+	for len(c.direct) > 0 { // only this goroutine receives from direct
+		if !c.write(<-c.direct) {
+			return false
+		}
+	}
+	return true
+}
+
+// burst runs write with the connection corked, so that the frames it
+// writes leave together.
+func (c *conn) burst(write func() bool) bool {
+	c.cork.cork()
+	ok := write()
+	return c.cork.uncork() == nil && ok
+}
+
 func (c *conn) write(m any) bool {
 	c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
 	return c.ws.WriteJSON(m) == nil
+}
+
+// writeShared writes a frame encoded once for all its recipients.
+func (c *conn) writeShared(pm *websocket.PreparedMessage) bool {
+	c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
+	return c.ws.WritePreparedMessage(pm) == nil
 }
 
 // flushOutbox writes the session's waiting events; after missed events it
 // sends the whole state again instead.
 func (c *conn) flushOutbox() bool {
 	for _, ev := range c.sess.Outbox().Drain() {
+		if pm := c.srv.frames.frame(ev); pm != nil {
+			if !c.writeShared(pm) {
+				return false
+			}
+			continue
+		}
 		var m any
 		if ev.Kind == core.EventMissed {
 			m = c.resync(ev.N)

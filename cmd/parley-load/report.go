@@ -84,7 +84,12 @@ func reportRows(idle, stalled bool) []row {
 		numberRow("server RSS growth per session (KiB)", "%.1f", func(r *Result) float64 { return r.ServerRSSDeltaPerSession / 1024 }, true),
 		numberRow("tool CPU, % of one core", "%.1f%%", func(r *Result) float64 { return 100 * r.ToolCPUShare }, false),
 		textRow("measured window", func(r *Result) string { return r.Window.Round(time.Millisecond).String() }),
-		textRow("reading sessions disconnected", func(r *Result) string { return fmt.Sprint(r.Disconnected) }),
+		textRow("reading sessions disconnected", func(r *Result) string {
+			if r.DisconnectReason != "" {
+				return fmt.Sprintf("%d (first: %s)", r.Disconnected, r.DisconnectReason)
+			}
+			return fmt.Sprint(r.Disconnected)
+		}),
 	)
 }
 

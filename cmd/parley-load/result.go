@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -48,7 +49,9 @@ type Result struct {
 
 	Resyncs      int64 // WebSocket clients told they had fallen behind, in the window
 	Disconnected int   // reading sessions whose stream ended before the run did
-	StuckReaders int   // readers that did not stop when their connection closed
+	// DisconnectReason is why the first of them ended, as the client saw it.
+	DisconnectReason string `json:",omitempty"`
+	StuckReaders     int    // readers that did not stop when their connection closed
 }
 
 // DeliveryRatio is delivered / expected, 1 when nothing was expected.
@@ -61,8 +64,13 @@ func (r *Result) DeliveryRatio() float64 {
 
 func (r *Result) countDisconnected(watchers []*session) {
 	for _, s := range watchers {
-		if s.endedAt.Load() != 0 {
-			r.Disconnected++
+		if s.endedAt.Load() == 0 {
+			continue
+		}
+		r.Disconnected++
+		if r.DisconnectReason == "" {
+			<-s.ended // endErr is set just before
+			r.DisconnectReason = fmt.Sprint(s.endErr)
 		}
 	}
 }

@@ -20,6 +20,7 @@ type session struct {
 	bytes     atomic.Int64
 	ended     chan struct{} // closed when the reader stops
 	endedAt   atomic.Int64  // unix nanoseconds; 0 while the stream is open
+	endErr    error         // why the stream ended; set before ended closes
 
 	// Owned by the reader goroutine until ended is closed.
 	seen       []uint64 // bitset of token ids already seen
@@ -74,8 +75,10 @@ func (s *session) sawText() {
 	}
 }
 
-// stop marks the end of the session's stream; its reader calls it last.
-func (s *session) stop() {
+// stop marks the end of the session's stream and why; its reader calls
+// it last.
+func (s *session) stop(err error) {
+	s.endErr = err
 	s.endedAt.Store(time.Now().UnixNano())
 	close(s.ended)
 }

@@ -116,9 +116,8 @@ func (l *sshLink) open() error {
 // waits for its connection to close.
 func (l *sshLink) read() {
 	s := l.s
-	defer s.stop()
 	if s.stalled {
-		l.client.Wait()
+		s.stop(l.client.Wait())
 		return
 	}
 	sc := newScanner(s.run.prefix, s.found, func(b []byte) { l.write(b) })
@@ -133,6 +132,7 @@ func (l *sshLink) read() {
 			}
 		}
 		if err != nil {
+			s.stop(err)
 			return
 		}
 	}

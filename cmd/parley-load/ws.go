@@ -67,16 +67,16 @@ type serverFrame struct {
 // run's token prefix are decoded, so the tool's cost per frame stays small.
 func (l *wsLink) read() {
 	s := l.s
-	defer s.stop()
 	prefix := []byte(s.run.prefix)
 	var buf bytes.Buffer
 	for {
 		_, r, err := l.ws.NextReader()
-		if err != nil {
-			return
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
+		if err != nil {
+			s.stop(err)
 			return
 		}
 		frame := buf.Bytes()
