@@ -23,7 +23,7 @@ type conn struct {
 	cork   *corkConn // ws's connection
 	ip     string
 	sess   *core.Session // nil for a call-only connection
-	direct chan any
+	direct directQueue
 
 	quit       chan struct{}
 	stopOnce   sync.Once
@@ -51,10 +51,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	defer release()
 	cw := &corkingWriter{ResponseWriter: w}
 	ws, err := s.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
+		release()
 		return // the upgrader has answered (403 for a foreign origin)
 	}
 	c := &conn{
@@ -62,21 +62,24 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ws:         ws,
 		cork:       cw.conn,
 		ip:         ip,
-		direct:     make(chan any, s.cfg.SendQueue),
+		direct:     newDirectQueue(s.cfg.SendQueue),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		tokens:     float64(s.cfg.FrameBurst),
 		last:       time.Now(),
 	}
-	c.run()
+	// The connection goes on in a goroutine of its own, so the HTTP
+	// server's goroutine ends and frees its request, buffers and stack.
+	go func() {
+		defer release()
+		c.run()
+	}()
 }
 
 // deliver queues msg for the writer; a browser that lets the queue fill is
 // too slow and is dropped. It never blocks.
 func (c *conn) deliver(msg any) {
-	select {
-	case c.direct <- msg:
-	default:
+	if !c.direct.push(msg) {
 		c.stop(websocket.ClosePolicyViolation, "too slow: your connection fell behind")
 	}
 }
@@ -270,15 +273,18 @@ func (c *conn) writer() {
 	if c.sess != nil {
 		ready, ended = c.sess.Outbox().Ready(), c.sess.Outbox().Done()
 	}
+	var lastFlush time.Time
 	for {
 		select {
 		case <-ready:
+			c.gather(lastFlush)
 			if !c.burst(c.flushOutbox) {
 				c.ws.Close()
 				return
 			}
-		case m := <-c.direct:
-			if !c.burst(func() bool { return c.write(m) && c.writeDirect() }) {
+			lastFlush = time.Now()
+		case <-c.direct.ready:
+			if !c.burst(c.writeDirect) {
 				c.ws.Close()
 				return
 			}
@@ -310,10 +316,21 @@ func (c *conn) finish() {
 	c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(2 * time.Second))
 }
 
+// gather lets chat events that follow the previous write closely collect
+// for the rest of FlushInterval, so that a browser gets at most one write
+// of them per interval: a busy room's churn (thousands of members coming
+// and going) costs each browser a bounded number of wake-ups and system
+// calls. An event after a quiet spell goes out at once.
+func (c *conn) gather(lastFlush time.Time) {
+	if wait := c.srv.cfg.FlushInterval - time.Since(lastFlush); wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
 // writeDirect writes the messages waiting in the direct queue.
 func (c *conn) writeDirect() bool {
-	for len(c.direct) > 0 { // only this goroutine receives from direct
-		if !c.write(<-c.direct) {
+	for _, m := range c.direct.take() {
+		if !c.write(m) {
 			return false
 		}
 	}
