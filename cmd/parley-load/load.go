@@ -262,7 +262,7 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 	}
 	results := make(chan dialed, count)
 	interval := time.Duration(float64(time.Second) / cfg.ConnectRate)
-	start := time.Now()
+	start, toolCPU := time.Now(), selfCPU()
 	for i := range count {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		go func() {
@@ -296,6 +296,7 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 	res.ConnectFailed += failed
 	if !stalled {
 		res.Connect = percentiles(latencies)
+		res.ToolConnectCPUShare = (selfCPU() - toolCPU).Seconds() / time.Since(start).Seconds()
 	}
 	msg := fmt.Sprintf("%s: %d connected in %s, %d failed", cfg.Label, len(sessions), time.Since(start).Round(time.Millisecond), failed)
 	if firstErr != nil {

@@ -18,6 +18,10 @@ type Result struct {
 	Connected     int // sessions (reading or stalled) that got a shell
 	ConnectFailed int
 	Connect       Percentiles // dial to first printed character, reading sessions
+	// ToolConnectCPUShare is the tool's CPU while the reading sessions
+	// connected, of one core: a high share means connect latency is partly
+	// the tool's own.
+	ToolConnectCPUShare float64
 
 	Messages   int   // tokens sent
 	SendErrors int   // senders stopped by a failed write
