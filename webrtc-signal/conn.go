@@ -14,9 +14,9 @@ import (
 )
 
 // conn is one browser tab: a chat session (after hello) or the browser of
-// a terminal user's call (after attach). The handler goroutine reads; one
-// writer goroutine writes everything, from the session's outbox and from
-// the direct queue (replies and call signaling).
+// a terminal user's call (after attach). The connection's goroutine
+// reads; one writer goroutine writes everything, from the session's outbox
+// and from the direct queue (replies and call signaling).
 type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
