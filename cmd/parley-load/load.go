@@ -276,7 +276,7 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 		}()
 	}
 	var sessions []*session
-	var latencies []time.Duration
+	var latencies, opened []time.Duration
 	var firstErr error
 	failed := 0
 	for range count {
@@ -290,12 +290,14 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 		}
 		sessions = append(sessions, d.s)
 		latencies = append(latencies, d.s.connected)
+		opened = append(opened, d.s.opened)
 	}
 	slices.SortFunc(sessions, func(a, b *session) int { return a.idx - b.idx })
 	res.Connected += len(sessions)
 	res.ConnectFailed += failed
 	if !stalled {
 		res.Connect = percentiles(latencies)
+		res.Opened = percentiles(opened)
 		res.ToolConnectCPUShare = (selfCPU() - toolCPU).Seconds() / time.Since(start).Seconds()
 	}
 	msg := fmt.Sprintf("%s: %d connected in %s, %d failed", cfg.Label, len(sessions), time.Since(start).Round(time.Millisecond), failed)

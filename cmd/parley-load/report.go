@@ -46,6 +46,7 @@ func reportRows(idle, stalled bool) []row {
 		textRow("connected / failed", func(r *Result) string { return fmt.Sprintf("%d / %d", r.Connected, r.ConnectFailed) }),
 		durationRow("connect p50", func(r *Result) time.Duration { return r.Connect.P50 }),
 		durationRow("connect p99", func(r *Result) time.Duration { return r.Connect.P99 }),
+		durationRow("connect p99, handshake only", func(r *Result) time.Duration { return r.Opened.P99 }),
 		numberRow("tool CPU while connecting, % of one core", "%.1f%%", func(r *Result) float64 { return 100 * r.ToolConnectCPUShare }, false),
 	}
 	if !idle {

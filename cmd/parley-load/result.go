@@ -18,6 +18,7 @@ type Result struct {
 	Connected     int // sessions (reading or stalled) that got a shell
 	ConnectFailed int
 	Connect       Percentiles // dial to first printed character, reading sessions
+	Opened        Percentiles // dial to an open shell or a sent hello: the handshake's part of Connect
 	// ToolConnectCPUShare is the tool's CPU while the reading sessions
 	// connected, of one core: a high share means connect latency is partly
 	// the tool's own.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -16,6 +17,7 @@ type session struct {
 
 	started   time.Time
 	firstText chan struct{} // closed when the first printed character (SSH) or the welcome (WebSocket) arrives
+	opened    time.Duration // started → the link is open (SSH shell, WebSocket hello sent)
 	connected time.Duration // started → first text; set before firstText closes
 	bytes     atomic.Int64
 	ended     chan struct{} // closed when the reader stops
@@ -64,6 +66,7 @@ func dial(r *run, idx int, stalled bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.opened = time.Since(s.started)
 	return s, nil
 }
 
@@ -112,6 +115,6 @@ func (s *session) waitFirstText(until time.Time) error {
 	case <-s.ended:
 		return errors.New("connection closed before any output")
 	case <-time.After(time.Until(until)):
-		return errors.New("no output before the connect timeout")
+		return fmt.Errorf("no output before the connect timeout (the connection was open after %s)", s.opened.Round(time.Millisecond))
 	}
 }
