@@ -48,6 +48,9 @@ type Config struct {
 	// Guard bounds connections per client address; the binary shares one
 	// with the SSH side. Nil means no per-address bound.
 	Guard *core.ConnGuard
+	// FlushInterval is the shortest time between two writes of chat
+	// events to one browser: events that come faster are sent together.
+	FlushInterval time.Duration
 	// SendQueue bounds the messages waiting for one browser besides the
 	// core's outbox (call signaling, replies). A browser that lets it fill
 	// is disconnected.
@@ -94,6 +97,7 @@ func DefaultConfig() Config {
 		FrameBurst:     100,
 		FrameRate:      20,
 		SendQueue:      256,
+		FlushInterval:  20 * time.Millisecond,
 		HelloTimeout:   15 * time.Second,
 		PingInterval:   25 * time.Second,
 		PongWait:       60 * time.Second,
@@ -128,6 +132,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SendQueue == 0 {
 		c.SendQueue = d.SendQueue
 	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = d.FlushInterval
+	}
 	if c.HelloTimeout == 0 {
 		c.HelloTimeout = d.HelloTimeout
 	}
@@ -156,6 +163,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("pong wait must be longer than the ping interval")
 	case c.FrameBurst < 1 || c.FrameRate <= 0 || c.SendQueue < 16:
 		return c, errors.New("connection limits out of range")
+	case c.FlushInterval < 0 || c.FlushInterval > time.Second:
+		return c, errors.New("flush interval must be between 0 and 1s")
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.PublicURL != "" {

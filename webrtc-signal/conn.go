@@ -14,15 +14,16 @@ import (
 )
 
 // conn is one browser tab: a chat session (after hello) or the browser of
-// a terminal user's call (after attach). The handler goroutine reads; one
-// writer goroutine writes everything, from the session's outbox and from
-// the direct queue (replies and call signaling).
+// a terminal user's call (after attach). The connection's goroutine
+// reads; one writer goroutine writes everything, from the session's outbox
+// and from the direct queue (replies and call signaling).
 type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
+	cork   *corkConn // ws's connection
 	ip     string
 	sess   *core.Session // nil for a call-only connection
-	direct chan any
+	direct directQueue
 
 	quit       chan struct{}
 	stopOnce   sync.Once
@@ -50,30 +51,35 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	defer release()
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	cw := &corkingWriter{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
+		release()
 		return // the upgrader has answered (403 for a foreign origin)
 	}
 	c := &conn{
 		srv:        s,
 		ws:         ws,
+		cork:       cw.conn,
 		ip:         ip,
-		direct:     make(chan any, s.cfg.SendQueue),
+		direct:     newDirectQueue(s.cfg.SendQueue),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		tokens:     float64(s.cfg.FrameBurst),
 		last:       time.Now(),
 	}
-	c.run()
+	// The connection goes on in a goroutine of its own, so the HTTP
+	// server's goroutine ends and frees its request, buffers and stack.
+	go func() {
+		defer release()
+		c.run()
+	}()
 }
 
 // deliver queues msg for the writer; a browser that lets the queue fill is
 // too slow and is dropped. It never blocks.
 func (c *conn) deliver(msg any) {
-	select {
-	case c.direct <- msg:
-	default:
+	if !c.direct.push(msg) {
 		c.stop(websocket.ClosePolicyViolation, "too slow: your connection fell behind")
 	}
 }
@@ -267,15 +273,18 @@ func (c *conn) writer() {
 	if c.sess != nil {
 		ready, ended = c.sess.Outbox().Ready(), c.sess.Outbox().Done()
 	}
+	var lastFlush time.Time
 	for {
 		select {
 		case <-ready:
-			if !c.flushOutbox() {
+			c.gather(lastFlush)
+			if !c.burst(c.flushOutbox) {
 				c.ws.Close()
 				return
 			}
-		case m := <-c.direct:
-			if !c.write(m) {
+			lastFlush = time.Now()
+		case <-c.direct.ready:
+			if !c.burst(c.writeDirect) {
 				c.ws.Close()
 				return
 			}
@@ -297,15 +306,9 @@ func (c *conn) writer() {
 // finish writes what is still queued and a close frame, then gives the
 // browser a moment to answer it before the reader gives up.
 func (c *conn) finish() {
-	if c.sess != nil && !c.flushOutbox() {
+	if !c.burst(func() bool { return (c.sess == nil || c.flushOutbox()) && c.writeDirect() }) {
 		c.ws.Close()
 		return
-	}
-	for len(c.direct) > 0 { // only this goroutine receives from direct
-		if !c.write(<-c.direct) {
-			c.ws.Close()
-			return
-		}
 	}
 	deadline := time.Now().Add(c.srv.cfg.WriteWait)
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
@@ -313,15 +316,56 @@ func (c *conn) finish() {
 	c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(2 * time.Second))
 }
 
+// gather lets chat events that follow the previous write closely collect
+// for the rest of FlushInterval, so that a browser gets at most one write
+// of them per interval: a busy room's churn (thousands of members coming
+// and going) costs each browser a bounded number of wake-ups and system
+// calls. An event after a quiet spell goes out at once.
+func (c *conn) gather(lastFlush time.Time) {
+	if wait := c.srv.cfg.FlushInterval - time.Since(lastFlush); wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
+// writeDirect writes the messages waiting in the direct queue.
+func (c *conn) writeDirect() bool {
+	for _, m := range c.direct.take() {
+		if !c.write(m) {
+			return false
+		}
+	}
+	return true
+}
+
+// burst runs write with the connection corked, so that the frames it
+// writes leave together.
+func (c *conn) burst(write func() bool) bool {
+	c.cork.cork()
+	ok := write()
+	return c.cork.uncork() == nil && ok
+}
+
 func (c *conn) write(m any) bool {
 	c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
 	return c.ws.WriteJSON(m) == nil
+}
+
+// writeShared writes a frame encoded once for all its recipients.
+func (c *conn) writeShared(pm *websocket.PreparedMessage) bool {
+	c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait))
+	return c.ws.WritePreparedMessage(pm) == nil
 }
 
 // flushOutbox writes the session's waiting events; after missed events it
 // sends the whole state again instead.
 func (c *conn) flushOutbox() bool {
 	for _, ev := range c.sess.Outbox().Drain() {
+		if pm := c.srv.frames.frame(ev); pm != nil {
+			if !c.writeShared(pm) {
+				return false
+			}
+			continue
+		}
 		var m any
 		if ev.Kind == core.EventMissed {
 			m = c.resync(ev.N)

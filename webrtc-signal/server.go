@@ -26,6 +26,7 @@ type Server struct {
 	cfg      Config
 	calls    *registry
 	upgrader websocket.Upgrader
+	frames   *frameCache
 	files    http.Handler
 	allowed  map[string]bool // allowed origins, lower case
 
@@ -48,14 +49,20 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		allowed: map[string]bool{},
 		conns:   map[*conn]struct{}{},
 		byUser:  map[uint64]*conn{},
+		frames:  newFrameCache(),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		s.allowed[strings.ToLower(o)] = true
 	}
+	// Browsers send little, so a small read buffer serves them (larger
+	// frames are read past it). Write buffers are lent per frame, and
+	// frames shared among recipients need none: an idle browser holds
+	// no write buffer.
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   4096,
+		ReadBufferSize:   1024,
 		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
 		CheckOrigin:      s.checkOrigin,
 	}
 	s.calls = newRegistry(callSettings{

@@ -391,6 +391,8 @@ func TestConfigIsChecked(t *testing.T) {
 		{ReadLimit: 1000, MaxSDP: 2000},
 		{PingInterval: time.Minute, PongWait: time.Second},
 		{SendQueue: 2},
+		{FlushInterval: -time.Millisecond},
+		{FlushInterval: 2 * time.Second},
 	} {
 		if _, err := cfg.withDefaults(); err == nil {
 			t.Errorf("%+v was accepted", cfg)

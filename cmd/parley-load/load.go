@@ -19,9 +19,11 @@ import (
 type Config struct {
 	Label       string
 	Target      string  // host:port of the SSH server, loopback only
+	WSTarget    string  // host:port of the server's HTTP side (its /ws endpoint), loopback only
 	ServerPID   int     // the server's process, for CPU and memory; 0 = not measured
-	Sessions    int     // sessions that read their output
-	Stalled     int     // extra sessions that never read their output
+	Sessions    int     // SSH sessions that read their output
+	WS          int     // WebSocket clients, after the SSH sessions
+	Stalled     int     // extra SSH sessions that never read their output
 	Senders     int     // sessions that type tokens
 	Rate        float64 // tokens per second per sender
 	Duration    time.Duration
@@ -56,12 +58,16 @@ func DefaultConfig() Config {
 // Validate checks that every loop the run makes is bounded.
 func (c Config) Validate() error {
 	switch {
-	case c.Sessions < 2:
-		return errors.New("--sessions must be at least 2")
-	case c.Stalled < 0:
-		return errors.New("--stalled must not be negative")
-	case c.Idle == 0 && (c.Senders < 1 || c.Senders > c.Sessions):
-		return errors.New("--senders must be between 1 and --sessions")
+	case c.Sessions < 0 || c.WS < 0 || c.Stalled < 0:
+		return errors.New("--sessions, --ws and --stalled must not be negative")
+	case c.readers() < 2:
+		return errors.New("--sessions and --ws must add up to at least 2")
+	case c.Idle == 0 && (c.Senders < 1 || c.Senders > c.readers()):
+		return errors.New("--senders must be between 1 and the sessions and WebSocket clients")
+	case c.Sessions+c.Stalled > 0 && c.Target == "":
+		return errors.New("SSH sessions need --target")
+	case c.WS > 0 && c.WSTarget == "":
+		return errors.New("WebSocket clients need --ws-target")
 	case c.Idle == 0 && (c.Rate <= 0 || c.Duration <= 0):
 		return errors.New("--rate and --duration must be positive")
 	case c.Idle < 0:
@@ -76,8 +82,19 @@ func (c Config) Validate() error {
 	if c.Idle == 0 && 2*c.tokensPerPhase() > maxTokens {
 		return fmt.Errorf("at most %d tokens per run", maxTokens)
 	}
-	return checkLoopback(c.Target)
+	for _, t := range []string{c.Target, c.WSTarget} {
+		if t == "" {
+			continue
+		}
+		if err := checkLoopback(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// readers is the number of sessions that read: SSH, then WebSocket.
+func (c Config) readers() int { return c.Sessions + c.WS }
 
 func (c Config) tokensPerSender() int {
 	return max(1, int(c.Rate*c.Duration.Seconds()))
@@ -113,15 +130,20 @@ type run struct {
 	sentAt []atomic.Int64 // by token id: unix nanoseconds of the send, 0 = not sent
 	// delivered counts first sightings by sessions other than the sender.
 	delivered atomic.Int64
+	// resyncs counts WebSocket clients told they fell behind.
+	resyncs atomic.Int64
 }
 
 // senderOf is the index of the session that types token id: senders are
 // the first sessions, and take turns.
 func (r *run) senderOf(id int) int { return id % r.cfg.Senders }
 
+// loginName is the name of session idx: USER0001, USER0002, …
+func (r *run) loginName(idx int) string { return fmt.Sprintf("%s%04d", r.cfg.User, idx+1) }
+
 func (r *run) clientConfig(idx int) *ssh.ClientConfig {
 	return &ssh.ClientConfig{
-		User: fmt.Sprintf("%s%04d", r.cfg.User, idx+1),
+		User: r.loginName(idx),
 		Auth: []ssh.AuthMethod{
 			ssh.PublicKeys(r.signer),
 			ssh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return nil, nil }),
@@ -167,14 +189,17 @@ func Run(cfg Config) (*Result, error) {
 		res.ServerRSSBefore = before.RSS
 	}
 
-	watchers := r.connect(res, 0, cfg.Sessions, false)
+	if err := ensureFileLimit(cfg.readers() + cfg.Stalled); err != nil {
+		return nil, err
+	}
+	watchers := r.connect(res, 0, cfg.readers(), false)
 	var stalled []*session
 	defer func() { closeAll(slices.Concat(watchers, stalled)) }()
 	if len(watchers) < 2 {
-		return res, fmt.Errorf("%s: only %d of %d sessions connected", cfg.Label, len(watchers), cfg.Sessions)
+		return res, fmt.Errorf("%s: only %d of %d sessions connected", cfg.Label, len(watchers), cfg.readers())
 	}
 	if !twoPhases {
-		stalled = r.connect(res, cfg.Sessions, cfg.Stalled, true)
+		stalled = r.connect(res, cfg.readers(), cfg.Stalled, true)
 	}
 	r.join(slices.Concat(watchers, stalled))
 	r.settle(watchers)
@@ -192,7 +217,7 @@ func Run(cfg Config) (*Result, error) {
 		unstalled.Stalled, unstalled.Connected = 0, res.Connected
 		unstalled.ServerRSSBefore = res.ServerRSSBefore
 		r.load(unstalled, watchers, 0)
-		stalled = r.connect(res, cfg.Sessions, cfg.Stalled, true)
+		stalled = r.connect(res, cfg.readers(), cfg.Stalled, true)
 		r.join(stalled)
 		r.settle(watchers)
 	}
@@ -209,7 +234,7 @@ func Run(cfg Config) (*Result, error) {
 }
 
 func (r *run) newResult() *Result {
-	res := &Result{Label: r.cfg.Label, Sessions: r.cfg.Sessions, Stalled: r.cfg.Stalled, Senders: r.cfg.Senders}
+	res := &Result{Label: r.cfg.Label, Sessions: r.cfg.Sessions, WS: r.cfg.WS, Stalled: r.cfg.Stalled, Senders: r.cfg.Senders}
 	if r.cfg.Idle > 0 {
 		res.Senders = 0
 	}
@@ -224,8 +249,11 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 		return nil
 	}
 	kind := "reading"
-	if stalled {
+	switch {
+	case stalled:
 		kind = "stalled"
+	case cfg.WS > 0:
+		kind = fmt.Sprintf("reading (%d SSH, %d WebSocket)", cfg.Sessions, cfg.WS)
 	}
 	fmt.Fprintf(cfg.Log, "%s: connecting %d %s sessions at %g/s\n", cfg.Label, count, kind, cfg.ConnectRate)
 	type dialed struct {
@@ -234,7 +262,7 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 	}
 	results := make(chan dialed, count)
 	interval := time.Duration(float64(time.Second) / cfg.ConnectRate)
-	start := time.Now()
+	start, toolCPU := time.Now(), selfCPU()
 	for i := range count {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		go func() {
@@ -248,7 +276,7 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 		}()
 	}
 	var sessions []*session
-	var latencies []time.Duration
+	var latencies, opened []time.Duration
 	var firstErr error
 	failed := 0
 	for range count {
@@ -262,12 +290,15 @@ func (r *run) connect(res *Result, first, count int, stalled bool) []*session {
 		}
 		sessions = append(sessions, d.s)
 		latencies = append(latencies, d.s.connected)
+		opened = append(opened, d.s.opened)
 	}
 	slices.SortFunc(sessions, func(a, b *session) int { return a.idx - b.idx })
 	res.Connected += len(sessions)
 	res.ConnectFailed += failed
 	if !stalled {
 		res.Connect = percentiles(latencies)
+		res.Opened = percentiles(opened)
+		res.ToolConnectCPUShare = (selfCPU() - toolCPU).Seconds() / time.Since(start).Seconds()
 	}
 	msg := fmt.Sprintf("%s: %d connected in %s, %d failed", cfg.Label, len(sessions), time.Since(start).Round(time.Millisecond), failed)
 	if firstErr != nil {
@@ -283,7 +314,7 @@ func (r *run) join(ss []*session) {
 		return
 	}
 	for _, s := range ss {
-		go s.write([]byte(r.cfg.Join + "\r"))
+		go s.link.send(r.cfg.Join)
 	}
 }
 
@@ -308,7 +339,7 @@ func (r *run) settle(watchers []*session) {
 // most closeBound in all.
 func closeAll(ss []*session) {
 	for _, s := range ss {
-		go s.client.Close()
+		go s.link.close()
 	}
 	deadline := time.After(closeBound)
 	for _, s := range ss {
@@ -359,7 +390,7 @@ func (r *run) load(res *Result, watchers []*session, first int) {
 				time.Sleep(time.Until(w.start.Add(offset + time.Duration(k)*period)))
 				id := first + k*cfg.Senders + s
 				r.sentAt[id].Store(time.Now().UnixNano())
-				if err := sender.write([]byte(token(r.prefix, id) + "\r")); err != nil {
+				if err := sender.link.send(token(r.prefix, id)); err != nil {
 					r.sentAt[id].Store(0)
 					sendErrs.Add(1)
 					return
@@ -416,6 +447,7 @@ type window struct {
 	r        *run
 	start    time.Time
 	bytes    int64
+	resyncs  int64
 	toolCPU  time.Duration
 	server   procSample
 	err      error
@@ -423,7 +455,7 @@ type window struct {
 }
 
 func (r *run) startWindow(watchers []*session) *window {
-	w := &window{r: r, start: time.Now(), bytes: totalBytes(watchers), toolCPU: selfCPU()}
+	w := &window{r: r, start: time.Now(), bytes: totalBytes(watchers), resyncs: r.resyncs.Load(), toolCPU: selfCPU()}
 	if r.cfg.ServerPID > 0 {
 		w.server, w.err = sampleProc(r.cfg.ServerPID)
 		w.measured = w.err == nil
@@ -435,6 +467,7 @@ func (w *window) end(res *Result, watchers []*session) {
 	elapsed := time.Since(w.start)
 	res.Window = elapsed
 	res.WindowBytes = totalBytes(watchers) - w.bytes
+	res.Resyncs = w.r.resyncs.Load() - w.resyncs
 	res.ToolCPU = selfCPU() - w.toolCPU
 	res.ToolCPUShare = res.ToolCPU.Seconds() / elapsed.Seconds()
 	if !w.measured {

@@ -64,6 +64,14 @@ func TestScannerAnswersTerminalQueries(t *testing.T) {
 	}
 }
 
+func TestTokensInFindsWholeTokensOnly(t *testing.T) {
+	var ids []int
+	tokensIn("tkabc0000042 and tkabc12 then xtkabc0000007tkabc0000009 tkabc000000", testPrefix, func(id int) { ids = append(ids, id) })
+	if len(ids) != 3 || ids[0] != 42 || ids[1] != 7 || ids[2] != 9 {
+		t.Fatalf("found %v, want [42 7 9]", ids)
+	}
+}
+
 func TestConfigRefusesNonLoopbackTargets(t *testing.T) {
 	cfg := DefaultConfig()
 	for _, target := range []string{"192.0.2.1:22", "[2001:db8::1]:22", "no-port"} {
@@ -76,6 +84,15 @@ func TestConfigRefusesNonLoopbackTargets(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("loopback refused: %v", err)
 	}
+	cfg.WS, cfg.WSTarget = 10, "192.0.2.1:80"
+	if err := cfg.Validate(); err == nil {
+		t.Error("non-loopback WebSocket target accepted")
+	}
+	cfg.WSTarget = ""
+	if err := cfg.Validate(); err == nil {
+		t.Error("WebSocket clients without --ws-target accepted")
+	}
+	cfg.WS = 0
 	cfg.Senders = cfg.Sessions + 1
 	if err := cfg.Validate(); err == nil {
 		t.Error("more senders than sessions accepted")
@@ -136,14 +153,14 @@ func checkComplete(t *testing.T, res *Result, err error, sessions int) {
 	if res.Messages == 0 || res.SendErrors != 0 {
 		t.Fatalf("sent %d tokens with %d send errors", res.Messages, res.SendErrors)
 	}
-	if res.Delivered != res.Expected || res.Expected != int64(res.Messages)*int64(res.Sessions-1) {
+	if res.Delivered != res.Expected || res.Expected != int64(res.Messages)*int64(res.Sessions+res.WS-1) {
 		t.Fatalf("delivered %d of %d expected (%d tokens, %d sessions, %d readers stuck)",
 			res.Delivered, res.Expected, res.Messages, res.Sessions, res.StuckReaders)
 	}
 	if res.Disconnected != 0 {
 		t.Fatalf("%d sessions were disconnected", res.Disconnected)
 	}
-	if res.Fanout.N != int(res.Delivered) || res.Connect.N != res.Sessions {
+	if res.Fanout.N != int(res.Delivered) || res.Connect.N != res.Sessions+res.WS {
 		t.Fatalf("latency samples: %d fan-out, %d connect", res.Fanout.N, res.Connect.N)
 	}
 }

@@ -1,11 +1,13 @@
 // Command parley-load measures an SSH chat server under load: it opens many
-// SSH sessions with a PTY on this machine, has a few of them type unique
+// SSH sessions with a PTY on this machine (and, for Parley, WebSocket
+// clients speaking its browser protocol), has a few of them type unique
 // tokens at a fixed rate, and times how long each token takes to appear on
-// every other session's terminal. With --baseline it first measures a bare
+// every other session's terminal or page. With --baseline it first measures a bare
 // SSH fan-out server under the same load, so the target is judged as a
 // ratio to a baseline measured in the same run.
 //
 //	parley-load --target 127.0.0.1:2222 --server-pid PID --baseline
+//	parley-load --ws-target 127.0.0.1:8080 --sessions 0 --ws 5000 --server-pid PID
 //	parley-load serve-baseline --addr 127.0.0.1:0
 package main
 
@@ -40,14 +42,17 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parley-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Target, "target", "", "SSH address of the server under test (loopback only), e.g. 127.0.0.1:2222")
+	fs.StringVar(&cfg.WSTarget, "ws-target", "", "HTTP address of the server under test, whose /ws endpoint the WebSocket clients open (loopback only), e.g. 127.0.0.1:8080")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server under test, to measure its CPU and memory")
 	baseline := fs.Bool("baseline", false, "also run the same load against a bare SSH fan-out server started by this tool, and print ratios")
-	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "sessions that read their output")
-	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "sessions that type tokens")
+	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "SSH sessions that read their output")
+	fs.IntVar(&cfg.WS, "ws", 0, "WebSocket clients in the same room as the SSH sessions (needs --ws-target)")
+	baselineSessions := fs.Int("baseline-sessions", 0, "SSH sessions of the baseline run (0: --sessions, or --ws when there are no SSH sessions)")
+	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "sessions that type tokens (the first ones: SSH before WebSocket)")
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "tokens per second per sender")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the senders type")
 	fs.Float64Var(&cfg.ConnectRate, "connect-rate", cfg.ConnectRate, "new connections per second")
-	fs.IntVar(&cfg.Stalled, "stalled", 0, "extra sessions that never read their output")
+	fs.IntVar(&cfg.Stalled, "stalled", 0, "extra SSH sessions that never read their output")
 	fs.DurationVar(&cfg.Idle, "idle", 0, "instead of sending, measure this long with no traffic")
 	fs.StringVar(&cfg.Join, "join", "", `line every target session types once connected, e.g. "/join #load" (none for the baseline)`)
 	fs.StringVar(&cfg.User, "user", cfg.User, "login name prefix")
@@ -66,8 +71,8 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if cfg.Target == "" && !*baseline {
-		return errors.New("give --target, --baseline or both")
+	if cfg.Target == "" && cfg.WSTarget == "" && !*baseline {
+		return errors.New("give --target, --ws-target, --baseline or several")
 	}
 	if !*quiet {
 		cfg.Log = stderr
@@ -75,7 +80,7 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 
 	var results []*Result
 	if *baseline {
-		res, err := runBaseline(cfg)
+		res, err := runBaseline(cfg, *baselineSessions)
 		if res != nil {
 			results = append(results, res)
 		}
@@ -83,7 +88,7 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if cfg.Target != "" {
+	if cfg.Target != "" || cfg.WSTarget != "" {
 		res, err := Run(cfg)
 		if res != nil {
 			results = append(results, res)
@@ -104,14 +109,22 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 }
 
 // runBaseline starts the baseline server as a child process, so its CPU
-// and memory are measured apart from the tool's, and runs cfg against it.
-func runBaseline(cfg Config) (*Result, error) {
+// and memory are measured apart from the tool's, and runs cfg against it
+// with SSH sessions only: sessions of them, or as many as cfg has readers.
+func runBaseline(cfg Config, sessions int) (*Result, error) {
 	child, err := startBaseline()
 	if err != nil {
 		return nil, err
 	}
 	defer child.stop()
+	if sessions == 0 {
+		sessions = cfg.Sessions
+	}
+	if sessions == 0 {
+		sessions = cfg.WS
+	}
 	cfg.Label, cfg.Target, cfg.ServerPID, cfg.Join = "baseline", child.addr, child.pid, ""
+	cfg.Sessions, cfg.WS, cfg.WSTarget = sessions, 0, ""
 	return Run(cfg)
 }
 

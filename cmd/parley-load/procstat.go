@@ -79,3 +79,24 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// ensureFileLimit raises this process's soft limit of open files so that
+// conns connections fit, or says why they cannot.
+func ensureFileLimit(conns int) error {
+	need := uint64(conns) + fileMargin
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Cur >= need {
+		return nil
+	}
+	if lim.Max < need {
+		return fmt.Errorf("%d connections need about %d open files, but the hard limit (ulimit -Hn) is %d", conns, need, lim.Max)
+	}
+	lim.Cur = need
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+}
+
+// fileMargin is the open files the tool needs besides its connections.
+const fileMargin = 64

@@ -41,10 +41,13 @@ func textRow(name string, f func(r *Result) string) row {
 
 func reportRows(idle, stalled bool) []row {
 	rows := []row{
-		textRow("sessions (reading + stalled)", func(r *Result) string { return fmt.Sprintf("%d + %d", r.Sessions, r.Stalled) }),
+		textRow("sessions (reading + stalled)", func(r *Result) string { return fmt.Sprintf("%d + %d", r.Sessions+r.WS, r.Stalled) }),
+		textRow("of which WebSocket clients", func(r *Result) string { return fmt.Sprint(r.WS) }),
 		textRow("connected / failed", func(r *Result) string { return fmt.Sprintf("%d / %d", r.Connected, r.ConnectFailed) }),
 		durationRow("connect p50", func(r *Result) time.Duration { return r.Connect.P50 }),
 		durationRow("connect p99", func(r *Result) time.Duration { return r.Connect.P99 }),
+		durationRow("connect p99, handshake only", func(r *Result) time.Duration { return r.Opened.P99 }),
+		numberRow("tool CPU while connecting, % of one core", "%.1f%%", func(r *Result) float64 { return 100 * r.ToolConnectCPUShare }, false),
 	}
 	if !idle {
 		rows = append(rows,
@@ -59,6 +62,7 @@ func reportRows(idle, stalled bool) []row {
 			numberRow("deliveries per second", "%.0f", func(r *Result) float64 { return r.DeliveriesPerSec }, false),
 			numberRow("bytes per session per message", "%.1f", func(r *Result) float64 { return r.BytesPerSessionPerMessage }, false),
 			numberRow("server CPU-s per 1,000 deliveries", "%.4f", func(r *Result) float64 { return r.ServerCPUPer1000 }, true),
+			textRow("WebSocket resyncs (fell behind)", func(r *Result) string { return fmt.Sprint(r.Resyncs) }),
 		)
 		if stalled {
 			rows = append(rows,
@@ -73,7 +77,7 @@ func reportRows(idle, stalled bool) []row {
 		}
 	} else {
 		rows = append(rows,
-			numberRow("bytes per session during idle", "%.1f", func(r *Result) float64 { return float64(r.WindowBytes) / float64(max(1, r.Sessions)) }, false),
+			numberRow("bytes per session during idle", "%.1f", func(r *Result) float64 { return float64(r.WindowBytes) / float64(max(1, r.Sessions+r.WS)) }, false),
 		)
 	}
 	return append(rows,
@@ -82,7 +86,12 @@ func reportRows(idle, stalled bool) []row {
 		numberRow("server RSS growth per session (KiB)", "%.1f", func(r *Result) float64 { return r.ServerRSSDeltaPerSession / 1024 }, true),
 		numberRow("tool CPU, % of one core", "%.1f%%", func(r *Result) float64 { return 100 * r.ToolCPUShare }, false),
 		textRow("measured window", func(r *Result) string { return r.Window.Round(time.Millisecond).String() }),
-		textRow("reading sessions disconnected", func(r *Result) string { return fmt.Sprint(r.Disconnected) }),
+		textRow("reading sessions disconnected", func(r *Result) string {
+			if r.DisconnectReason != "" {
+				return fmt.Sprintf("%d (first: %s)", r.Disconnected, r.DisconnectReason)
+			}
+			return fmt.Sprint(r.Disconnected)
+		}),
 	)
 }
 
@@ -93,10 +102,10 @@ func printReport(w io.Writer, cfg Config, results []*Result) {
 		return
 	}
 	if cfg.Idle > 0 {
-		fmt.Fprintf(w, "idle %s, %d sessions, PTY %dx%d\n", cfg.Idle, cfg.Sessions, cfg.Width, cfg.Height)
+		fmt.Fprintf(w, "idle %s, %d sessions + %d WebSocket clients, PTY %dx%d\n", cfg.Idle, cfg.Sessions, cfg.WS, cfg.Width, cfg.Height)
 	} else {
-		fmt.Fprintf(w, "load: %d sessions, %d stalled, %d senders × %g tokens/s for %s, PTY %dx%d, connect %g/s\n",
-			cfg.Sessions, cfg.Stalled, cfg.Senders, cfg.Rate, cfg.Duration, cfg.Width, cfg.Height, cfg.ConnectRate)
+		fmt.Fprintf(w, "load: %d sessions + %d WebSocket clients, %d stalled, %d senders × %g tokens/s for %s, PTY %dx%d, connect %g/s\n",
+			cfg.Sessions, cfg.WS, cfg.Stalled, cfg.Senders, cfg.Rate, cfg.Duration, cfg.Width, cfg.Height, cfg.ConnectRate)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := []string{"metric"}

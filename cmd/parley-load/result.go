@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -9,13 +10,19 @@ import (
 // server figures are zero unless its PID was given.
 type Result struct {
 	Label    string
-	Sessions int
+	Sessions int // SSH sessions that read
+	WS       int // WebSocket clients
 	Stalled  int
 	Senders  int
 
 	Connected     int // sessions (reading or stalled) that got a shell
 	ConnectFailed int
 	Connect       Percentiles // dial to first printed character, reading sessions
+	Opened        Percentiles // dial to an open shell or a sent hello: the handshake's part of Connect
+	// ToolConnectCPUShare is the tool's CPU while the reading sessions
+	// connected, of one core: a high share means connect latency is partly
+	// the tool's own.
+	ToolConnectCPUShare float64
 
 	Messages   int   // tokens sent
 	SendErrors int   // senders stopped by a failed write
@@ -45,8 +52,11 @@ type Result struct {
 	// ones connected, when there are stalled sessions.
 	Unstalled *Result `json:",omitempty"`
 
-	Disconnected int // reading sessions whose stream ended before the run did
-	StuckReaders int // readers that did not stop when their connection closed
+	Resyncs      int64 // WebSocket clients told they had fallen behind, in the window
+	Disconnected int   // reading sessions whose stream ended before the run did
+	// DisconnectReason is why the first of them ended, as the client saw it.
+	DisconnectReason string `json:",omitempty"`
+	StuckReaders     int    // readers that did not stop when their connection closed
 }
 
 // DeliveryRatio is delivered / expected, 1 when nothing was expected.
@@ -59,8 +69,13 @@ func (r *Result) DeliveryRatio() float64 {
 
 func (r *Result) countDisconnected(watchers []*session) {
 	for _, s := range watchers {
-		if s.endedAt.Load() != 0 {
-			r.Disconnected++
+		if s.endedAt.Load() == 0 {
+			continue
+		}
+		r.Disconnected++
+		if r.DisconnectReason == "" {
+			<-s.ended // endErr is set just before
+			r.DisconnectReason = fmt.Sprint(s.endErr)
 		}
 	}
 }

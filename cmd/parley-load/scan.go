@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -121,5 +122,26 @@ func (sc *scanner) osc(cmd int, data []byte) {
 			colour = "0000/0000/0000"
 		}
 		sc.reply(fmt.Appendf(nil, "\x1b]%d;rgb:%s\x1b\\", cmd, colour))
+	}
+}
+
+// tokensIn calls found for every token of the run in text, a message as
+// the server sent it.
+func tokensIn(text, prefix string, found func(id int)) {
+	for {
+		i := strings.Index(text, prefix)
+		if i < 0 {
+			return
+		}
+		text = text[i+len(prefix):]
+		id, n := 0, 0
+		for n < tokenDigits && n < len(text) && text[n] >= '0' && text[n] <= '9' {
+			id = id*10 + int(text[n]-'0')
+			n++
+		}
+		if n == tokenDigits {
+			found(id)
+		}
+		text = text[n:]
 	}
 }
