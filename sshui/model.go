@@ -94,7 +94,9 @@ type model struct {
 	rooms                         []core.RoomInfo
 	homeSel                       int
 
-	quit bool // the user quit (Ctrl-C)
+	quit    bool   // the user quit (Ctrl-C)
+	closing string // why the core is ending the session, when it said
+
 }
 
 func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, w, h int) *model {
@@ -274,6 +276,7 @@ func (m *model) apply(ev core.Event) {
 		m.setStatus(fmt.Sprintf("you missed %d updates while your connection was behind; the screen was refreshed", ev.N), true)
 	case core.EventClosing:
 		m.setStatus(ev.Text, true)
+		m.closing = ev.Text
 	}
 }
 

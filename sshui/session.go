@@ -166,8 +166,12 @@ func (s *Server) serveSession(sess ssh.Session) {
 	ts.mu.Lock()
 	goodbye := ts.goodbye
 	ts.mu.Unlock()
-	if reason == "quit" && goodbye == "" {
+	switch {
+	case goodbye != "":
+	case reason == "quit":
 		goodbye = "bye"
+	case reason != "connection lost":
+		goodbye = reason
 	}
 	if goodbye != "" && reason != "connection lost" {
 		fmt.Fprintf(sess, "\r\nParley: %s\r\n", goodbye)
@@ -226,8 +230,12 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if ts.goodbye != "" {
+	switch {
+	case ts.goodbye != "":
 		return ts.goodbye
+	case m.closing != "":
+		// The core's word can arrive before its Disconnect call does.
+		return m.closing
 	}
 	return "connection lost"
 }
