@@ -174,4 +174,20 @@ func TestMeasureStalledCutOff(t *testing.T) {
 			}
 		})
 	}
+	// A client whose whole process stops (suspended, or its host gone)
+	// reads nothing at all, not even the server's keepalives.
+	t.Run("frozen 80x24", func(t *testing.T) {
+		ts := startServer(t, nil, nil)
+		took, cut := testkit.MeasureCutOff(t, ts.hub, "#lobby", limit, func() {
+			link := testkit.NewFaultyLink(t, ts.addr)
+			stalledSession(t, link.Addr(), 80, 24)
+			testkit.Eventually(t, "the frozen user in the hub", func() bool { u, _, _ := ts.hub.Counts(); return u == 1 })
+			link.Freeze()
+		})
+		if !cut {
+			t.Logf("an 80×24 client that froze: still in the hub after %s", limit)
+			return
+		}
+		t.Logf("an 80×24 client that froze: out of the hub after %s", took.Round(100*time.Millisecond))
+	})
 }

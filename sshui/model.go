@@ -3,6 +3,7 @@ package sshui
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -48,6 +49,12 @@ type endedMsg []core.Event
 const historyLimit = 100
 
 type model struct {
+	// mu lets the program's Update (keys, sizes, due frames) and the
+	// session's pump (hub events) take turns with the model.
+	mu   sync.Mutex
+	send func(tea.Msg) // to the program, for postponed frames
+	done bool          // the program has ended: nothing more is drawn
+
 	cs  *core.Session
 	cfg Config
 	st  *styles
@@ -99,7 +106,8 @@ type model struct {
 
 }
 
-func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, w, h int) *model {
+// newModel builds the model of one session; send reaches its program.
+func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, send func(tea.Msg), w, h int) *model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = "type a message · /help for commands · F1 for keys"
@@ -116,7 +124,7 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, w, h int) *
 	in.KeyMap.PrevSuggestion = key.NewBinding(key.WithDisabled())
 	in.Focus()
 	m := &model{
-		cs: cs, cfg: cfg, st: st, scr: scr,
+		cs: cs, cfg: cfg, st: st, scr: scr, send: send,
 		frameGap: time.Second / time.Duration(cfg.FPS),
 		quietGap: time.Second / time.Duration(cfg.QuietFPS),
 		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
@@ -129,9 +137,32 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, w, h int) *
 }
 
 func (m *model) Init() tea.Cmd {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.scr.draw(m.frame())
 	m.lastFrame = time.Now()
 	return nil
+}
+
+// deliver folds a burst of hub events in and draws, on the session's
+// pump. This is the path of every message to every member, so it skips
+// Bubble Tea's message loop: one goroutine wakes per burst instead of
+// three (the pump, the program's loop and its command loop).
+func (m *model) deliver(evs []core.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done || m.quit {
+		return
+	}
+	m.update(eventsMsg(evs))
+	m.redraw(eventsMsg(evs))
+}
+
+// finish stops deliveries once the program has ended.
+func (m *model) finish() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done = true
 }
 
 // frameMsg says a postponed frame may be due.
@@ -142,11 +173,11 @@ type frameMsg struct{}
 // crowd arriving in a big room changes every member's screen with each
 // arrival; such quiet changes wait the longer quietGap, so a thousand
 // screens are not redrawn for every one of them.
-func (m *model) redraw(msg tea.Msg) tea.Cmd {
+func (m *model) redraw(msg tea.Msg) {
 	now := time.Now()
 	if _, ok := msg.(frameMsg); ok {
 		if m.frameDue.IsZero() || now.Before(m.frameDue) {
-			return nil // superseded by a sooner frame, or not yet due
+			return // superseded by a sooner frame, or not yet due
 		}
 	} else {
 		gap := m.frameGap
@@ -155,17 +186,18 @@ func (m *model) redraw(msg tea.Msg) tea.Cmd {
 		}
 		due := m.lastFrame.Add(gap)
 		if !m.frameDue.IsZero() && !due.Before(m.frameDue) {
-			return nil // the pending frame will show this too
+			return // the pending frame will show this too
 		}
 		if now.Before(due) {
 			m.frameDue = due
-			return tea.Tick(due.Sub(now), func(time.Time) tea.Msg { return frameMsg{} })
+			send := m.send
+			time.AfterFunc(due.Sub(now), func() { send(frameMsg{}) })
+			return
 		}
 	}
 	m.frameDue = time.Time{}
 	m.scr.draw(m.frame())
 	m.lastFrame = now
-	return nil
 }
 
 // quiet says msg only tells of members coming and going.
@@ -182,17 +214,18 @@ func quiet(msg tea.Msg) bool {
 	return true
 }
 
+// Update takes the program's messages: keys, sizes, due frames and the
+// session's end; hub events come through deliver.
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	cmd := m.update(msg)
 	if _, ok := msg.(endedMsg); ok {
 		m.scr.draw(m.frame()) // the last word, before the program quits
 		return m, cmd
 	}
-	if m.quit {
-		return m, cmd
-	}
-	if draw := m.redraw(msg); draw != nil {
-		return m, tea.Batch(cmd, draw)
+	if !m.quit {
+		m.redraw(msg)
 	}
 	return m, cmd
 }

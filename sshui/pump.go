@@ -4,42 +4,33 @@ import (
 	"parley/core"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/ssh"
 )
 
-// program is what the pump needs of a running Bubble Tea program.
+// program is what the pump needs of a running session program.
 type program struct {
-	outbox *core.Outbox
-	send   func(tea.Msg) // blocks until the program takes it or has ended
-	ended  <-chan struct{}
+	outbox  *core.Outbox
+	deliver func([]core.Event) // folds a burst in and draws
+	send    func(tea.Msg)      // blocks until the program takes it or has ended
+	ended   <-chan struct{}
 }
 
-// pump is the one goroutine a terminal session keeps of its own besides
-// its program. From the PTY request on, it drains the window changes into
-// box; once the program runs, it also carries the session's hub events to
-// it, a whole burst per message. The hub never blocks on it: while the
-// program is busy, events wait in the outbox and arrive as the next burst.
-func (s *Server) pump(box *windowBox, winch <-chan ssh.Window) {
+// pump delivers a session's hub events to its program, a whole burst at
+// a time, and hands it the session's end. The hub never blocks on it:
+// while it is busy, events wait in the outbox and arrive as the next
+// burst. It never drains window changes: it may be stuck writing to a
+// client that stopped reading, and the SSH library must still be able to
+// hand over requests, or it could never notice the connection closing.
+func (s *Server) pump(p program) {
 	defer s.recoverPanic("session pump")
-	defer box.close()
-	var p program
-	var ready, done <-chan struct{}
 	for {
 		select {
-		case win, ok := <-winch:
-			if !ok {
-				return
-			}
-			box.set(clampWindow(win.Width, win.Height, s.cfg.MaxWidth, s.cfg.MaxHeight))
-		case p = <-box.begin:
-			ready, done = p.outbox.Ready(), p.outbox.Done()
-		case <-ready:
-			p.send(eventsMsg(p.outbox.Drain()))
-		case <-done:
+		case <-p.outbox.Ready():
+			p.deliver(p.outbox.Drain())
+		case <-p.outbox.Done():
 			p.send(endedMsg(p.outbox.Drain()))
-			ready, done = nil, nil
+			return
 		case <-p.ended:
-			ready, done, p.ended = nil, nil, nil
+			return
 		}
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// windowBox keeps the latest terminal size of one session. The session's
-// pump drains the window-change channel into it from the PTY request on,
-// so a resize sent before the shell never blocks the request loop, and a
+// windowBox keeps the latest terminal size of one session. A goroutine
+// drains the window-change channel into it from the PTY request on, so a
+// resize sent before the shell never blocks the request loop, and a
 // closed channel ends the session instead of spinning.
 //
 // A client may send thousands of window changes a second, and each one a
@@ -30,13 +30,10 @@ type windowBox struct {
 
 	sendMu  sync.Mutex // keeps sizes in order when a send is slow
 	applied atomic.Int64
-
-	begin chan program  // hands the running program to the pump
-	gone  chan struct{} // closed with the window-change channel
 }
 
 func newWindowBox(term string, w, h int, interval time.Duration) *windowBox {
-	return &windowBox{term: term, w: w, h: h, interval: interval, begin: make(chan program), gone: make(chan struct{})}
+	return &windowBox{term: term, w: w, h: h, interval: interval}
 }
 
 func (b *windowBox) size() (w, h int) {
@@ -93,17 +90,6 @@ func (b *windowBox) attach(w, h int, send func(w, h int), lost func()) bool {
 	return true
 }
 
-// run hands p to the pump, to carry the session's events to it. It
-// reports false when the channel has closed already.
-func (b *windowBox) run(p program) bool {
-	select {
-	case b.begin <- p:
-		return true
-	case <-b.gone:
-		return false
-	}
-}
-
 // detach stops passing sizes on, once the program has ended.
 func (b *windowBox) detach() {
 	b.mu.Lock()
@@ -113,7 +99,6 @@ func (b *windowBox) detach() {
 
 // close marks the channel closed: the connection is gone.
 func (b *windowBox) close() {
-	close(b.gone)
 	b.mu.Lock()
 	b.closed = true
 	lost := b.lost

@@ -9,6 +9,7 @@ import (
 
 	"parley/core"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 	"github.com/muesli/termenv"
@@ -57,7 +58,7 @@ func testModel(t testing.TB, w, h int, out *bytes.Buffer) (*model, *core.Hub) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close("") })
-	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(out), w, h)
+	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(out), func(tea.Msg) {}, w, h)
 	for _, ev := range cs.Outbox().Drain() {
 		m.apply(ev)
 	}

@@ -4,10 +4,11 @@
 // It uses its own small middleware instead of wish/bubbletea, because
 // that one spins on a closed window-change channel, can hang when a
 // resize arrives before the shell, blocks the hub on p.Send and queries
-// the client's terminal. Here the PTY is emulated, and one goroutine per
-// session (its pump) drains window changes into a latest-size box and
-// carries hub events from the session's outbox to the program. The
-// program draws its own frames, writing only what changed (see screen).
+// the client's terminal. Here the PTY is emulated, window changes are
+// drained into a latest-size box, and the session's pump delivers hub
+// events from its outbox straight to the model, skipping Bubble Tea's
+// message loop; keys still go through it. The model draws its own frames,
+// writing only what changed (see screen).
 //
 // No mouse mode is enabled: the terminal keeps its own text selection and
 // copying, which a mouse mode would take away; scrolling is PgUp/PgDn.

@@ -43,8 +43,12 @@ func (s *Server) ptyHandler(emulate ssh.PtyHandler) ssh.PtyHandler {
 		box := newWindowBox(pty.Term, w, h, s.cfg.ResizeInterval)
 		s.windows.Store(sess, box)
 		go func() {
+			defer s.recoverPanic("window changes")
 			defer s.windows.Delete(sess)
-			s.pump(box, winch)
+			defer box.close()
+			for win := range winch {
+				box.set(clampWindow(win.Width, win.Height, s.cfg.MaxWidth, s.cfg.MaxHeight))
+			}
 		}()
 		return closer, nil
 	}
@@ -194,8 +198,10 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	scr := newScreen(ts.sess)
 	defer scr.close()
 	w, h := box.size()
-	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, w, h)
-	p := tea.NewProgram(m,
+	var p *tea.Program
+	send := func(msg tea.Msg) { p.Send(msg) }
+	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, send, w, h)
+	p = tea.NewProgram(m,
 		tea.WithInput(&inputGuard{r: ts.sess}),
 		tea.WithoutBracketedPaste(),
 		tea.WithOutput(io.Discard),
@@ -214,10 +220,12 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	if !box.attach(w, h, func(w, h int) { p.Send(tea.WindowSizeMsg{Width: w, Height: h}) }, func() {
 		lost.Store(true)
 		cancel()
-	}) || !box.run(program{outbox: cs.Outbox(), send: p.Send, ended: ctx.Done()}) {
+	}) {
 		return "connection lost"
 	}
+	go s.pump(program{outbox: cs.Outbox(), deliver: m.deliver, send: p.Send, ended: ctx.Done()})
 	_, err := p.Run()
+	m.finish()
 	box.detach()
 	if lost.Load() {
 		return "connection lost"
