@@ -510,22 +510,31 @@ func (s *Server) screenRequests(in <-chan *gossh.Request, out chan<- *gossh.Requ
 // keepalive asks the client for a reply every third of IdleTimeout and
 // closes the connection when none comes: the idle deadline alone would
 // either cut off quiet users or, reset by our own writes, keep dead peers.
-// It runs on timers, so no goroutine waits between probes.
+// It runs on a timer, so no goroutine waits between probes, and the timer
+// stops with the connection, so nothing of it is kept after.
 func (s *Server) keepalive(ctx ssh.Context, conn *gossh.ServerConn) {
 	every := s.cfg.IdleTimeout / 3
-	time.AfterFunc(every, func() {
+	var mu sync.Mutex
+	var probe *time.Timer
+	mu.Lock()
+	defer mu.Unlock()
+	probe = time.AfterFunc(every, func() {
 		defer s.recoverPanic("keepalive")
-		if ctx.Err() != nil {
-			return
-		}
 		silent := time.AfterFunc(every, func() {
 			s.log.Info("ssh peer stopped answering keepalives", "remote", conn.RemoteAddr().String())
 			conn.Close()
 		})
 		_, _, err := conn.SendRequest("keepalive@openssh.com", true, nil)
-		if silent.Stop() && err == nil {
-			s.keepalive(ctx, conn)
+		if silent.Stop() && err == nil && ctx.Err() == nil {
+			mu.Lock()
+			probe.Reset(every)
+			mu.Unlock()
 		}
+	})
+	context.AfterFunc(ctx, func() {
+		mu.Lock()
+		probe.Stop()
+		mu.Unlock()
 	})
 }
 
