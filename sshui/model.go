@@ -93,13 +93,16 @@ type model struct {
 	membersGen  int // counts refreshes of members, for the memo
 
 	// Styled parts of the last frame, remade only when their content
-	// changes; the input line is remade after every key.
-	header, statusMemo, inputLine memo[string]
-	sideCol, memCol               memo[[]string]
-	keyBuf                        []byte
-	chatBuf                       []string
-	rooms                         []core.RoomInfo
-	homeSel                       int
+	// changes or the terminal is resized; the input line after every key.
+	header     memo[string, string]
+	statusMemo memo[statusKey, string]
+	inputLine  memo[struct{}, string]
+	sideCol    memo[string, []string]
+	memCol     memo[membersKey, []string]
+	keyBuf     []byte
+	chatBuf    []string
+	rooms      []core.RoomInfo
+	homeSel    int
 
 	quit    bool   // the user quit (Ctrl-C)
 	closing string // why the core is ending the session, when it said
@@ -258,6 +261,11 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 func (m *model) resize(w, h int) {
 	m.w, m.h = w, h
 	m.input.Width = max(1, w-len(m.input.Prompt)-1)
+	m.header.reset()
+	m.statusMemo.reset()
+	m.inputLine.reset()
+	m.sideCol.reset()
+	m.memCol.reset()
 }
 
 func (m *model) setStatus(text string, isErr bool) {

@@ -223,7 +223,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	}) {
 		return "connection lost"
 	}
-	go s.pump(program{outbox: cs.Outbox(), deliver: m.deliver, send: p.Send, ended: ctx.Done()})
+	go s.pump(program{outbox: cs.Outbox(), deliver: m.deliver, send: send, ended: ctx.Done()})
 	_, err := p.Run()
 	m.finish()
 	box.detach()

@@ -77,59 +77,56 @@ func (m *model) frame() frame {
 	row(segment{0, m.headerLine()})
 	f.top, f.bottom = 1, 1+l.bodyH
 	for i := 0; i < l.bodyH; i++ {
-		n := len(segs)
-		col := 0
+		var parts [3]segment
+		n, col := 0, 0
 		if side != nil {
-			segs = append(segs, segment{0, side[i]})
-			col = l.sideW + 1
+			parts[n], n, col = segment{0, side[i]}, n+1, l.sideW+1
 		}
 		chat := at(main, i)
 		if chat == "" {
 			chat = blank(l.chatW)
 		}
-		segs = append(segs, segment{col, chat})
+		parts[n], n = segment{col, chat}, n+1
 		if mem != nil {
-			segs = append(segs, segment{col + l.chatW, mem[i]})
+			parts[n], n = segment{col + l.chatW, mem[i]}, n+1
 		}
-		f.rows = append(f.rows, segs[n:len(segs):len(segs)])
+		row(parts[:n]...)
 	}
 	row(segment{0, m.statusLine()})
-	row(segment{0, m.inputLine.get(strconv.Itoa(m.w), func() string { return fit(m.input.View(), m.w) })})
+	row(segment{0, m.inputLine.get(struct{}{}, func() string { return fit(m.input.View(), m.w) })})
 	return f
 }
 
 // memo keeps one computed value with the key it was computed for, so a
-// frame restyles only the parts whose content changed.
-type memo[T any] struct {
-	key   string
+// frame restyles only the parts whose content changed. Keys leave out the
+// terminal size: a resize resets every memo.
+type memo[K comparable, T any] struct {
+	key   K
 	val   T
 	valid bool
 }
 
-func (c *memo[T]) get(key string, compute func() T) T {
+func (c *memo[K, T]) get(key K, compute func() T) T {
 	if !c.valid || c.key != key {
 		c.val, c.key, c.valid = compute(), key, true
 	}
 	return c.val
 }
 
-// getBytes is get for a key built in a reused buffer: it is copied only
-// when it changed.
-func (c *memo[T]) getBytes(key []byte, compute func() T) T {
+func (c *memo[K, T]) reset() { c.valid = false }
+
+// getByBytes is get for a key built in a reused buffer: it is copied
+// only when it changed.
+func getByBytes[T any](c *memo[string, T], key []byte, compute func() T) T {
 	if !c.valid || c.key != string(key) {
 		c.val, c.key, c.valid = compute(), string(key), true
 	}
 	return c.val
 }
 
-func (c *memo[T]) reset() { c.valid = false }
-
 // sideColumn is the sidebar with its separator, one segment per body row.
 func (m *model) sideColumn(l layout) []string {
-	key := m.keyBuf[:0]
-	key = strconv.AppendInt(key, int64(l.sideW), 10)
-	key = strconv.AppendInt(append(key, ' '), int64(l.bodyH), 10)
-	key = strconv.AppendQuote(key, m.viewing)
+	key := strconv.AppendQuote(m.keyBuf[:0], m.viewing)
 	for _, id := range m.order {
 		c := m.convs[id]
 		key = strconv.AppendQuote(key, id)
@@ -139,14 +136,14 @@ func (m *model) sideColumn(l layout) []string {
 		key = strconv.AppendBool(key, c.ended != "")
 	}
 	m.keyBuf = key
-	return m.sideCol.getBytes(key, func() []string {
+	return getByBytes(&m.sideCol, key, func() []string {
 		return column(m.sidebarLines(l.sideW, l.bodyH), l.sideW, l.bodyH, "", m.st.sep)
 	})
 }
 
 // memberColumn is the members panel with its separator.
 func (m *model) memberColumn(l layout) []string {
-	key := fmt.Sprintf("%d %d %d %q", l.memW, l.bodyH, m.membersGen, m.name)
+	key := membersKey{m.membersGen, m.name}
 	return m.memCol.get(key, func() []string {
 		return column(m.memberLines(l.memW, l.bodyH), l.memW, l.bodyH, m.st.sep, "")
 	})
@@ -216,7 +213,7 @@ func (m *model) headerLine() string {
 		}
 	}
 	text := fmt.Sprintf(" %s · code %s │ %s ", safeText(m.name), m.code, safeText(where))
-	return m.header.get(fmt.Sprintf("%d %s", m.w, text), func() string {
+	return m.header.get(text, func() string {
 		return fit(m.st.brand.Render(" Parley ")+m.st.header.Render(text), m.w)
 	})
 }
@@ -228,13 +225,26 @@ func convTitle(c *convState) string {
 	return c.title
 }
 
+// statusKey and membersKey are what the status line and the members
+// column are made from, besides the terminal size.
+type (
+	statusKey struct {
+		text           string
+		isErr, reading bool
+	}
+	membersKey struct {
+		gen  int
+		name string
+	}
+)
+
 // statusLine is the line above the input: an error or notice, else a hint.
 func (m *model) statusLine() string {
 	reading := false
 	if c := m.convs[m.viewing]; c != nil && c.scroll > 0 && m.panel == nil {
 		reading = true
 	}
-	key := fmt.Sprintf("%d %t %t %s", m.w, m.statusErr, reading, m.status)
+	key := statusKey{m.status, m.statusErr, reading}
 	return m.statusMemo.get(key, func() string {
 		var line string
 		switch {

@@ -47,7 +47,7 @@ func NewFaultyLink(t testing.TB, target string) *FaultyLink {
 		l.mu.Lock()
 		l.fromClient, l.toServer = client, server
 		l.mu.Unlock()
-		go l.pipe(server, client)
+		go l.pipe(server, client, nil)
 		go l.pipe(client, server, l.frozen)
 	}()
 	return l
@@ -70,16 +70,15 @@ var thinDialer = net.Dialer{Control: func(_, _ string, c syscall.RawConn) error 
 func (l *FaultyLink) Addr() string { return l.ln.Addr().String() }
 
 // pipe copies src to dst until src ends; once blackholed it reads on
-// but forwards nothing. Once freeze (if given) is closed it stops reading.
-func (l *FaultyLink) pipe(dst, src net.Conn, freeze ...chan struct{}) {
+// but forwards nothing. Once freeze is closed it stops reading (a nil
+// freeze never is).
+func (l *FaultyLink) pipe(dst, src net.Conn, freeze <-chan struct{}) {
 	buf := make([]byte, 32<<10)
 	for {
-		if len(freeze) > 0 {
-			select {
-			case <-freeze[0]:
-				return // src stays open and unread; the cleanup closes it
-			default:
-			}
+		select {
+		case <-freeze:
+			return // src stays open and unread; the cleanup closes it
+		default:
 		}
 		n, err := src.Read(buf)
 		l.mu.Lock()
