@@ -44,6 +44,10 @@ type Server struct {
 	// IdleTimeout is how long an SSH connection whose peer stopped
 	// answering keepalives is kept; quiet but connected users stay.
 	IdleTimeout time.Duration
+	// TerminalAnswerTimeout is how long an SSH user's terminal may take
+	// to answer a cursor-position question sent with its output before
+	// the session is cut off as no longer reading; 0 turns it off.
+	TerminalAnswerTimeout time.Duration
 	// MaxHandshakes caps the SSH connections still in their handshake;
 	// HandshakeTimeout is how long one may take before it is closed.
 	MaxHandshakes    int
@@ -117,17 +121,18 @@ func Default() Config {
 	return Config{
 		Core: core.DefaultConfig(),
 		Server: Server{
-			SSHAddr:             ":2222",
-			HTTPAddr:            ":8080",
-			HostKeyDir:          "hostkeys",
-			ShutdownGrace:       5 * time.Second,
-			IdleTimeout:         2 * time.Minute,
-			MaxHandshakes:       128,
-			HandshakeTimeout:    20 * time.Second,
-			EarlyDropHandshakes: 0,
-			EarlyDropPercent:    30,
-			MaxAuthTries:        3,
-			ResizeInterval:      100 * time.Millisecond,
+			SSHAddr:               ":2222",
+			HTTPAddr:              ":8080",
+			HostKeyDir:            "hostkeys",
+			ShutdownGrace:         5 * time.Second,
+			IdleTimeout:           2 * time.Minute,
+			TerminalAnswerTimeout: 30 * time.Second,
+			MaxHandshakes:         128,
+			HandshakeTimeout:      20 * time.Second,
+			EarlyDropHandshakes:   0,
+			EarlyDropPercent:      30,
+			MaxAuthTries:          3,
+			ResizeInterval:        100 * time.Millisecond,
 		},
 		Web: Web{
 			AllowedOrigins: []string{},

@@ -143,6 +143,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"bare number duration", "[server]\nshutdown_grace = 5\n", 2, "in quotes"},
 		{"negative duration", "[server]\nshutdown_grace = \"-1s\"\n", 2, "must not be negative"},
 		{"no idle timeout", "[server]\nidle_timeout = \"0s\"\n", 2, "at least 1s"},
+		{"instant terminal answer", "[server]\nterminal_answer_timeout = \"100ms\"\n", 2, "0 (off) or at least 1s"},
 		{"no handshakes", "[server]\nmax_handshakes = 0\n", 2, "at least 1"},
 		{"early drop beyond the cap", "[server]\nmax_handshakes = 10\nearly_drop_handshakes = 11\n", 3, "between 0 (half of max_handshakes) and max_handshakes"},
 		{"early drop rate", "[server]\nearly_drop_percent = 0\n", 2, "between 1 and 100"},
@@ -378,13 +379,16 @@ func TestModerationSettings(t *testing.T) {
 }
 
 func TestSSHDefenceSettings(t *testing.T) {
-	got, err := Parse("ssh.toml", []byte("[server]\nmax_handshakes = 64\nearly_drop_handshakes = 40\nearly_drop_percent = 50\nhandshake_timeout = \"5s\"\nmax_auth_tries = 2\nresize_interval = \"250ms\"\n"))
+	got, err := Parse("ssh.toml", []byte("[server]\nmax_handshakes = 64\nearly_drop_handshakes = 40\nearly_drop_percent = 50\nhandshake_timeout = \"5s\"\nmax_auth_tries = 2\nresize_interval = \"250ms\"\nterminal_answer_timeout = \"0\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := got.Server
-	if s.MaxHandshakes != 64 || s.EarlyDropHandshakes != 40 || s.EarlyDropPercent != 50 || s.HandshakeTimeout != 5*time.Second || s.MaxAuthTries != 2 || s.ResizeInterval != 250*time.Millisecond {
+	if s.MaxHandshakes != 64 || s.EarlyDropHandshakes != 40 || s.EarlyDropPercent != 50 || s.HandshakeTimeout != 5*time.Second || s.MaxAuthTries != 2 || s.ResizeInterval != 250*time.Millisecond || s.TerminalAnswerTimeout != 0 {
 		t.Fatalf("read %+v", s)
+	}
+	if Default().Server.TerminalAnswerTimeout != 30*time.Second {
+		t.Fatalf("terminal_answer_timeout defaults to %s", Default().Server.TerminalAnswerTimeout)
 	}
 }
 

@@ -382,6 +382,10 @@ func server(t *table, s *Server) {
 	if s.IdleTimeout < time.Second {
 		t.fail("idle_timeout", "must be at least 1s")
 	}
+	t.duration("terminal_answer_timeout", &s.TerminalAnswerTimeout)
+	if s.TerminalAnswerTimeout != 0 && s.TerminalAnswerTimeout < time.Second {
+		t.fail("terminal_answer_timeout", "must be 0 (off) or at least 1s")
+	}
 	t.integer("max_handshakes", &s.MaxHandshakes)
 	if s.MaxHandshakes < 1 {
 		t.fail("max_handshakes", "must be at least 1")

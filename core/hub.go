@@ -614,6 +614,14 @@ func (s *Session) Close(reason string) {
 	s.h.removeLocked(s.u, reason, EndClosed)
 }
 
+// CloseSlow is Close for a transport that found its client no longer
+// reads what it is sent; the session counts with those that fell behind.
+func (s *Session) CloseSlow(reason string) {
+	s.h.mu.Lock()
+	defer s.h.unlock()
+	s.h.removeLocked(s.u, reason, EndSlow)
+}
+
 // Switch makes conversation id current; "" means none (the home screen).
 func (s *Session) Switch(id string) error {
 	h := s.h

@@ -88,11 +88,11 @@ func TestIdleClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer client.Close()
-		_, _, stdout, err := openShell(client, nil)
+		_, stdin, stdout, err := openShell(client, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		go func() { _, _ = io.Copy(io.Discard, stdout) }()
+		go func() { _ = testkit.AnswerCursorQueries(io.Discard, stdout, stdin) }()
 	}
 	fmt.Println("clients ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
@@ -138,11 +138,12 @@ func envOr(name, def string) string {
 //
 //	PARLEY_MEASURE=1 go test ./sshui/ -run TestMeasureStalledCutOff -v -count=1
 //
-// The server sees a stalled client only once the client's SSH window
-// (2 MiB with golang.org/x/crypto, OpenSSH's is similar) and the socket
-// buffers are full: then the program blocks, its outbox stays behind and
-// the core cuts it off after slow_timeout. Small frames take long to fill
-// them; the memory held meanwhile is bounded by those buffers.
+// The terminal's SSH layer goes on reading, so the client's SSH window
+// (2 MiB with golang.org/x/crypto, OpenSSH's is similar) takes minutes of
+// small frames to fill; the server sees the client stopped reading once
+// it leaves the terminal probe's question unanswered for
+// terminal_answer_timeout. The last case freezes the whole client, which
+// the keepalives find.
 func TestMeasureStalledCutOff(t *testing.T) {
 	if os.Getenv("PARLEY_MEASURE") != "1" {
 		t.Skip("a measurement: set PARLEY_MEASURE=1 to run it")
@@ -174,6 +175,23 @@ func TestMeasureStalledCutOff(t *testing.T) {
 			}
 		})
 	}
+	// The worst case for the probe: a terminal that stops reading right
+	// after it answered, so the next question comes only a timeout later.
+	t.Run("80x24 that stops once it answered", func(t *testing.T) {
+		ts := startServer(t, nil, nil)
+		took, cut := testkit.MeasureCutOff(t, ts.hub, "#lobby", limit, func() {
+			_, _, stdin, stdout := testkit.OpenShell(t, ts.addr, testkit.KeyLogin(t, "stuck"), 80, 24)
+			first := &answerOnce{w: stdin, answered: make(chan struct{}), ended: make(chan struct{})}
+			t.Cleanup(func() { close(first.ended) })
+			go func() { _ = testkit.AnswerCursorQueries(io.Discard, stdout, first) }()
+			<-first.answered
+		})
+		if !cut {
+			t.Logf("an 80×24 terminal that stopped reading once it answered: still in the hub after %s", limit)
+			return
+		}
+		t.Logf("an 80×24 terminal that stopped reading once it answered: out of the hub after %s", took.Round(100*time.Millisecond))
+	})
 	// A client whose whole process stops (suspended, or its host gone)
 	// reads nothing at all, not even the server's keepalives.
 	t.Run("frozen 80x24", func(t *testing.T) {
@@ -190,4 +208,24 @@ func TestMeasureStalledCutOff(t *testing.T) {
 		}
 		t.Logf("an 80×24 client that froze: out of the hub after %s", took.Round(100*time.Millisecond))
 	})
+}
+
+// answerOnce passes on the first answer, then blocks its writer, and so
+// the reader of the terminal's output, until the test ends.
+type answerOnce struct {
+	w        io.Writer
+	answered chan struct{}
+	ended    chan struct{}
+}
+
+func (a *answerOnce) Write(p []byte) (int, error) {
+	select {
+	case <-a.answered:
+		<-a.ended
+		return 0, io.ErrClosedPipe
+	default:
+	}
+	n, err := a.w.Write(p)
+	close(a.answered)
+	return n, err
 }

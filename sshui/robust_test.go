@@ -158,7 +158,7 @@ func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
 // OSC/DCS/APC, no C1 controls, no bell, no other C0 controls.
 func escapeFree(t *testing.T, raw []byte) {
 	t.Helper()
-	const allowedFinals = "mHJKhlABCDGdrfXLMPST"
+	const allowedFinals = "mHJKhlABCDGdrfXLMPSTn"
 	for i := 0; i < len(raw); {
 		b := raw[i]
 		switch {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // segment is a piece of one screen row: styled text exactly as many cells
@@ -39,7 +40,8 @@ type frameBuf struct {
 // A frame is written with one Write, so no client sees half of it.
 type screen struct {
 	out   io.Writer
-	shown frame // rows nil until the first frame
+	probe *terminalProbe // nil: never asks the terminal anything
+	shown frame          // rows nil until the first frame
 	bell  bool
 	err   error // the first failed write; nothing is written after it
 	bufs  [2]frameBuf
@@ -55,7 +57,9 @@ const (
 	clearScreen = "\x1b[m\x1b[H\x1b[2J"
 )
 
-func newScreen(out io.Writer) *screen { return &screen{out: out} }
+func newScreen(out io.Writer, probe *terminalProbe) *screen {
+	return &screen{out: out, probe: probe}
+}
 
 // frameBufs lends the bytes of a frame while it is written, so idle
 // sessions hold no buffer.
@@ -96,6 +100,9 @@ func (s *screen) draw(f frame) {
 	if s.bell {
 		b = append(b, '\a')
 		s.bell = false
+	}
+	if s.probe.ask(time.Now()) {
+		b = append(b, askCursor...)
 	}
 	s.shown.top, s.shown.bottom, s.shown.scrollSeg = f.top, f.bottom, f.scrollSeg
 	_, s.err = s.out.Write(b)

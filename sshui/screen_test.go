@@ -58,7 +58,7 @@ func testModel(t testing.TB, w, h int, out *bytes.Buffer) (*model, *core.Hub) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close("") })
-	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(out), func(tea.Msg) {}, w, h)
+	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(out, nil), func(tea.Msg) {}, w, h)
 	for _, ev := range cs.Outbox().Drain() {
 		m.apply(ev)
 	}

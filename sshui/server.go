@@ -95,6 +95,11 @@ type Config struct {
 	// leaving alone, so a crowd arriving in a big room does not redraw
 	// every member's screen for each arrival. 0 means 2.
 	QuietFPS int
+	// AnswerTimeout bounds how long a client may go without reading its
+	// output: with output, at most this often, the terminal is asked
+	// where its cursor is, and a session whose terminal has not answered
+	// within AnswerTimeout is cut off. 0 means 30s; negative, never ask.
+	AnswerTimeout time.Duration
 	// StopGrace is how long a session the core cut off may take to say
 	// goodbye before its channel, then its connection, are closed. 0 means 2s.
 	StopGrace time.Duration
@@ -114,6 +119,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StopGrace <= 0 {
 		c.StopGrace = 2 * time.Second
+	}
+	if c.AnswerTimeout == 0 {
+		c.AnswerTimeout = 30 * time.Second
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 20 * time.Second

@@ -82,7 +82,13 @@ type termSession struct {
 // closed, so the program sees its outbox end and quits by itself; if it
 // is stuck (a client that stopped reading), the channel and then the
 // connection are closed after StopGrace each.
-func (ts *termSession) end(reason string) {
+func (ts *termSession) end(reason string) { ts.stop(reason, (*core.Session).Close) }
+
+// cutOff ends a session whose client stopped reading its output, which
+// the core counts with the sessions that fell behind.
+func (ts *termSession) cutOff(reason string) { ts.stop(reason, (*core.Session).CloseSlow) }
+
+func (ts *termSession) stop(reason string, closeCore func(*core.Session, string)) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.ended || ts.finished {
@@ -92,7 +98,7 @@ func (ts *termSession) end(reason string) {
 	ts.goodbye = reason
 	if ts.core != nil {
 		cs := ts.core
-		go cs.Close(reason)
+		go closeCore(cs, reason)
 	}
 	grace := ts.srv.cfg.StopGrace
 	ts.timers = append(ts.timers, time.AfterFunc(grace, func() {
@@ -195,14 +201,16 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	// The model draws through its own screen, which writes only what
 	// changed and only when something did; Bubble Tea's renderer would
 	// repaint whole lines on a timer, in every session, all the time.
-	scr := newScreen(ts.sess)
+	probe := s.probeFor(ts, box.term)
+	defer probe.stop()
+	scr := newScreen(ts.sess, probe)
 	defer scr.close()
 	w, h := box.size()
 	var p *tea.Program
 	send := func(msg tea.Msg) { p.Send(msg) }
 	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, send, w, h)
 	p = tea.NewProgram(m,
-		tea.WithInput(&inputGuard{r: ts.sess}),
+		tea.WithInput(&inputGuard{r: ts.sess, probe: probe}),
 		tea.WithoutBracketedPaste(),
 		tea.WithOutput(io.Discard),
 		tea.WithoutRenderer(),
@@ -246,6 +254,22 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 		return m.closing
 	}
 	return "connection lost"
+}
+
+// StoppedReading is why a session whose terminal stopped answering the
+// probe is cut off.
+const StoppedReading = "too slow: your terminal stopped reading"
+
+// probeFor gives a session its terminal probe, or nil when it is off or
+// the terminal declares it cannot answer (TERM unset or dumb).
+func (s *Server) probeFor(ts *termSession, term string) *terminalProbe {
+	if s.cfg.AnswerTimeout <= 0 || term == "" || term == "dumb" {
+		return nil
+	}
+	return newTerminalProbe(s.cfg.AnswerTimeout, func() {
+		s.log.Info("ssh terminal stopped answering", "remote", ts.sess.RemoteAddr().String(), "timeout", s.cfg.AnswerTimeout.String())
+		ts.cutOff(StoppedReading)
+	})
 }
 
 // profileFor maps TERM (and COLORTERM when a client forwards it) to a

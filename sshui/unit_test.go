@@ -112,7 +112,7 @@ func BenchmarkRenderMessage(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cs.Close("")
-	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(io.Discard), func(tea.Msg) {}, 100, 30)
+	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(io.Discard, nil), func(tea.Msg) {}, 100, 30)
 	msg := &core.Message{Seq: 1, Time: time.Now(), Kind: core.Text, From: core.Member{ID: 99, Name: "alice"},
 		Text: strings.Repeat("a message of ordinary words, hello viewer, ", 7)}
 	b.ReportAllocs()

@@ -36,8 +36,12 @@ func dialSSHUser(addr, name string) (*loadClient, error) {
 		err = sess.RequestPty("xterm-256color", 30, 100, gossh.TerminalModes{})
 	}
 	var stdout io.Reader
+	var stdin io.Writer
 	if err == nil {
 		stdout, err = sess.StdoutPipe()
+	}
+	if err == nil {
+		stdin, err = sess.StdinPipe()
 	}
 	if err == nil {
 		err = sess.Shell()
@@ -49,7 +53,7 @@ func dialSSHUser(addr, name string) (*loadClient, error) {
 	c := &loadClient{closed: make(chan struct{}), close: func() { client.Close() }}
 	go func() {
 		defer close(c.closed)
-		_, _ = io.Copy(&c.got, stdout)
+		_ = testkit.AnswerCursorQueries(&c.got, stdout, stdin)
 	}()
 	return c, nil
 }

@@ -100,6 +100,7 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		Addr:                cfg.Server.SSHAddr,
 		HostKeyDir:          cfg.Server.HostKeyDir,
 		IdleTimeout:         cfg.Server.IdleTimeout,
+		AnswerTimeout:       answerTimeout(cfg.Server.TerminalAnswerTimeout),
 		MaxHandshakes:       cfg.Server.MaxHandshakes,
 		EarlyDropHandshakes: cfg.Server.EarlyDropHandshakes,
 		EarlyDropPercent:    cfg.Server.EarlyDropPercent,
@@ -181,6 +182,15 @@ wait:
 	}
 	log.Info("stopped")
 	return code
+}
+
+// answerTimeout maps the config's "0 is off" to the SSH server's, where
+// zero means its default.
+func answerTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func tlsSettings(w config.Web) webrtcsignal.TLSSettings {

@@ -120,6 +120,35 @@ const ReplyPump = "parley/internal/testkit.pumpReplies"
 // is read without a data race inside it.
 func pumpReplies(stdin io.Writer, emu io.Reader) { _, _ = io.Copy(stdin, emu) }
 
+// AnswerCursorQueries copies a session's output to w and answers each
+// cursor position question in it on stdin, as every terminal does: the
+// server takes a client that never answers for one that stopped reading.
+func AnswerCursorQueries(w io.Writer, stdout io.Reader, stdin io.Writer) error {
+	const ask = "\x1b[6n"
+	buf := make([]byte, 32<<10)
+	var tail []byte // the last bytes, for a question split across reads
+	for {
+		n, err := stdout.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			across := append(tail[:len(tail):len(tail)], buf[:min(n, len(ask)-1)]...)
+			asked := strings.Count(string(across), ask) + strings.Count(string(buf[:n]), ask)
+			for range asked {
+				if _, werr := io.WriteString(stdin, "\x1b[1;1R"); werr != nil {
+					return werr
+				}
+			}
+			tail = append(tail, buf[max(0, n-len(ask)+1):n]...)
+			tail = tail[max(0, len(tail)-len(ask)+1):]
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // Screen is what a person would read on the terminal now.
 func (tt *Term) Screen() string { return ansi.Strip(tt.emu.Render()) }
 
