@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"parley/internal/testkit"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // readAll reads g to the end with reads of size bytes, checking that no
@@ -195,26 +197,48 @@ func isSubsequence(sub, of []byte) bool {
 // A client whose SSH layer keeps going while nothing reads its output (a
 // hung terminal, a program that never reads its pipe) is cut off once its
 // terminal leaves a question unanswered, long before its SSH window
-// fills; the others are told why. Without the probe it would stay.
+// fills, whatever TERM it names; the others are told why. Without the
+// probe it would stay.
 func TestTerminalThatStopsReadingIsCutOff(t *testing.T) {
 	ts := startServer(t, nil, func(c *Config) { c.AnswerTimeout = time.Second })
 	bob := testkit.Dial(t, ts.addr, "bob", 100, 30)
 	bob.WaitFor("#lobby · 1 member")
-	stuck := stalledSession(t, ts.addr, 80, 24)
-	ended := make(chan struct{})
-	go func() {
-		_ = stuck.Wait()
-		close(ended)
-	}()
-	bob.WaitFor("#lobby · 2 members")
-	bob.WaitFor("stuck left (" + StoppedReading + ")")
-	select {
-	case <-ended:
-	case <-time.After(testkit.WaitLimit):
-		t.Fatal("the stuck client's session was never closed")
+	for i, term := range []string{"xterm-256color", "dumb"} {
+		name := fmt.Sprintf("stuck%d", i)
+		client, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		stuck, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stuck.StdoutPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := stuck.RequestPty(term, 24, 80, gossh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := stuck.Shell(); err != nil {
+			t.Fatal(err)
+		}
+		ended := make(chan struct{})
+		go func() {
+			_ = stuck.Wait()
+			close(ended)
+		}()
+		bob.WaitFor("#lobby · 2 members")
+		bob.WaitFor(name + " left (" + StoppedReading + ")")
+		bob.WaitFor("#lobby · 1 member")
+		select {
+		case <-ended:
+		case <-time.After(testkit.WaitLimit):
+			t.Fatalf("TERM=%s: the stuck client's session was never closed", term)
+		}
+		bob.TypeLine("still here with " + term)
+		bob.WaitFor("bob: still here with " + term)
 	}
-	bob.TypeLine("still here")
-	bob.WaitFor("bob: still here")
 }
 
 // A terminal that reads answers every question, so it stays however long

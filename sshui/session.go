@@ -201,7 +201,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	// The model draws through its own screen, which writes only what
 	// changed and only when something did; Bubble Tea's renderer would
 	// repaint whole lines on a timer, in every session, all the time.
-	probe := s.probeFor(ts, box.term)
+	probe := s.probeFor(ts)
 	defer probe.stop()
 	scr := newScreen(ts.sess, probe)
 	defer scr.close()
@@ -260,10 +260,13 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 // probe is cut off.
 const StoppedReading = "too slow: your terminal stopped reading"
 
-// probeFor gives a session its terminal probe, or nil when it is off or
-// the terminal declares it cannot answer (TERM unset or dumb).
-func (s *Server) probeFor(ts *termSession, term string) *terminalProbe {
-	if s.cfg.AnswerTimeout <= 0 || term == "" || term == "dumb" {
+// probeFor gives a session its terminal probe, or nil when it is off.
+// Every terminal is asked, whatever its TERM says: one that could not
+// answer could not show the screen either, which moves its cursor with
+// the same kind of sequences, and a client must not escape the probe by
+// naming itself "dumb".
+func (s *Server) probeFor(ts *termSession) *terminalProbe {
+	if s.cfg.AnswerTimeout <= 0 {
 		return nil
 	}
 	return newTerminalProbe(s.cfg.AnswerTimeout, func() {
