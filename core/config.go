@@ -60,7 +60,12 @@ type Limits struct {
 	// JoinNoticesUpTo is the largest room whose joins and leaves are
 	// posted as notices; in a bigger one they would drown the talk, so
 	// only the member count changes. 0 means every room posts them.
-	JoinNoticesUpTo int
+	JoinNoticesUpTo   int
+	ConnsPerIP        int // connections open at once from one address (IPv6: per /64)
+	NewConnsPerMinute int // new connections per minute from one address
+	// ExemptIPs (addresses or CIDR prefixes) are not limited per address:
+	// loopback by default, so local load tests work.
+	ExemptIPs []string
 	// MemberEventsUpTo is the largest room whose members are told of each
 	// join and leave that posts no notice; a bigger room tells them its
 	// member count instead, at most once per MemberCountInterval, so a
@@ -68,11 +73,6 @@ type Limits struct {
 	// one per arrival. 0 means every room tells each one.
 	MemberEventsUpTo    int
 	MemberCountInterval time.Duration
-	ConnsPerIP          int // connections open at once from one address (IPv6: per /64)
-	NewConnsPerMinute   int // new connections per minute from one address
-	// ExemptIPs (addresses or CIDR prefixes) are not limited per address:
-	// loopback by default, so local load tests work.
-	ExemptIPs []string
 }
 
 // DefaultConfig returns the defaults of DESIGN §3.
@@ -91,24 +91,25 @@ func DefaultConfig() Config {
 // DefaultLimits returns the default limits of DESIGN §3.
 func DefaultLimits() Limits {
 	return Limits{
-		MessageChars:        500,
-		NameCells:           24,
-		History:             100,
-		RateBurst:           10,
-		RatePerSec:          2,
-		RateWarnings:        3,
-		MuteFor:             30 * time.Second,
-		MutedStrikes:        20,
-		WrongCodes:          5,
-		OutboxSize:          512,
-		SlowTimeout:         15 * time.Second,
-		MaxRooms:            1000,
-		JoinNoticesUpTo:     100,
+		MessageChars:      500,
+		NameCells:         24,
+		History:           100,
+		RateBurst:         10,
+		RatePerSec:        2,
+		RateWarnings:      3,
+		MuteFor:           30 * time.Second,
+		MutedStrikes:      20,
+		WrongCodes:        5,
+		OutboxSize:        512,
+		SlowTimeout:       15 * time.Second,
+		MaxRooms:          1000,
+		JoinNoticesUpTo:   100,
+		ConnsPerIP:        20,
+		NewConnsPerMinute: 30,
+		ExemptIPs:         []string{"127.0.0.0/8", "::1"},
+
 		MemberEventsUpTo:    100,
 		MemberCountInterval: 500 * time.Millisecond,
-		ConnsPerIP:          20,
-		NewConnsPerMinute:   30,
-		ExemptIPs:           []string{"127.0.0.0/8", "::1"},
 	}
 }
 
