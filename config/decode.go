@@ -360,6 +360,8 @@ func limits(t *table, l *core.Limits) {
 	t.duration("slow_timeout", &l.SlowTimeout)
 	t.integer("max_rooms", &l.MaxRooms)
 	t.integer("join_notices_up_to", &l.JoinNoticesUpTo)
+	t.integer("member_events_up_to", &l.MemberEventsUpTo)
+	t.duration("member_count_interval", &l.MemberCountInterval)
 	t.integer("conns_per_ip", &l.ConnsPerIP)
 	t.integer("new_conns_per_minute", &l.NewConnsPerMinute)
 	t.strings("exempt_ips", &l.ExemptIPs)

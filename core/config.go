@@ -66,6 +66,13 @@ type Limits struct {
 	// ExemptIPs (addresses or CIDR prefixes) are not limited per address:
 	// loopback by default, so local load tests work.
 	ExemptIPs []string
+	// MemberEventsUpTo is the largest room whose members are told of each
+	// join and leave that posts no notice; a bigger room tells them its
+	// member count instead, at most once per MemberCountInterval, so a
+	// crowd arriving costs each member a few updates a second rather than
+	// one per arrival. 0 means every room tells each one.
+	MemberEventsUpTo    int
+	MemberCountInterval time.Duration
 }
 
 // DefaultConfig returns the defaults of DESIGN §3.
@@ -100,6 +107,9 @@ func DefaultLimits() Limits {
 		ConnsPerIP:        20,
 		NewConnsPerMinute: 30,
 		ExemptIPs:         []string{"127.0.0.0/8", "::1"},
+
+		MemberEventsUpTo:    100,
+		MemberCountInterval: 500 * time.Millisecond,
 	}
 }
 
@@ -123,6 +133,8 @@ func (c Config) Validate() error {
 		{"slow_timeout", l.SlowTimeout >= time.Second},
 		{"max_rooms", l.MaxRooms >= len(c.Rooms)},
 		{"join_notices_up_to", l.JoinNoticesUpTo >= 0},
+		{"member_events_up_to", l.MemberEventsUpTo >= 0},
+		{"member_count_interval", l.MemberCountInterval >= 10*time.Millisecond && l.MemberCountInterval <= 10*time.Second},
 		{"conns_per_ip", l.ConnsPerIP >= 0},
 		{"new_conns_per_minute", l.NewConnsPerMinute >= 0},
 	} {

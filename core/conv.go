@@ -16,6 +16,7 @@ type conv struct {
 	passHash   string
 	maxMembers int
 	permanent  bool
+	countDue   bool // its member count is to be sent (see Hub.countsDue)
 }
 
 func newConv(id string, kind ConvKind) *conv {

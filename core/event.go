@@ -54,8 +54,9 @@ type ConvView struct {
 	Title       string // "#lobby", or the other person's name
 	Description string
 	Partner     Member // the other person, for private chats
-	// MemberCount is kept current by member events; Session.Members
-	// lists them when a view needs the names.
+	// MemberCount is kept current by member events (EventMemberJoined
+	// and EventMemberLeft, or EventMemberCount in big rooms);
+	// Session.Members lists them when a view needs the names.
 	MemberCount int
 	History     []*Message
 }
@@ -88,6 +89,11 @@ const (
 	EventMissed
 	// EventClosing: the server is ending your session; Text says why.
 	EventClosing
+	// EventMemberCount: Conv has N members now. A room bigger than
+	// Limits.MemberEventsUpTo sends it, at most once per
+	// Limits.MemberCountInterval, instead of EventMemberJoined and
+	// EventMemberLeft for the joins and leaves that post no notice.
+	EventMemberCount
 )
 
 // Event is something a session must show. Which fields are set depends on Kind.

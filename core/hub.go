@@ -50,6 +50,11 @@ type Hub struct {
 	bans     BanList
 	motd     string             // the message of the day
 	mutes    map[string]modMute // operators' mutes by key and address, so reconnecting keeps them
+	// countsDue are the big rooms whose member count changed since it was
+	// last sent; countWake asks the janitor to send them after the
+	// interval it carries.
+	countsDue []*conv
+	countWake chan time.Duration
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -103,17 +108,18 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{
-		users:   map[uint64]*user{},
-		byCode:  map[string]*user{},
-		byName:  map[string]*user{},
-		convs:   map[string]*conv{},
-		ipCodes: map[string]*window{},
-		mutes:   map[string]modMute{},
-		bans:    &MemoryBans{},
-		now:     time.Now,
-		rand:    defaultRand,
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
+		users:     map[uint64]*user{},
+		byCode:    map[string]*user{},
+		byName:    map[string]*user{},
+		convs:     map[string]*conv{},
+		ipCodes:   map[string]*window{},
+		mutes:     map[string]modMute{},
+		bans:      &MemoryBans{},
+		now:       time.Now,
+		rand:      defaultRand,
+		stop:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+		countWake: make(chan time.Duration, 1),
 	}
 	h.broker = localBroker{h}
 	for _, o := range opts {
@@ -171,14 +177,37 @@ func (h *Hub) janitor() {
 	defer close(h.stopped)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var counts <-chan time.Time // fires when the due member counts are to be sent
 	for {
 		select {
 		case <-h.stop:
 			return
 		case <-t.C:
 			h.sweep()
+		case after := <-h.countWake:
+			if counts == nil {
+				counts = time.After(after)
+			}
+		case <-counts:
+			counts = nil
+			h.sendMemberCounts()
 		}
 	}
+}
+
+// sendMemberCounts tells the members of every big room whose membership
+// changed since the last time how many they are now.
+func (h *Hub) sendMemberCounts() {
+	h.mu.Lock()
+	due := h.countsDue
+	h.countsDue = nil
+	for _, c := range due {
+		c.countDue = false
+		if h.convs[c.id] == c {
+			h.broker.Publish(Event{Kind: EventMemberCount, Conv: c.id, N: len(c.members)})
+		}
+	}
+	h.unlock()
 }
 
 // sweep cuts off sessions that have stayed behind too long even when no
@@ -373,13 +402,34 @@ func (h *Hub) noticesFor(size int) bool {
 	return limit == 0 || size <= limit
 }
 
+// memberChangedLocked tells c's members that u joined or left it (kind),
+// with the notice posted for it, if any; size counts u among the members.
+// A room above MemberEventsUpTo sends its new count a moment later
+// instead, once for every change in the meantime.
+func (h *Hub) memberChangedLocked(c *conv, kind EventKind, u *user, notice *Message, size int) {
+	limit := h.cfg.Limits.MemberEventsUpTo
+	if notice != nil || c.kind != Room || limit == 0 || size <= limit {
+		h.broker.Publish(Event{Kind: kind, Conv: c.id, Member: u.member(), Msg: notice})
+		return
+	}
+	if c.countDue {
+		return
+	}
+	c.countDue = true
+	h.countsDue = append(h.countsDue, c)
+	select {
+	case h.countWake <- h.cfg.Limits.MemberCountInterval:
+	default: // a wake-up is pending already
+	}
+}
+
 func (h *Hub) joinLocked(u *user, c *conv) {
 	if !c.has(u) {
 		var notice *Message
 		if h.noticesFor(len(c.members) + 1) {
 			notice = h.postLocked(c, System, Member{}, u.name+" joined")
 		}
-		h.broker.Publish(Event{Kind: EventMemberJoined, Conv: c.id, Member: u.member(), Msg: notice})
+		h.memberChangedLocked(c, EventMemberJoined, u, notice, len(c.members)+1)
 		h.observeJoinLocked(u, c)
 		c.add(u)
 		u.convs = append(u.convs, c)
@@ -426,7 +476,7 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 	if h.noticesFor(len(c.members) + 1) {
 		notice = h.postLocked(c, System, Member{}, why)
 	}
-	h.broker.Publish(Event{Kind: EventMemberLeft, Conv: c.id, Member: u.member(), Msg: notice})
+	h.memberChangedLocked(c, EventMemberLeft, u, notice, len(c.members)+1)
 	if len(c.members) == 0 && !c.permanent {
 		delete(h.convs, c.id)
 	}

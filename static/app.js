@@ -313,6 +313,28 @@ function refreshRoomsSoon() {
   roomsTimer = setTimeout(() => conn.rooms(), 1000);
 }
 
+// A big room sends its member count instead of each join and leave: the
+// list shown is fetched again once the room has been quiet for a moment,
+// the others when they are next shown.
+let membersTimer = 0;
+function refreshMembersSoon(id) {
+  clearTimeout(membersTimer);
+  membersTimer = setTimeout(() => { if (state.current === id) conn.members(id); }, 2000);
+}
+
+function memberCount(d) {
+  const c = state.convs.get(d.conv);
+  if (!c) return;
+  c.view.memberCount = d.count;
+  refreshRoomsSoon();
+  if (d.conv !== state.current) {
+    c.members = null;
+    return;
+  }
+  if (c.members) refreshMembersSoon(d.conv);
+  renderHeader();
+}
+
 function memberUpdate(d, apply) {
   const c = state.convs.get(d.conv);
   if (!c) return;
@@ -360,6 +382,7 @@ function setupChat() {
   conn.addEventListener('current', (e) => setCurrent(e.detail.conv));
   conn.addEventListener('member-joined', (e) => memberUpdate(e.detail, (ms) => ms.set(e.detail.member.id, e.detail.member)));
   conn.addEventListener('member-left', (e) => memberUpdate(e.detail, (ms) => ms.delete(e.detail.member.id)));
+  conn.addEventListener('member-count', (e) => memberCount(e.detail));
   conn.addEventListener('renamed', (e) => {
     const d = e.detail;
     const c = state.convs.get(d.conv);

@@ -25,11 +25,12 @@ type frameCache struct {
 // carry nothing about the recipient, and their Message is immutable (a
 // core guarantee); its pointer tells one posting from another.
 type frameKey struct {
-	kind   core.EventKind
+	kind   core.EventKind // 0 for a free slot of the ring
 	conv   string
 	member core.Member
 	text   string
 	msg    *core.Message
+	n      int
 }
 
 // sharedFrame is one event's frame, encoded by whichever recipient's
@@ -51,10 +52,14 @@ func newFrameCache() *frameCache {
 // made for one recipient (views, notices, command output…).
 func sharedKey(ev core.Event) (frameKey, bool) {
 	switch ev.Kind {
-	case core.EventMessage, core.EventMemberJoined, core.EventMemberLeft, core.EventRenamed:
+	case core.EventMessage, core.EventRenamed:
 		if ev.Msg != nil {
 			return frameKey{kind: ev.Kind, conv: ev.Conv, member: ev.Member, text: ev.Text, msg: ev.Msg}, true
 		}
+	case core.EventMemberJoined, core.EventMemberLeft:
+		return frameKey{kind: ev.Kind, conv: ev.Conv, member: ev.Member, msg: ev.Msg}, true
+	case core.EventMemberCount:
+		return frameKey{kind: ev.Kind, conv: ev.Conv, n: ev.N}, true
 	}
 	return frameKey{}, false
 }
@@ -69,7 +74,7 @@ func (fc *frameCache) frame(ev core.Event) *websocket.PreparedMessage {
 	f := fc.byKey[key]
 	if f == nil {
 		f = &sharedFrame{}
-		if old := fc.ring[fc.next]; old.msg != nil {
+		if old := fc.ring[fc.next]; old.kind != 0 {
 			delete(fc.byKey, old)
 		}
 		fc.byKey[key] = f

@@ -29,6 +29,18 @@ func TestSharedFramesAreEncodedOncePerEvent(t *testing.T) {
 	if fc.frame(joined) == first {
 		t.Error("a join notice shares the frame of the message it points to")
 	}
+	// A join or leave without a notice, and a member count, are the same
+	// for every member of the room too.
+	left := core.Event{Kind: core.EventMemberLeft, Conv: "#lobby", Member: core.Member{ID: 4, Name: "ben"}}
+	count := core.Event{Kind: core.EventMemberCount, Conv: "#lobby", N: 5000}
+	for _, ev := range []core.Event{left, count} {
+		if f := fc.frame(ev); f == nil || fc.frame(ev) != f {
+			t.Errorf("event kind %d is not shared", ev.Kind)
+		}
+	}
+	if fc.frame(count) == fc.frame(core.Event{Kind: core.EventMemberCount, Conv: "#lobby", N: 5001}) {
+		t.Error("two counts share a frame")
+	}
 }
 
 func TestFramesForOneRecipientAreNotShared(t *testing.T) {
@@ -40,7 +52,6 @@ func TestFramesForOneRecipientAreNotShared(t *testing.T) {
 		{Kind: core.EventNotice, Text: "muted"},
 		{Kind: core.EventInfo, Text: "help", Lines: []string{"/quit"}},
 		{Kind: core.EventSelf, Member: core.Member{ID: 4, Name: "ben"}},
-		{Kind: core.EventMemberLeft, Conv: "#lobby", Member: core.Member{ID: 4, Name: "ben"}}, // no notice
 		{Kind: core.EventMissed, N: 3},
 	} {
 		if fc.frame(ev) != nil {

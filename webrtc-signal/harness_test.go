@@ -24,7 +24,13 @@ type testServer struct {
 
 func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	t.Helper()
-	hub, err := core.NewHub(core.DefaultConfig())
+	return startServerWith(t, core.DefaultConfig(), mutate...)
+}
+
+// startServerWith starts a server whose hub has the config hubCfg.
+func startServerWith(t *testing.T, hubCfg core.Config, mutate ...func(*Config)) *testServer {
+	t.Helper()
+	hub, err := core.NewHub(hubCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,6 +92,12 @@ type memberEventOut struct {
 	Msg    *messageJSON `json:"msg,omitempty"`
 }
 
+type memberCountOut struct {
+	Type  string `json:"type"` // "member-count"
+	Conv  string `json:"conv"`
+	Count int    `json:"count"`
+}
+
 type selfOut struct {
 	Type string     `json:"type"` // "self"
 	Self memberJSON `json:"self"`
@@ -201,6 +207,8 @@ func fromEvent(ev core.Event) any {
 			out.Msg = &m
 		}
 		return out
+	case core.EventMemberCount:
+		return memberCountOut{Type: "member-count", Conv: ev.Conv, Count: ev.N}
 	case core.EventSelf:
 		return selfOut{Type: "self", Self: toMember(ev.Member)}
 	case core.EventInfo:

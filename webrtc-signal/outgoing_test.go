@@ -23,6 +23,7 @@ func TestEveryCoreEventHasAMessage(t *testing.T) {
 		{core.Event{Kind: core.EventMemberJoined, Conv: "#x", Member: msg.From}, `{"type":"member-joined","conv":"#x","member":{"id":2,"name":"ann","transport":"ssh"}}`},
 		{core.Event{Kind: core.EventMemberLeft, Conv: "#x", Member: msg.From, Msg: msg}, `"type":"member-left","conv":"#x"`},
 		{core.Event{Kind: core.EventRenamed, Conv: "#x", Member: msg.From, Text: "anne"}, `"old":"anne"`},
+		{core.Event{Kind: core.EventMemberCount, Conv: "#x", N: 5000}, `{"type":"member-count","conv":"#x","count":5000}`},
 		{core.Event{Kind: core.EventSelf, Member: msg.From}, `{"type":"self","self":{"id":2,"name":"ann","transport":"ssh"}}`},
 		{core.Event{Kind: core.EventInfo, Text: "Rooms"}, `{"type":"info","title":"Rooms","lines":[]}`},
 		{core.Event{Kind: core.EventNotice, Text: "hi"}, `{"type":"notice","text":"hi"}`},

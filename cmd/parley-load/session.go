@@ -86,8 +86,13 @@ func (s *session) stop(err error) {
 	close(s.ended)
 }
 
-// found records the first sighting of a token sent by another session.
-func (s *session) found(id int) {
+// found records the first sighting of a token sent by another session,
+// seen now.
+func (s *session) found(id int) { s.foundAt(id, time.Now()) }
+
+// foundAt records the first sighting of a token sent by another session,
+// seen at the time at.
+func (s *session) foundAt(id int, at time.Time) {
 	r := s.run
 	if id >= len(r.sentAt) || r.senderOf(id) == s.idx {
 		return
@@ -101,7 +106,7 @@ func (s *session) found(id int) {
 		return
 	}
 	s.seen[word] |= bit
-	s.deliveries = append(s.deliveries, delivery{int32(id), time.Duration(time.Now().UnixNano() - sent)})
+	s.deliveries = append(s.deliveries, delivery{int32(id), time.Duration(at.UnixNano() - sent)})
 	r.delivered.Add(1)
 }
 

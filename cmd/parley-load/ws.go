@@ -50,12 +50,13 @@ func dialWS(s *session) (*wsLink, error) {
 	return l, nil
 }
 
-// serverFrame is the part of a server message the tool looks at.
-type serverFrame struct {
+// welcomeFrame and resyncFrame are the parts of those server messages
+// the tool looks at.
+type welcomeFrame struct {
 	Type string `json:"type"`
-	Msg  struct {
-		Text string `json:"text"`
-	} `json:"msg"`
+}
+
+type resyncFrame struct {
 	Convs []struct {
 		History []struct {
 			Text string `json:"text"`
@@ -64,7 +65,8 @@ type serverFrame struct {
 }
 
 // read takes frames until the connection ends. Only frames holding this
-// run's token prefix are decoded, so the tool's cost per frame stays small.
+// run's token prefix are looked into, so the tool's cost per frame stays
+// small; a token is seen when the frame holding it has been read.
 func (l *wsLink) read() {
 	s := l.s
 	prefix := []byte(s.run.prefix)
@@ -79,40 +81,71 @@ func (l *wsLink) read() {
 			s.stop(err)
 			return
 		}
-		frame := buf.Bytes()
+		frame, at := buf.Bytes(), time.Now()
 		s.bytes.Add(int64(len(frame)))
 		if s.connected == 0 {
-			var f serverFrame
+			var f welcomeFrame
 			if json.Unmarshal(frame, &f) == nil && f.Type == "welcome" {
 				s.sawText()
 			}
 			continue
 		}
 		if bytes.Contains(frame, prefix) {
-			l.scan(frame)
+			l.scan(frame, at)
 		}
 	}
 }
 
 // scan finds the tokens of a message event, or of the history a resync
-// brings to a client that fell behind (what its page would then show).
-func (l *wsLink) scan(frame []byte) {
-	var f serverFrame
-	if err := json.Unmarshal(frame, &f); err != nil {
-		return
-	}
-	prefix := l.s.run.prefix
-	switch f.Type {
+// brings to a client that fell behind (what its page would then show),
+// read at the time at.
+func (l *wsLink) scan(frame []byte, at time.Time) {
+	s := l.s
+	found := func(id int) { s.foundAt(id, at) }
+	typ, _ := stringField(frame, "type")
+	switch string(typ) {
 	case "message":
-		tokensIn(f.Msg.Text, prefix, l.s.found)
+		if text, ok := stringField(frame, "text"); ok {
+			tokensIn(string(text), s.run.prefix, found)
+		}
 	case "resync":
-		l.s.run.resyncs.Add(1)
+		var f resyncFrame
+		if err := json.Unmarshal(frame, &f); err != nil {
+			return
+		}
+		s.run.resyncs.Add(1)
 		for _, c := range f.Convs {
 			for _, m := range c.History {
-				tokensIn(m.Text, prefix, l.s.found)
+				tokensIn(m.Text, s.run.prefix, found)
 			}
 		}
 	}
+}
+
+// stringField is the raw value of the first string field named key in a
+// JSON object, without decoding the rest: a message event has one "type"
+// and one "text" (docs/protocol.md), and decoding every frame with
+// encoding/json cost the tool more than reading it. The value is left
+// escaped: tokens are letters and digits, which JSON never needs to
+// escape, so the raw text holds exactly the tokens the decoded one does
+// (a server escaping them anyway would lose deliveries, never add any).
+func stringField(frame []byte, key string) ([]byte, bool) {
+	pat := make([]byte, 0, len(key)+5)
+	pat = append(append(append(pat, '"'), key...), `":"`...)
+	i := bytes.Index(frame, pat)
+	if i < 0 {
+		return nil, false
+	}
+	rest := frame[i+len(pat):]
+	for j := 0; j < len(rest); j++ {
+		switch rest[j] {
+		case '\\':
+			j++ // the escaped character, a quote perhaps
+		case '"':
+			return rest[:j], true
+		}
+	}
+	return nil, false
 }
 
 // send types line as an input message.
