@@ -210,7 +210,7 @@ func quiet(msg tea.Msg) bool {
 		return false
 	}
 	for _, ev := range evs {
-		if ev.Kind != core.EventMemberJoined && ev.Kind != core.EventMemberLeft {
+		if ev.Kind != core.EventMemberJoined && ev.Kind != core.EventMemberLeft && ev.Kind != core.EventMemberCount {
 			return false
 		}
 	}
@@ -295,6 +295,11 @@ func (m *model) apply(ev core.Event) {
 			}
 		}
 		m.addMessage(ev.Conv, ev.Msg)
+		m.refreshMembers(ev.Conv)
+	case core.EventMemberCount:
+		if c := m.convs[ev.Conv]; c != nil {
+			c.count = ev.N
+		}
 		m.refreshMembers(ev.Conv)
 	case core.EventRenamed:
 		if c := m.convs[ev.Conv]; c != nil && c.kind == core.Private && c.partner.ID == ev.Member.ID {
