@@ -19,6 +19,7 @@ type Outbox struct {
 	closed    bool
 	ready     chan struct{}
 	done      chan struct{}
+	notify    func() // see OnReady; nil if unset
 }
 
 func newOutbox(limit int) *Outbox {
@@ -30,6 +31,22 @@ func (o *Outbox) Ready() <-chan struct{} { return o.ready }
 
 // Done is closed when the session has ended.
 func (o *Outbox) Done() <-chan struct{} { return o.done }
+
+// OnReady makes the outbox call f whenever it signals Ready, and once
+// when the session ends; at once if events wait already or the session
+// has ended. It lets a transport start work on demand instead of keeping
+// a goroutine per session waiting on Ready. f runs in the hub's goroutine
+// that queued the event, without the outbox's lock: it must return
+// quickly and never block.
+func (o *Outbox) OnReady(f func()) {
+	o.mu.Lock()
+	o.notify = f
+	now := len(o.queue) > 0 || o.missed > 0 || o.closed
+	o.mu.Unlock()
+	if now {
+		f()
+	}
+}
 
 // Drain takes every waiting event, followed by an EventMissed if some were
 // dropped since the last drain.
@@ -51,8 +68,8 @@ func (o *Outbox) Drain() []Event {
 // session that stays behind.
 func (o *Outbox) push(ev Event, now time.Time) (behind time.Duration, dropped bool) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.closed {
+		o.mu.Unlock()
 		return 0, false
 	}
 	if len(o.queue) >= o.limit {
@@ -60,12 +77,18 @@ func (o *Outbox) push(ev Event, now time.Time) (behind time.Duration, dropped bo
 		if o.fullSince.IsZero() {
 			o.fullSince = now
 		}
+		o.mu.Unlock()
 		return now.Sub(o.fullSince), true
 	}
 	o.queue = append(o.queue, ev)
 	select {
 	case o.ready <- struct{}{}:
 	default:
+	}
+	notify := o.notify
+	o.mu.Unlock()
+	if notify != nil {
+		notify()
 	}
 	return 0, false
 }
@@ -89,10 +112,16 @@ func (o *Outbox) Len() int {
 
 func (o *Outbox) close() {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if !o.closed {
-		o.closed = true
-		close(o.done)
+	if o.closed {
+		o.mu.Unlock()
+		return
+	}
+	o.closed = true
+	close(o.done)
+	notify := o.notify
+	o.mu.Unlock()
+	if notify != nil {
+		notify()
 	}
 }
 

@@ -50,7 +50,7 @@ const historyLimit = 100
 
 type model struct {
 	// mu lets the program's Update (keys, sizes, due frames) and the
-	// session's pump (hub events) take turns with the model.
+	// session's courier (hub events) take turns with the model.
 	mu   sync.Mutex
 	send func(tea.Msg) // to the program, for postponed frames
 	done bool          // the program has ended: nothing more is drawn
@@ -94,12 +94,13 @@ type model struct {
 
 	// Styled parts of the last frame, remade only when their content
 	// changes or the terminal is resized; the input line after every key.
-	header     memo[string, string]
+	header     memo[headerKey, string]
 	statusMemo memo[statusKey, string]
 	inputLine  memo[struct{}, string]
-	sideCol    memo[string, []string]
+	sideCol    memo[string, []string] // by the conversation viewed
+	sideKey    []sideEntry            // the sidebar's content, remade per frame
+	sideShown  []sideEntry            // the content sideCol was made from
 	memCol     memo[membersKey, []string]
-	keyBuf     []byte
 	chatBuf    []string
 	rooms      []core.RoomInfo
 	homeSel    int
@@ -148,9 +149,9 @@ func (m *model) Init() tea.Cmd {
 }
 
 // deliver folds a burst of hub events in and draws, on the session's
-// pump. This is the path of every message to every member, so it skips
-// Bubble Tea's message loop: one goroutine wakes per burst instead of
-// three (the pump, the program's loop and its command loop).
+// courier. This is the path of every message to every member, so it
+// skips Bubble Tea's message loop: one goroutine runs per burst instead
+// of three waking (a pump, the program's loop and its command loop).
 func (m *model) deliver(evs []core.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -36,7 +36,7 @@ type frameBuf struct {
 // terminal shows, so each new frame costs only its difference: changed
 // segments are rewritten in place and new chat lines arrive by scrolling
 // the chat rows with a scroll region, instead of repainting every line.
-// A frame is written with one Write, so no client sees half of it.
+// A frame is written at once, in writes of at most maxWrite bytes.
 type screen struct {
 	out   io.Writer
 	shown frame // rows nil until the first frame
@@ -54,6 +54,13 @@ const (
 	leaveScreen = "\x1b[?1049l\x1b[?25h"
 	clearScreen = "\x1b[m\x1b[H\x1b[2J"
 )
+
+// maxWrite caps one write of a frame. The SSH library keeps, for each
+// session, buffers as large as the largest write it was handed (the
+// channel's packet, the cipher's output): one whole-screen frame would
+// make every session hold three copies of a screen for good. A new chat
+// message, the frame that matters for speed, is a fraction of it.
+const maxWrite = 1024
 
 func newScreen(out io.Writer) *screen { return &screen{out: out} }
 
@@ -98,7 +105,19 @@ func (s *screen) draw(f frame) {
 		s.bell = false
 	}
 	s.shown.top, s.shown.bottom, s.shown.scrollSeg = f.top, f.bottom, f.scrollSeg
-	_, s.err = s.out.Write(b)
+	s.err = s.write(b)
+}
+
+// write sends b in pieces of at most maxWrite bytes, back to back.
+func (s *screen) write(b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), maxWrite)
+		if _, err := s.out.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 // close gives the client its own screen back.

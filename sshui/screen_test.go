@@ -3,6 +3,7 @@ package sshui
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +154,46 @@ func BenchmarkMessageFrame(b *testing.B) {
 		bytesOut += out.Len()
 	}
 	b.ReportMetric(float64(bytesOut)/float64(i), "bytes/msg")
+}
+
+// writeLog keeps what is written and the size of each write.
+type writeLog struct {
+	bytes.Buffer
+	sizes []int
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.Buffer.Write(p)
+}
+
+// A whole screen goes out in writes of at most maxWrite bytes, so that
+// the SSH library's per-session buffers stay small, and the terminal
+// still shows exactly the frame; a new message is one write.
+func TestFramesGoOutInBoundedWrites(t *testing.T) {
+	m, _ := testModel(t, 160, 50, &bytes.Buffer{})
+	var out writeLog
+	m.scr = newScreen(&out)
+	for i := 0; i < 60; i++ {
+		m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(i, fmt.Sprintf("user%d", i%5), fmt.Sprintf("message number %d, long enough to fill much of a wide row: %s", i, strings.Repeat("界 ", 20)))})
+	}
+	f := m.frame()
+	m.scr.draw(f)
+	if len(out.sizes) < 2 || slices.Max(out.sizes) > maxWrite {
+		t.Fatalf("a %d-byte screen went out in writes of %v bytes; want several, none over %d", out.Len(), out.sizes, maxWrite)
+	}
+	emu := vt.NewEmulator(160, 50)
+	if _, err := emu.Write(out.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := emulatedText(emu), trimRows(shownText(f)); got != want {
+		t.Fatalf("the terminal shows\n%s\nbut the frame is\n%s", got, want)
+	}
+	out.Reset()
+	out.sizes = nil
+	m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(99, "late", "one more")})
+	m.scr.draw(m.frame())
+	if len(out.sizes) != 1 {
+		t.Fatalf("a new message went out in %d writes (%v bytes)", len(out.sizes), out.sizes)
+	}
 }
