@@ -21,16 +21,20 @@ type frame struct {
 	rows        [][]segment
 	top, bottom int
 	scrollSeg   int
-	buf         *frameBuf // the screen's buffer it was laid out in, if any
+	buf         *frameBuf // the buffer it was laid out in, if any
 }
 
-// frameBuf holds the rows of one frame. A screen has two: the one shown,
-// whose rows the next frame is compared with, and the one the next frame
-// is laid out in, so frames reuse memory instead of making garbage.
+// frameBuf holds the rows of one frame. A screen keeps the one shown,
+// whose rows the next frame is compared with; the next frame is laid out
+// in one lent by frameRows, and the shown one goes back once it is
+// replaced. Frames reuse memory instead of making garbage, and a session
+// holds one buffer rather than two.
 type frameBuf struct {
 	segs []segment
 	rows [][]segment
 }
+
+var frameRows = sync.Pool{New: func() any { return new(frameBuf) }}
 
 // screen writes frames to one client's terminal. It keeps the frame the
 // terminal shows, so each new frame costs only its difference: changed
@@ -41,13 +45,12 @@ type screen struct {
 	out   io.Writer
 	shown frame // rows nil until the first frame
 	bell  bool
-	err   error // the first failed write; nothing is written after it
-	bufs  [2]frameBuf
-	front int // the buffer holding the shown rows
+	err   error     // the first failed write; nothing is written after it
+	front *frameBuf // the buffer holding the shown rows, if any
 }
 
-// back is the buffer for laying out the next frame.
-func (s *screen) back() *frameBuf { return &s.bufs[1-s.front] }
+// back lends a buffer for laying out the next frame; draw keeps it.
+func (s *screen) back() *frameBuf { return frameRows.Get().(*frameBuf) }
 
 const (
 	enterScreen = "\x1b[?1049h\x1b[?25l"
@@ -94,9 +97,12 @@ func (s *screen) draw(f frame) {
 	for r, row := range f.rows {
 		b = s.drawRow(b, r, row)
 	}
-	if f.buf == s.back() {
-		s.front = 1 - s.front // every shown row is now f's
+	// Every shown row is now f's: the buffer of the rows shown before is
+	// free.
+	if s.front != nil {
+		frameRows.Put(s.front)
 	}
+	s.front = f.buf
 	if len(b) == start && !s.bell {
 		return
 	}

@@ -146,7 +146,7 @@ func BenchmarkMessageFrame(b *testing.B) {
 		i++
 		msg := chatMessage(i, "alice", fmt.Sprintf("tkabc%07d", i))
 		first.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: msg})
-		first.frame()
+		first.scr.draw(first.frame())
 		out.Reset()
 		b.StartTimer()
 		m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: msg})
