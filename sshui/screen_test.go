@@ -103,7 +103,7 @@ func TestScreenShowsEveryFrameExactly(t *testing.T) {
 	if n := scrolled[len(scrolled)-1]; n > 400 {
 		t.Fatalf("a one-line message cost %d bytes", n)
 	}
-	m.input.SetValue("typing")
+	m.editor().SetValue("typing")
 	check("typing")
 	m.setStatus("a notice", false)
 	check("status")
@@ -195,5 +195,38 @@ func TestFramesGoOutInBoundedWrites(t *testing.T) {
 	m.scr.draw(m.frame())
 	if len(out.sizes) != 1 {
 		t.Fatalf("a new message went out in %d writes (%v bytes)", len(out.sizes), out.sizes)
+	}
+}
+
+// A session that is not typing holds no editor for its input line, and
+// the line looks the same with or without one; typing makes one, and
+// emptying the line lets it go again.
+func TestEmptyInputLineHoldsNoEditor(t *testing.T) {
+	m, _ := testModel(t, 80, 24, &bytes.Buffer{})
+	inputRow := func() string {
+		f := m.frame()
+		return f.rows[len(f.rows)-1][0].text
+	}
+	empty := inputRow()
+	if m.input != nil {
+		t.Fatal("a new session holds an editor")
+	}
+	withEditor := fit(newInput(m.st, m.inputWidth()).View(), m.w)
+	if empty != withEditor {
+		t.Fatalf("the empty line is %q, an editor shows %q", empty, withEditor)
+	}
+	for _, r := range "hi" {
+		m.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	if m.input == nil || m.typed() != "hi" || !strings.Contains(ansi.Strip(inputRow()), "> hi") {
+		t.Fatalf("after typing: editor %v, line %q", m.input != nil, ansi.Strip(inputRow()))
+	}
+	m.update(tea.KeyMsg{Type: tea.KeyBackspace})
+	m.update(tea.KeyMsg{Type: tea.KeyBackspace})
+	if m.input != nil {
+		t.Fatal("the emptied line still holds its editor")
+	}
+	if got := inputRow(); got != empty {
+		t.Fatalf("the emptied line is %q, want %q", got, empty)
 	}
 }

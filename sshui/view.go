@@ -92,7 +92,7 @@ func (m *model) frame() frame {
 		row(parts[:n]...)
 	}
 	row(segment{0, m.statusLine()})
-	row(segment{0, m.inputLine.get(struct{}{}, func() string { return fit(m.input.View(), m.w) })})
+	row(segment{0, m.inputLine.get(struct{}{}, func() string { return fit(m.inputView(), m.w) })})
 	return f
 }
 
