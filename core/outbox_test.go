@@ -3,6 +3,7 @@ package core
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestOnReadyCallsForQueuedEventsAndTheEnd checks that a transport told
@@ -50,5 +51,38 @@ func TestOnReadyCallsForQueuedEventsAndTheEnd(t *testing.T) {
 	}
 	if calls.Load() != late {
 		t.Fatal("the replaced callback was still called")
+	}
+}
+
+// DrainInto gives what Drain would, missed events told, and a consumer
+// that hands its buffer back makes no garbage per event; a big burst's
+// memory is let go.
+func TestDrainIntoReusesMemory(t *testing.T) {
+	o := newOutbox(3)
+	now := time.Now()
+	for i := 0; i < 5; i++ {
+		o.push(Event{Kind: EventNotice, N: i}, now)
+	}
+	buf := o.DrainInto(nil)
+	if len(buf) != 4 || buf[2].N != 2 || buf[3].Kind != EventMissed || buf[3].N != 2 {
+		t.Fatalf("a full queue drained into %+v; want its 3 events and 2 missed", buf)
+	}
+	if evs := o.DrainInto(buf); len(evs) != 0 {
+		t.Fatalf("an empty queue drained into %d events", len(evs))
+	}
+	buf = KeepEvents(buf)
+	allocs := testing.AllocsPerRun(100, func() {
+		o.push(Event{Kind: EventNotice, N: 7}, now)
+		buf = o.DrainInto(buf)
+		if len(buf) != 1 || buf[0].N != 7 {
+			t.Fatalf("drained %+v", buf)
+		}
+		buf = KeepEvents(buf)
+	})
+	if allocs != 0 {
+		t.Fatalf("a push and a drain into a kept buffer made %v allocations", allocs)
+	}
+	if KeepEvents(make([]Event, 0, KeptEvents+1)) != nil {
+		t.Fatal("a buffer bigger than KeptEvents was kept")
 	}
 }

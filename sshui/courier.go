@@ -32,6 +32,8 @@ type courier struct {
 	mu      sync.Mutex
 	running bool // a goroutine is delivering; after the end, for good
 	again   bool // events came while it was
+
+	buf []core.Event // for the next burst, kept by the goroutine delivering
 }
 
 // startCourier delivers p's events from now on.
@@ -66,9 +68,11 @@ func (c *courier) run() {
 			return
 		default:
 		}
-		if evs := c.p.outbox.Drain(); len(evs) > 0 {
+		evs := c.p.outbox.DrainInto(c.buf)
+		if len(evs) > 0 {
 			c.p.deliver(evs)
 		}
+		c.buf = core.KeepEvents(evs)
 		c.mu.Lock()
 		if !c.again {
 			c.running = false
