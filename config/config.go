@@ -63,6 +63,10 @@ type Server struct {
 	// ResizeInterval is the shortest time between two re-layouts of a
 	// terminal, however fast its window changes.
 	ResizeInterval time.Duration
+	// GCPercent is the garbage collector's target (GOGC): how far the
+	// heap may grow past the memory in use before it is collected. Lower
+	// holds less memory per session and costs more CPU.
+	GCPercent int
 }
 
 // BanPath is the ban file Parley uses.
@@ -116,6 +120,10 @@ type Admin struct {
 	MonitorQueue   int
 }
 
+// DefaultGCPercent is Parley's garbage collector target, below Go's 100:
+// see docs/performance.md for what it saves and costs.
+const DefaultGCPercent = 50
+
 // Default returns the settings Parley runs with when no file is given.
 func Default() Config {
 	return Config{
@@ -133,6 +141,7 @@ func Default() Config {
 			EarlyDropPercent:      30,
 			MaxAuthTries:          3,
 			ResizeInterval:        100 * time.Millisecond,
+			GCPercent:             DefaultGCPercent,
 		},
 		Web: Web{
 			AllowedOrigins: []string{},

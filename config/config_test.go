@@ -152,6 +152,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"instant handshake", "[server]\n\nhandshake_timeout = \"10ms\"\n", 3, "at least 1s"},
 		{"auth tries", "[server]\nmax_auth_tries = 50\n", 2, "between 1 and 20"},
 		{"resize interval", "[server]\nresize_interval = \"1ms\"\n", 2, "between 10ms and 10s"},
+		{"collector target", "[server]\ngc_percent = 5\n", 2, "between 10 and 1000"},
 		{"limit out of range", "[limits]\nrate_burst = 3\nhistory = -1\n", 3, "history is out of range"},
 		{"limit in an inline table", "auto_join = true\nlimits = { history = -1 }\n", 2, "history is out of range"},
 		{"bad name in the second room", "[[rooms]]\nname = \"lobby\"\n\n[[rooms]]\ndescription = \"x\"\nname = \"no spaces\"\n", 6, "invalid room name"},
@@ -381,12 +382,12 @@ func TestModerationSettings(t *testing.T) {
 }
 
 func TestSSHDefenceSettings(t *testing.T) {
-	got, err := Parse("ssh.toml", []byte("[server]\nmax_handshakes = 64\nearly_drop_handshakes = 40\nearly_drop_percent = 50\nhandshake_timeout = \"5s\"\nmax_auth_tries = 2\nresize_interval = \"250ms\"\nterminal_answer_timeout = \"0\"\n"))
+	got, err := Parse("ssh.toml", []byte("[server]\nmax_handshakes = 64\nearly_drop_handshakes = 40\nearly_drop_percent = 50\nhandshake_timeout = \"5s\"\nmax_auth_tries = 2\nresize_interval = \"250ms\"\nterminal_answer_timeout = \"0\"\ngc_percent = 80\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := got.Server
-	if s.MaxHandshakes != 64 || s.EarlyDropHandshakes != 40 || s.EarlyDropPercent != 50 || s.HandshakeTimeout != 5*time.Second || s.MaxAuthTries != 2 || s.ResizeInterval != 250*time.Millisecond || s.TerminalAnswerTimeout != 0 {
+	if s.MaxHandshakes != 64 || s.EarlyDropHandshakes != 40 || s.EarlyDropPercent != 50 || s.HandshakeTimeout != 5*time.Second || s.MaxAuthTries != 2 || s.ResizeInterval != 250*time.Millisecond || s.TerminalAnswerTimeout != 0 || s.GCPercent != 80 {
 		t.Fatalf("read %+v", s)
 	}
 	if Default().Server.TerminalAnswerTimeout != 30*time.Second {

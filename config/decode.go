@@ -412,6 +412,10 @@ func server(t *table, s *Server) {
 	if s.ResizeInterval < 10*time.Millisecond || s.ResizeInterval > 10*time.Second {
 		t.fail("resize_interval", "must be between 10ms and 10s")
 	}
+	t.integer("gc_percent", &s.GCPercent)
+	if s.GCPercent < 10 || s.GCPercent > 1000 {
+		t.fail("gc_percent", "must be between 10 and 1000")
+	}
 	t.done()
 }
 

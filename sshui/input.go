@@ -22,11 +22,12 @@ type completion struct {
 func (m *model) complete() {
 	if m.comp != nil && len(m.comp.cands) > 1 {
 		m.comp.idx = (m.comp.idx + 1) % len(m.comp.cands)
-		m.input.SetValue(m.comp.head + m.comp.cands[m.comp.idx])
-		m.input.CursorEnd()
+		in := m.editor()
+		in.SetValue(m.comp.head + m.comp.cands[m.comp.idx])
+		in.CursorEnd()
 		return
 	}
-	line := m.input.Value()
+	line := m.typed()
 	cut := strings.LastIndex(line, " ") + 1
 	head, word := line[:cut], line[cut:]
 	var cands []string
@@ -40,8 +41,9 @@ func (m *model) complete() {
 		return
 	}
 	m.comp = &completion{head: head, cands: cands}
-	m.input.SetValue(head + cands[0])
-	m.input.CursorEnd()
+	in := m.editor()
+	in.SetValue(head + cands[0])
+	in.CursorEnd()
 	if len(cands) > 1 {
 		m.setStatus(strings.Join(cands, "  "), false)
 	}

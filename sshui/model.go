@@ -50,7 +50,7 @@ const historyLimit = 100
 
 type model struct {
 	// mu lets the program's Update (keys, sizes, due frames) and the
-	// session's pump (hub events) take turns with the model.
+	// session's courier (hub events) take turns with the model.
 	mu   sync.Mutex
 	send func(tea.Msg) // to the program, for postponed frames
 	done bool          // the program has ended: nothing more is drawn
@@ -78,7 +78,7 @@ type model struct {
 	viewing string   // the one on screen ("" = home); differs only for an ended chat
 	leaving string   // a conversation the user is leaving by command
 
-	input   textinput.Model
+	input   *textinput.Model // the line being typed; nil while it is empty
 	history []string
 	histPos int
 	draft   string
@@ -94,12 +94,13 @@ type model struct {
 
 	// Styled parts of the last frame, remade only when their content
 	// changes or the terminal is resized; the input line after every key.
-	header     memo[string, string]
+	header     memo[headerKey, string]
 	statusMemo memo[statusKey, string]
 	inputLine  memo[struct{}, string]
-	sideCol    memo[string, []string]
+	sideCol    memo[string, []string] // by the conversation viewed
+	sideKey    []sideEntry            // the sidebar's content, remade per frame
+	sideShown  []sideEntry            // the content sideCol was made from
 	memCol     memo[membersKey, []string]
-	keyBuf     []byte
 	chatBuf    []string
 	rooms      []core.RoomInfo
 	homeSel    int
@@ -111,8 +112,25 @@ type model struct {
 
 // newModel builds the model of one session; send reaches its program.
 func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, send func(tea.Msg), w, h int) *model {
+	m := &model{
+		cs: cs, cfg: cfg, st: st, scr: scr, send: send,
+		frameGap: time.Second / time.Duration(cfg.FPS),
+		quietGap: time.Second / time.Duration(cfg.QuietFPS),
+		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
+		convs: map[string]*convState{},
+	}
+	m.resize(w, h)
+	m.rooms = cs.Rooms()
+	return m
+}
+
+const inputPrompt = "> "
+
+// newInput makes the editor of the input line, w cells wide after the
+// prompt.
+func newInput(st *styles, w int) *textinput.Model {
 	in := textinput.New()
-	in.Prompt = "> "
+	in.Prompt = inputPrompt
 	in.Placeholder = "type a message · /help for commands · F1 for keys"
 	in.PromptStyle = st.dim
 	in.TextStyle = st.plain
@@ -125,18 +143,45 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, send func(t
 	in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithDisabled())
 	in.KeyMap.NextSuggestion = key.NewBinding(key.WithDisabled())
 	in.KeyMap.PrevSuggestion = key.NewBinding(key.WithDisabled())
+	in.Width = w
 	in.Focus()
-	m := &model{
-		cs: cs, cfg: cfg, st: st, scr: scr, send: send,
-		frameGap: time.Second / time.Duration(cfg.FPS),
-		quietGap: time.Second / time.Duration(cfg.QuietFPS),
-		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
-		convs: map[string]*convState{},
-		input: in,
+	return &in
+}
+
+// editor is the input line's editor, made when the line was empty. An
+// editor is 5 KiB (mostly its eight styles) and most sessions are not
+// typing, so an empty line has none (see dropEmptyInput).
+func (m *model) editor() *textinput.Model {
+	if m.input == nil {
+		m.input = newInput(m.st, m.inputWidth())
 	}
-	m.resize(w, h)
-	m.rooms = cs.Rooms()
-	return m
+	return m.input
+}
+
+// dropEmptyInput lets the editor of an empty line go: a new one shows
+// and behaves the same.
+func (m *model) dropEmptyInput() {
+	if m.input != nil && m.input.Value() == "" {
+		m.input = nil
+	}
+}
+
+// typed is the line typed so far.
+func (m *model) typed() string {
+	if m.input == nil {
+		return ""
+	}
+	return m.input.Value()
+}
+
+func (m *model) inputWidth() int { return max(1, m.w-len(inputPrompt)-1) }
+
+// inputView draws the input line; an empty one through a new editor.
+func (m *model) inputView() string {
+	if m.input == nil {
+		return newInput(m.st, m.inputWidth()).View()
+	}
+	return m.input.View()
 }
 
 func (m *model) Init() tea.Cmd {
@@ -148,9 +193,9 @@ func (m *model) Init() tea.Cmd {
 }
 
 // deliver folds a burst of hub events in and draws, on the session's
-// pump. This is the path of every message to every member, so it skips
-// Bubble Tea's message loop: one goroutine wakes per burst instead of
-// three (the pump, the program's loop and its command loop).
+// courier. This is the path of every message to every member, so it
+// skips Bubble Tea's message loop: one goroutine runs per burst instead
+// of three waking (a pump, the program's loop and its command loop).
 func (m *model) deliver(evs []core.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -253,14 +298,18 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		return tea.Quit
 	case tea.KeyMsg:
 		m.inputLine.reset()
-		return m.key(msg)
+		cmd := m.key(msg)
+		m.dropEmptyInput()
+		return cmd
 	}
 	return nil
 }
 
 func (m *model) resize(w, h int) {
 	m.w, m.h = w, h
-	m.input.Width = max(1, w-len(m.input.Prompt)-1)
+	if m.input != nil {
+		m.input.Width = m.inputWidth()
+	}
 	m.header.reset()
 	m.statusMemo.reset()
 	m.inputLine.reset()
@@ -498,7 +547,7 @@ func (m *model) key(k tea.KeyMsg) tea.Cmd {
 		m.toggleHelp()
 		return nil
 	case "?":
-		if m.input.Value() == "" {
+		if m.typed() == "" {
 			m.toggleHelp()
 			return nil
 		}
@@ -519,7 +568,7 @@ func (m *model) key(k tea.KeyMsg) tea.Cmd {
 		m.complete()
 		return nil
 	case "up", "down":
-		if m.viewing == "" && m.input.Value() == "" {
+		if m.viewing == "" && m.typed() == "" {
 			m.moveHome(s == "down")
 		} else {
 			m.browseHistory(s == "up")
@@ -538,11 +587,12 @@ func (m *model) key(k tea.KeyMsg) tea.Cmd {
 	// Bubble Tea gives every program the same slice for the space key and
 	// textinput edits what it is given: each session works on its own copy.
 	k.Runes = append([]rune(nil), k.Runes...)
-	before := m.input.Value()
+	in := m.editor()
+	before := in.Value()
 	var cmd tea.Cmd
-	m.input, cmd = m.input.Update(k)
-	if utf8.RuneCountInString(m.input.Value()) > m.cfg.MaxInputRunes {
-		m.input.SetValue(before)
+	*in, cmd = in.Update(k)
+	if utf8.RuneCountInString(in.Value()) > m.cfg.MaxInputRunes {
+		in.SetValue(before)
 		m.setStatus(fmt.Sprintf("input too long: at most %d characters", m.cfg.MaxInputRunes), true)
 	}
 	return cmd
@@ -660,25 +710,26 @@ func (m *model) browseHistory(up bool) {
 		return
 	}
 	if m.histPos == len(m.history) {
-		m.draft = m.input.Value()
+		m.draft = m.typed()
 	}
 	if up {
 		m.histPos = max(0, m.histPos-1)
 	} else {
 		m.histPos = min(len(m.history), m.histPos+1)
 	}
+	in := m.editor()
 	if m.histPos == len(m.history) {
-		m.input.SetValue(m.draft)
+		in.SetValue(m.draft)
 	} else {
-		m.input.SetValue(m.history[m.histPos])
+		in.SetValue(m.history[m.histPos])
 	}
-	m.input.CursorEnd()
+	in.CursorEnd()
 }
 
 // submit sends the typed line to the core. A refused line stays in the
 // input with the reason on the status line, so nothing typed is lost.
 func (m *model) submit() {
-	line := m.input.Value()
+	line := m.typed()
 	if strings.TrimSpace(line) == "" {
 		if m.viewing == "" {
 			m.openHomeItem()
@@ -706,7 +757,7 @@ func (m *model) submit() {
 		m.setStatus(err.Error(), true)
 		return
 	}
-	m.input.Reset()
+	m.input = nil
 	m.status = ""
 	m.panel = nil
 	if c := m.convs[m.viewing]; c != nil {

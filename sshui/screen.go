@@ -22,40 +22,50 @@ type frame struct {
 	rows        [][]segment
 	top, bottom int
 	scrollSeg   int
-	buf         *frameBuf // the screen's buffer it was laid out in, if any
+	buf         *frameBuf // the buffer it was laid out in, if any
 }
 
-// frameBuf holds the rows of one frame. A screen has two: the one shown,
-// whose rows the next frame is compared with, and the one the next frame
-// is laid out in, so frames reuse memory instead of making garbage.
+// frameBuf holds the rows of one frame. A screen keeps the one shown,
+// whose rows the next frame is compared with; the next frame is laid out
+// in one lent by frameRows, and the shown one goes back once it is
+// replaced. Frames reuse memory instead of making garbage, and a session
+// holds one buffer rather than two.
 type frameBuf struct {
 	segs []segment
 	rows [][]segment
 }
 
+var frameRows = sync.Pool{New: func() any { return new(frameBuf) }}
+
 // screen writes frames to one client's terminal. It keeps the frame the
 // terminal shows, so each new frame costs only its difference: changed
 // segments are rewritten in place and new chat lines arrive by scrolling
 // the chat rows with a scroll region, instead of repainting every line.
-// A frame is written with one Write, so no client sees half of it.
+// A frame is written at once, in writes of at most maxWrite bytes.
 type screen struct {
 	out   io.Writer
 	probe *terminalProbe // nil: never asks the terminal anything
 	shown frame          // rows nil until the first frame
 	bell  bool
-	err   error // the first failed write; nothing is written after it
-	bufs  [2]frameBuf
-	front int // the buffer holding the shown rows
+	err   error     // the first failed write; nothing is written after it
+	front *frameBuf // the buffer holding the shown rows, if any
 }
 
-// back is the buffer for laying out the next frame.
-func (s *screen) back() *frameBuf { return &s.bufs[1-s.front] }
+// back lends a buffer for laying out the next frame; draw keeps it.
+func (s *screen) back() *frameBuf { return frameRows.Get().(*frameBuf) }
 
 const (
 	enterScreen = "\x1b[?1049h\x1b[?25l"
 	leaveScreen = "\x1b[?1049l\x1b[?25h"
 	clearScreen = "\x1b[m\x1b[H\x1b[2J"
 )
+
+// maxWrite caps one write of a frame. The SSH library keeps, for each
+// session, buffers as large as the largest write it was handed (the
+// channel's packet, the cipher's output): one whole-screen frame would
+// make every session hold three copies of a screen for good. A new chat
+// message, the frame that matters for speed, is a fraction of it.
+const maxWrite = 1024
 
 func newScreen(out io.Writer, probe *terminalProbe) *screen {
 	return &screen{out: out, probe: probe}
@@ -91,9 +101,12 @@ func (s *screen) draw(f frame) {
 	for r, row := range f.rows {
 		b = s.drawRow(b, r, row)
 	}
-	if f.buf == s.back() {
-		s.front = 1 - s.front // every shown row is now f's
+	// Every shown row is now f's: the buffer of the rows shown before is
+	// free.
+	if s.front != nil {
+		frameRows.Put(s.front)
 	}
+	s.front = f.buf
 	if len(b) == start && !s.bell {
 		return
 	}
@@ -105,7 +118,19 @@ func (s *screen) draw(f frame) {
 		b = append(b, askCursor...)
 	}
 	s.shown.top, s.shown.bottom, s.shown.scrollSeg = f.top, f.bottom, f.scrollSeg
-	_, s.err = s.out.Write(b)
+	s.err = s.write(b)
+}
+
+// write sends b in pieces of at most maxWrite bytes, back to back.
+func (s *screen) write(b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), maxWrite)
+		if _, err := s.out.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 // close gives the client its own screen back.

@@ -3,6 +3,7 @@ package sshui
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestScreenShowsEveryFrameExactly(t *testing.T) {
 	if n := scrolled[len(scrolled)-1]; n > 400 {
 		t.Fatalf("a one-line message cost %d bytes", n)
 	}
-	m.input.SetValue("typing")
+	m.editor().SetValue("typing")
 	check("typing")
 	m.setStatus("a notice", false)
 	check("status")
@@ -145,7 +146,7 @@ func BenchmarkMessageFrame(b *testing.B) {
 		i++
 		msg := chatMessage(i, "alice", fmt.Sprintf("tkabc%07d", i))
 		first.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: msg})
-		first.frame()
+		first.scr.draw(first.frame())
 		out.Reset()
 		b.StartTimer()
 		m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: msg})
@@ -153,4 +154,79 @@ func BenchmarkMessageFrame(b *testing.B) {
 		bytesOut += out.Len()
 	}
 	b.ReportMetric(float64(bytesOut)/float64(i), "bytes/msg")
+}
+
+// writeLog keeps what is written and the size of each write.
+type writeLog struct {
+	bytes.Buffer
+	sizes []int
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.Buffer.Write(p)
+}
+
+// A whole screen goes out in writes of at most maxWrite bytes, so that
+// the SSH library's per-session buffers stay small, and the terminal
+// still shows exactly the frame; a new message is one write.
+func TestFramesGoOutInBoundedWrites(t *testing.T) {
+	m, _ := testModel(t, 160, 50, &bytes.Buffer{})
+	var out writeLog
+	m.scr = newScreen(&out, nil)
+	for i := 0; i < 60; i++ {
+		m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(i, fmt.Sprintf("user%d", i%5), fmt.Sprintf("message number %d, long enough to fill much of a wide row: %s", i, strings.Repeat("界 ", 20)))})
+	}
+	f := m.frame()
+	m.scr.draw(f)
+	if len(out.sizes) < 2 || slices.Max(out.sizes) > maxWrite {
+		t.Fatalf("a %d-byte screen went out in writes of %v bytes; want several, none over %d", out.Len(), out.sizes, maxWrite)
+	}
+	emu := vt.NewEmulator(160, 50)
+	if _, err := emu.Write(out.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := emulatedText(emu), trimRows(shownText(f)); got != want {
+		t.Fatalf("the terminal shows\n%s\nbut the frame is\n%s", got, want)
+	}
+	out.Reset()
+	out.sizes = nil
+	m.apply(core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(99, "late", "one more")})
+	m.scr.draw(m.frame())
+	if len(out.sizes) != 1 {
+		t.Fatalf("a new message went out in %d writes (%v bytes)", len(out.sizes), out.sizes)
+	}
+}
+
+// A session that is not typing holds no editor for its input line, and
+// the line looks the same with or without one; typing makes one, and
+// emptying the line lets it go again.
+func TestEmptyInputLineHoldsNoEditor(t *testing.T) {
+	m, _ := testModel(t, 80, 24, &bytes.Buffer{})
+	inputRow := func() string {
+		f := m.frame()
+		return f.rows[len(f.rows)-1][0].text
+	}
+	empty := inputRow()
+	if m.input != nil {
+		t.Fatal("a new session holds an editor")
+	}
+	withEditor := fit(newInput(m.st, m.inputWidth()).View(), m.w)
+	if empty != withEditor {
+		t.Fatalf("the empty line is %q, an editor shows %q", empty, withEditor)
+	}
+	for _, r := range "hi" {
+		m.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	if m.input == nil || m.typed() != "hi" || !strings.Contains(ansi.Strip(inputRow()), "> hi") {
+		t.Fatalf("after typing: editor %v, line %q", m.input != nil, ansi.Strip(inputRow()))
+	}
+	m.update(tea.KeyMsg{Type: tea.KeyBackspace})
+	m.update(tea.KeyMsg{Type: tea.KeyBackspace})
+	if m.input != nil {
+		t.Fatal("the emptied line still holds its editor")
+	}
+	if got := inputRow(); got != empty {
+		t.Fatalf("the emptied line is %q, want %q", got, empty)
+	}
 }

@@ -1,12 +1,13 @@
 // Package sshui is Parley's SSH side: a Wish server that runs one Bubble
 // Tea program per session over the shared core.
 //
-// It uses its own small middleware instead of wish/bubbletea, because
-// that one spins on a closed window-change channel, can hang when a
-// resize arrives before the shell, blocks the hub on p.Send and queries
-// the client's terminal. Here the PTY is emulated, window changes are
-// drained into a latest-size box, and the session's pump delivers hub
-// events from its outbox straight to the model, skipping Bubble Tea's
+// It serves session channels itself instead of through wish/bubbletea
+// and the SSH library's session, because those spin on a closed
+// window-change channel, can hang when a resize arrives before the shell,
+// block the hub on p.Send and query the client's terminal. Here the PTY
+// is emulated, window changes go into a latest-size box as the channel's
+// requests are read (see shellChannel), and hub events are delivered
+// from the session's outbox straight to the model, skipping Bubble Tea's
 // message loop; keys still go through it. The model draws its own frames,
 // writing only what changed (see screen).
 //
@@ -155,10 +156,6 @@ type Server struct {
 	guard  *core.ConnGuard
 	gate   *handshakeGate
 
-	// windows holds the terminal size box of each session with a PTY,
-	// filled by the PTY handler before the session's handler runs.
-	windows sync.Map // ssh.Session → *windowBox
-
 	mu       sync.Mutex
 	closing  bool
 	starting []*startedListener // handed to Serve before Shutdown
@@ -185,10 +182,6 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	}
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
 		gate: newHandshakeGate(cfg)}
-	emulated := &ssh.Server{}
-	if err := ssh.EmulatePty()(emulated); err != nil {
-		return nil, err
-	}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithAddress(cfg.Addr),
@@ -198,12 +191,10 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 			return true
 		}),
 		wish.WithIdleTimeout(cfg.IdleTimeout),
-		wish.WithMiddleware(s.middleware),
 	)
 	if err != nil {
 		return nil, err
 	}
-	srv.PtyHandler = s.ptyHandler(emulated.PtyHandler)
 	srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
 		return &gossh.ServerConfig{
 			MaxAuthTries: cfg.MaxAuthTries,
@@ -440,7 +431,7 @@ type connStateKey struct{}
 
 // sessionChannel caps the sessions per connection, starts the
 // connection's keepalive with its first session, then serves the channel.
-func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+func (s *Server) sessionChannel(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
 	defer s.recoverPanic("session channel")
 	s.mu.Lock()
 	st, _ := ctx.Value(connStateKey{}).(*connState)
@@ -468,51 +459,7 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc goss
 	if startKeepalive {
 		s.keepalive(ctx, conn)
 	}
-	ssh.DefaultSessionHandler(srv, conn, &screenedChannel{NewChannel: nc, srv: s}, ctx)
-}
-
-// screenedChannel hands the SSH library a session channel whose requests
-// went through screenRequests first.
-type screenedChannel struct {
-	gossh.NewChannel
-	srv *Server
-}
-
-func (c *screenedChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
-	ch, reqs, err := c.NewChannel.Accept()
-	if err != nil {
-		return ch, reqs, err
-	}
-	passed := make(chan *gossh.Request)
-	go c.srv.screenRequests(reqs, passed)
-	return ch, passed, nil
-}
-
-// screenRequests passes on only the session requests a terminal chat
-// needs and refuses the others itself. The SSH library would grant
-// agent forwarding and keep every environment variable a client sends,
-// without bound; subsystems (sftp), X11 and anything unknown are refused
-// too. Of the environment only COLORTERM, once, is read (for colours).
-func (s *Server) screenRequests(in <-chan *gossh.Request, out chan<- *gossh.Request) {
-	defer close(out)
-	colorterm := false
-	for req := range in {
-		pass := false
-		switch req.Type {
-		case "pty-req", "window-change", "shell", "exec", "signal", "break":
-			pass = true
-		case "env":
-			var kv struct{ Name, Value string }
-			if gossh.Unmarshal(req.Payload, &kv) == nil && kv.Name == "COLORTERM" && !colorterm {
-				colorterm, pass = true, true
-			}
-		}
-		if pass {
-			out <- req
-		} else {
-			_ = req.Reply(false, nil)
-		}
-	}
+	s.serveChannel(conn, nc, ctx)
 }
 
 // keepalive asks the client for a reply every third of IdleTimeout and

@@ -13,7 +13,6 @@ import (
 	"parley/core"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/ssh"
 	"github.com/muesli/termenv"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -29,45 +28,10 @@ func clampWindow(w, h, maxW, maxH int) (int, int) {
 	return min(w, maxW), min(h, maxH)
 }
 
-// ptyHandler wraps the emulated-PTY handler: it records the session's
-// terminal and keeps its size current until the channel closes.
-func (s *Server) ptyHandler(emulate ssh.PtyHandler) ssh.PtyHandler {
-	return func(ctx ssh.Context, sess ssh.Session, pty ssh.Pty) (func() error, error) {
-		closer, err := emulate(ctx, sess, pty)
-		if err != nil {
-			return nil, err
-		}
-		// Pty() is safe here: this runs in the session's request loop.
-		_, winch, _ := sess.Pty()
-		w, h := clampWindow(pty.Window.Width, pty.Window.Height, s.cfg.MaxWidth, s.cfg.MaxHeight)
-		box := newWindowBox(pty.Term, w, h, s.cfg.ResizeInterval)
-		s.windows.Store(sess, box)
-		go func() {
-			defer s.recoverPanic("window changes")
-			defer s.windows.Delete(sess)
-			defer box.close()
-			for win := range winch {
-				box.set(clampWindow(win.Width, win.Height, s.cfg.MaxWidth, s.cfg.MaxHeight))
-			}
-		}()
-		return closer, nil
-	}
-}
-
-func (s *Server) middleware(next ssh.Handler) ssh.Handler {
-	return func(sess ssh.Session) {
-		func() {
-			defer s.recoverPanic("session")
-			s.serveSession(sess)
-		}()
-		next(sess)
-	}
-}
-
 // termSession is one running terminal session.
 type termSession struct {
 	srv  *Server
-	sess ssh.Session
+	sess *shellChannel
 
 	mu       sync.Mutex
 	core     *core.Session
@@ -110,9 +74,7 @@ func (ts *termSession) stop(reason string, closeCore func(*core.Session, string)
 		}
 		ts.sess.Close()
 	}), time.AfterFunc(2*grace, func() {
-		if c, ok := ts.sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
-			c.Close()
-		}
+		ts.sess.conn.Close()
 	}))
 }
 
@@ -127,14 +89,14 @@ func (ts *termSession) finish() {
 	}
 }
 
-func (s *Server) serveSession(sess ssh.Session) {
-	v, ok := s.windows.LoadAndDelete(sess)
-	if !ok {
-		fmt.Fprintln(sess, NeedsTerminal)
+// serveSession runs the chat on one session channel; box is nil when the
+// client asked for no terminal.
+func (s *Server) serveSession(sess *shellChannel, box *windowBox) {
+	if box == nil {
+		fmt.Fprintln(sess, NeedsTerminal) // no terminal: a plain line
 		_ = sess.Exit(1)
 		return
 	}
-	box := v.(*windowBox)
 	ts := &termSession{srv: s, sess: sess}
 	if !s.register(ts) {
 		fmt.Fprint(sess, "Parley is shutting down.\r\n")
@@ -143,8 +105,6 @@ func (s *Server) serveSession(sess ssh.Session) {
 	defer s.unregister(ts)
 	defer ts.finish()
 
-	// The server sets the key only from the method that authenticated the
-	// connection, never from one a client merely offered.
 	keyFP := ""
 	if pk := sess.PublicKey(); pk != nil {
 		keyFP = gossh.FingerprintSHA256(pk)
@@ -192,7 +152,7 @@ func (s *Server) serveSession(sess ssh.Session) {
 // runProgram runs the Bubble Tea program of one session and returns why
 // it ended, for the others to read.
 func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) string {
-	ctx, cancel := context.WithCancel(ts.sess.Context())
+	ctx, cancel := context.WithCancel(ts.sess.ctx)
 	defer cancel()
 	ts.mu.Lock()
 	ts.cancel = cancel
@@ -231,7 +191,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	}) {
 		return "connection lost"
 	}
-	go s.pump(program{outbox: cs.Outbox(), deliver: m.deliver, send: send, ended: ctx.Done()})
+	s.startCourier(program{outbox: cs.Outbox(), deliver: m.deliver, send: send, ended: ctx.Done()})
 	_, err := p.Run()
 	m.finish()
 	box.detach()

@@ -3,7 +3,6 @@ package sshui
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -93,7 +92,7 @@ func (m *model) frame() frame {
 		row(parts[:n]...)
 	}
 	row(segment{0, m.statusLine()})
-	row(segment{0, m.inputLine.get(struct{}{}, func() string { return fit(m.input.View(), m.w) })})
+	row(segment{0, m.inputLine.get(struct{}{}, func() string { return fit(m.inputView(), m.w) })})
 	return f
 }
 
@@ -115,28 +114,26 @@ func (c *memo[K, T]) get(key K, compute func() T) T {
 
 func (c *memo[K, T]) reset() { c.valid = false }
 
-// getByBytes is get for a key built in a reused buffer: it is copied
-// only when it changed.
-func getByBytes[T any](c *memo[string, T], key []byte, compute func() T) T {
-	if !c.valid || c.key != string(key) {
-		c.val, c.key, c.valid = compute(), string(key), true
-	}
-	return c.val
+// sideEntry is what the sidebar shows of one conversation.
+type sideEntry struct {
+	id, title        string
+	unread           int
+	mentioned, ended bool
 }
 
 // sideColumn is the sidebar with its separator, one segment per body row.
 func (m *model) sideColumn(l layout) []string {
-	key := strconv.AppendQuote(m.keyBuf[:0], m.viewing)
+	key := m.sideKey[:0]
 	for _, id := range m.order {
 		c := m.convs[id]
-		key = strconv.AppendQuote(key, id)
-		key = strconv.AppendQuote(key, c.title)
-		key = strconv.AppendInt(key, int64(c.unread), 10)
-		key = strconv.AppendBool(key, c.mentioned)
-		key = strconv.AppendBool(key, c.ended != "")
+		key = append(key, sideEntry{id, c.title, c.unread, c.mentioned, c.ended != ""})
 	}
-	m.keyBuf = key
-	return getByBytes(&m.sideCol, key, func() []string {
+	m.sideKey = key
+	if !slices.Equal(key, m.sideShown) {
+		m.sideCol.reset()
+		m.sideShown = append(m.sideShown[:0], key...)
+	}
+	return m.sideCol.get(m.viewing, func() []string {
 		return column(m.sidebarLines(l.sideW, l.bodyH), l.sideW, l.bodyH, "", m.st.sep)
 	})
 }
@@ -196,24 +193,36 @@ func (m *model) tooSmall() []string {
 	return []string{"Terminal too small", fmt.Sprintf("%d×%d: Parley needs at least %d×%d", m.w, m.h, minWidth, minHeight)}
 }
 
+// headerKey is what the header line is made from, besides the size.
+type headerKey struct {
+	name, title, desc string
+	kind              core.ConvKind
+	count             int
+	viewing, ended    bool
+}
+
 func (m *model) headerLine() string {
-	where := "home"
+	key := headerKey{name: m.name}
 	if c := m.convs[m.viewing]; c != nil {
-		where = convTitle(c)
-		switch {
-		case c.ended != "":
-			where += " (ended)"
-		case c.kind == core.Room:
-			where += fmt.Sprintf(" · %d members", c.count)
-			if c.desc != "" {
-				where += " · " + c.desc
-			}
-		default:
-			where += " · private chat"
-		}
+		key = headerKey{m.name, convTitle(c), c.desc, c.kind, c.count, true, c.ended != ""}
 	}
-	text := fmt.Sprintf(" %s · code %s │ %s ", safeText(m.name), m.code, safeText(where))
-	return m.header.get(text, func() string {
+	return m.header.get(key, func() string {
+		where := "home"
+		if key.viewing {
+			where = key.title
+			switch {
+			case key.ended:
+				where += " (ended)"
+			case key.kind == core.Room:
+				where += fmt.Sprintf(" · %d members", key.count)
+				if key.desc != "" {
+					where += " · " + key.desc
+				}
+			default:
+				where += " · private chat"
+			}
+		}
+		text := fmt.Sprintf(" %s · code %s │ %s ", safeText(m.name), m.code, safeText(where))
 		return fit(m.st.brand.Render(" Parley ")+m.st.header.Render(text), m.w)
 	})
 }

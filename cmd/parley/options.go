@@ -56,6 +56,7 @@ var settingFlags = []setting{
 	{name: "stun", key: "ice.stun", kind: list, usage: "STUN server `URLs` for calls, comma-separated"},
 	{name: "turn", key: "ice.turn", kind: list, usage: "TURN server `URLs` for calls, comma-separated"},
 	{name: "turn-secret", key: "ice.turn_secret", envOnly: true},
+	{name: "gc-percent", key: "server.gc_percent", kind: number, usage: "collect garbage when the heap has grown this many `percent` past the memory in use (as GOGC)"},
 	{name: "admin-addr", key: "admin.addr", usage: "serve metrics, health and the monitor on this `address` (\"\" turns it off)"},
 	{name: "admin-token", key: "admin.token", envOnly: true},
 	{name: "stats-interval", key: "admin.stats_interval", kind: duration, usage: "log a stats line this `often` (0s: never)"},

@@ -205,3 +205,17 @@ func TestAdminDefaultsAgree(t *testing.T) {
 			admin.MinTokenLength, admin.DefaultMaxViewers, admin.DefaultViewerQueue)
 	}
 }
+
+// The garbage collector's target is Parley's default unless the
+// operator sets it, and the running process uses it (the Go collector's
+// own metric tells).
+func TestGCPercentReachesTheRuntime(t *testing.T) {
+	s := startServer(t, nil, "--ssh-addr", "127.0.0.1:0", "--http-addr", "", "--hostkey-dir", t.TempDir())
+	if got := metric(t, s.adminAddr, "go_gc_gogc_percent"); got != config.DefaultGCPercent {
+		t.Fatalf("default: go_gc_gogc_percent is %v, want %d", got, config.DefaultGCPercent)
+	}
+	s = startServer(t, []string{"PARLEY_GC_PERCENT=80"}, "--ssh-addr", "127.0.0.1:0", "--http-addr", "", "--hostkey-dir", t.TempDir())
+	if got := metric(t, s.adminAddr, "go_gc_gogc_percent"); got != 80 {
+		t.Fatalf("PARLEY_GC_PERCENT=80: go_gc_gogc_percent is %v", got)
+	}
+}

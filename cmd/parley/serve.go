@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -66,6 +67,7 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		log.Error(what, "err", err)
 		return 1
 	}
+	debug.SetGCPercent(cfg.Server.GCPercent)
 	adm, err := admin.New(admin.Options{
 		Token:       cfg.Admin.Token,
 		Version:     version(),
