@@ -134,6 +134,26 @@ func readUntil(r io.Reader, want string) error {
 	}
 }
 
+// unreadShell opens a w×h shell with TERM term on client, whose output
+// nobody reads.
+func unreadShell(t testing.TB, client *gossh.Client, term string, w, h int) *gossh.Session {
+	t.Helper()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sess.StdoutPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty(term, h, w, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
 // stalledSession logs in as "stuck" and opens a w×h terminal whose output
 // is never read. Its Wait ends when the server closes the session.
 func stalledSession(t testing.TB, addr string, w, h int) *gossh.Session {

@@ -210,19 +210,7 @@ func TestTerminalThatStopsReadingIsCutOff(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer client.Close()
-		stuck, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := stuck.StdoutPipe(); err != nil {
-			t.Fatal(err)
-		}
-		if err := stuck.RequestPty(term, 24, 80, gossh.TerminalModes{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := stuck.Shell(); err != nil {
-			t.Fatal(err)
-		}
+		stuck := unreadShell(t, client, term, 80, 24)
 		ended := make(chan struct{})
 		go func() {
 			_ = stuck.Wait()

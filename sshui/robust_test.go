@@ -109,19 +109,7 @@ func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stuckClient.Close()
-	stuck, err := stuckClient.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stuck.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := stuck.RequestPty("xterm-256color", 200, 500, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := stuck.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	stuck := unreadShell(t, stuckClient, "xterm-256color", 500, 200)
 	bob := testkit.Dial(t, ts.addr, "bob", 100, 30)
 	bob.WaitFor("#lobby · 2 members") // stuck and bob
 	link.Freeze()
