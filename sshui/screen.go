@@ -3,6 +3,7 @@ package sshui
 import (
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -141,7 +142,9 @@ func (s *screen) close() {
 }
 
 // drawRow writes the segments of row r that differ from what is shown;
-// a row whose layout changed is written whole.
+// a row whose layout changed is written whole. A row the terminal shows
+// blank (cleared, or scrolled into view) needs none of a segment's
+// trailing blank cells, nor any segment that is blank altogether.
 func (s *screen) drawRow(b []byte, r int, row []segment) []byte {
 	old := s.shown.rows[r]
 	same := len(old) == len(row)
@@ -150,20 +153,48 @@ func (s *screen) drawRow(b []byte, r int, row []segment) []byte {
 	}
 	next := -1 // the column the cursor is at after the last write
 	for i, seg := range row {
-		if same && old[i].text == seg.text {
+		text := seg.text
+		if old == nil {
+			text = withoutBlankTail(text)
+			if text == "" {
+				continue
+			}
+		} else if same && old[i].text == seg.text {
 			continue
 		}
 		if seg.col != next {
 			b = moveTo(b, r, seg.col)
 		}
-		b = append(b, seg.text...)
+		b = append(b, text...)
 		next = -1
-		if i+1 < len(row) {
+		if len(text) == len(seg.text) && i+1 < len(row) {
 			next = row[i+1].col
 		}
 	}
 	s.shown.rows[r] = row
 	return b
+}
+
+// withoutBlankTail is text without the spaces that end it in the
+// terminal's default colours: those after its last escape sequence, when
+// that one resets the colours, or all of them in text without any. Every
+// segment ends in the default colours, so text without escapes starts in
+// them too.
+func withoutBlankTail(text string) string {
+	end := len(text)
+	for end > 0 && text[end-1] == ' ' {
+		end--
+	}
+	if end == len(text) {
+		return text
+	}
+	if esc := strings.LastIndexByte(text[:end], '\x1b'); esc >= 0 {
+		last := text[esc:]
+		if !strings.HasPrefix(last, "\x1b[0m") && !strings.HasPrefix(last, "\x1b[m") {
+			return text
+		}
+	}
+	return text[:end]
 }
 
 // scroll moves the shown chat rows up when f's chat column is the shown

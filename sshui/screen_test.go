@@ -36,6 +36,44 @@ func emulatedText(emu *vt.Emulator) string {
 	return trimRows(strings.ReplaceAll(ansi.Strip(emu.Render()), "\r\n", "\n"))
 }
 
+// painted is a terminal on which frame f was painted on a cleared
+// screen, segment by segment: what every cell should look like.
+func painted(t testing.TB, f frame) *vt.Emulator {
+	t.Helper()
+	emu := vt.NewEmulator(f.w, f.h)
+	b := []byte(clearScreen)
+	for r, row := range f.rows {
+		for _, seg := range row {
+			b = append(moveTo(b, r, seg.col), seg.text...)
+		}
+	}
+	if _, err := emu.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	return emu
+}
+
+// sameCells fails unless both terminals show the same characters in the
+// same colours and attributes, blank cells included: a space written in
+// reverse video is not a blank.
+func sameCells(t testing.TB, step string, got, want *vt.Emulator) {
+	t.Helper()
+	for y := 0; y < want.Height(); y++ {
+		for x := 0; x < want.Width(); x++ {
+			g, w := got.CellAt(x, y), want.CellAt(x, y)
+			if g == nil || w == nil {
+				if g != w {
+					t.Fatalf("%s: cell %d,%d is %v on the terminal, %v in the frame", step, x, y, g, w)
+				}
+				continue
+			}
+			if (g.Content != w.Content && !(g.IsBlank() && w.IsBlank())) || !g.Style.Equal(&w.Style) {
+				t.Fatalf("%s: cell %d,%d is %q %+v on the terminal, %q %+v in the frame", step, x, y, g.Content, g.Style, w.Content, w.Style)
+			}
+		}
+	}
+}
+
 func trimRows(s string) string {
 	rows := strings.Split(s, "\n")
 	for i := range rows {
@@ -89,6 +127,7 @@ func TestScreenShowsEveryFrameExactly(t *testing.T) {
 		if got, want := emulatedText(emu), trimRows(shownText(f)); got != want {
 			t.Fatalf("%s: the terminal shows\n%s\nbut the frame is\n%s", step, got, want)
 		}
+		sameCells(t, step, emu, painted(t, f))
 		return n
 	}
 	check("first frame")
@@ -124,6 +163,28 @@ func TestScreenShowsEveryFrameExactly(t *testing.T) {
 	m.resize(30, 8)
 	emu.Resize(30, 8)
 	check("too small")
+}
+
+// Only spaces in the default colours are left out on a blank row: spaces
+// that are coloured or in reverse video show, and stay.
+func TestBlankTailIsOnlyDefaultSpaces(t *testing.T) {
+	for text, want := range map[string]string{
+		"":                                 "",
+		"   ":                              "",
+		"abc  ":                            "abc",
+		"abc":                              "abc",
+		"\x1b[1mname\x1b[0m text   ":       "\x1b[1mname\x1b[0m text",
+		"\x1b[1mname\x1b[m   ":             "\x1b[1mname\x1b[m",
+		"\x1b[7m1 #lobby   \x1b[0m":        "\x1b[7m1 #lobby   \x1b[0m",
+		"\x1b[7m1 #lobby   ":               "\x1b[7m1 #lobby   ",
+		"\x1b[48;5;238m  ":                 "\x1b[48;5;238m  ",
+		"\x1b[0m\x1b[48;5;238m x  ":        "\x1b[0m\x1b[48;5;238m x  ",
+		"\x1b[48;5;238m x\x1b[0m \x1b[1m ": "\x1b[48;5;238m x\x1b[0m \x1b[1m ",
+	} {
+		if got := withoutBlankTail(text); got != want {
+			t.Errorf("withoutBlankTail(%q) = %q, want %q", text, got, want)
+		}
+	}
 }
 
 // BenchmarkMessageFrame measures what one new chat message costs a viewer

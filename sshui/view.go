@@ -57,7 +57,7 @@ func (m *model) frame() frame {
 	var side, mem []string
 	if l.sideW > 0 {
 		side = m.sideColumn(l)
-		f.scrollSeg = 1
+		f.scrollSeg = 2
 	}
 	if l.memW > 0 {
 		mem = m.memberColumn(l)
@@ -75,11 +75,13 @@ func (m *model) frame() frame {
 	}
 	row(segment{0, m.headerLine()})
 	f.top, f.bottom = 1, 1+l.bodyH
+	// The separators are segments of their own: a row scrolled up keeps
+	// its separator, which then need not be written again.
 	for i := 0; i < l.bodyH; i++ {
-		var parts [3]segment
+		var parts [5]segment
 		n, col := 0, 0
 		if side != nil {
-			parts[n], n, col = segment{0, side[i]}, n+1, l.sideW+1
+			parts[0], parts[1], n, col = segment{0, side[i]}, segment{l.sideW, m.st.sep}, 2, l.sideW+1
 		}
 		chat := at(main, i)
 		if chat == "" {
@@ -87,7 +89,7 @@ func (m *model) frame() frame {
 		}
 		parts[n], n = segment{col, chat}, n+1
 		if mem != nil {
-			parts[n], n = segment{col + l.chatW, mem[i]}, n+1
+			parts[n], parts[n+1], n = segment{col + l.chatW, m.st.sep}, segment{col + l.chatW + 1, mem[i]}, n+2
 		}
 		row(parts[:n]...)
 	}
@@ -121,7 +123,7 @@ type sideEntry struct {
 	mentioned, ended bool
 }
 
-// sideColumn is the sidebar with its separator, one segment per body row.
+// sideColumn is the sidebar, one line per body row.
 func (m *model) sideColumn(l layout) []string {
 	key := m.sideKey[:0]
 	for _, id := range m.order {
@@ -134,23 +136,23 @@ func (m *model) sideColumn(l layout) []string {
 		m.sideShown = append(m.sideShown[:0], key...)
 	}
 	return m.sideCol.get(m.viewing, func() []string {
-		return column(m.sidebarLines(l.sideW, l.bodyH), l.sideW, l.bodyH, "", m.st.sep)
+		return column(m.sidebarLines(l.sideW, l.bodyH), l.sideW, l.bodyH)
 	})
 }
 
-// memberColumn is the members panel with its separator.
+// memberColumn is the members panel, one line per body row.
 func (m *model) memberColumn(l layout) []string {
 	key := membersKey{m.membersGen, m.name}
 	return m.memCol.get(key, func() []string {
-		return column(m.memberLines(l.memW, l.bodyH), l.memW, l.bodyH, m.st.sep, "")
+		return column(m.memberLines(l.memW, l.bodyH), l.memW, l.bodyH)
 	})
 }
 
-// column fits lines to w cells and h rows, between before and after.
-func column(lines []string, w, h int, before, after string) []string {
+// column fits lines to w cells and h rows.
+func column(lines []string, w, h int) []string {
 	out := make([]string, h)
 	for i := range out {
-		out[i] = before + fit(at(lines, i), w) + after
+		out[i] = fit(at(lines, i), w)
 	}
 	return out
 }
