@@ -3,8 +3,10 @@ package sshui
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,4 +151,60 @@ func TestHalfOpenConnectionIsCleanedUp(t *testing.T) {
 	bob.Close()
 	alice.Close()
 	checkNoLeaks(t, ts, ignore)
+}
+
+// A client heard from lately is alive: only clients that have sent
+// nothing for a third of the idle timeout are asked for a keepalive, so a
+// busy server does not ask every live client every interval.
+func TestKeepalivesGoOnlyToSilentClients(t *testing.T) {
+	const idle = 600 * time.Millisecond
+	ts := startServer(t, nil, func(c *Config) { c.IdleTimeout = idle })
+	dial := func(name string) (*gossh.Client, *atomic.Int32) {
+		t.Helper()
+		nc, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, chans, reqs, err := gossh.NewClientConn(nc, ts.addr, testkit.KeylessLogin(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked := new(atomic.Int32)
+		counted := make(chan *gossh.Request)
+		go func() {
+			defer close(counted)
+			for req := range reqs {
+				if req.Type == "keepalive@openssh.com" {
+					asked.Add(1)
+				}
+				counted <- req
+			}
+		}()
+		client := gossh.NewClient(conn, chans, counted)
+		t.Cleanup(func() { client.Close() })
+		return client, asked
+	}
+	talker, talkerAsked := dial("talker")
+	quiet, quietAsked := dial("quiet")
+	_, keys, talkerOut, err := openShell(talker, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, quietOut, err := openShell(quiet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, talkerOut)
+	go io.Copy(io.Discard, quietOut)
+
+	for end := time.Now().Add(10 * idle / 3); time.Now().Before(end); time.Sleep(idle / 12) {
+		if _, err := io.WriteString(keys, "x\x7f"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, k := quietAsked.Load(), talkerAsked.Load()
+	t.Logf("over 10 keepalive intervals the silent client was asked %d times, the typing one %d", q, k)
+	if q < 5 || k > q/3 {
+		t.Fatalf("the silent client was asked %d times and the typing one %d; want the silent one asked every interval and the typing one hardly ever", q, k)
+	}
 }

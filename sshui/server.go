@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"parley/core"
@@ -395,15 +396,33 @@ func (s *Server) admitConn(ctx ssh.Context, conn net.Conn) net.Conn {
 		return nil
 	}
 	ctx.SetValue(handshakeKey{}, hs)
-	return &countedConn{Conn: conn, release: release, handshake: hs}
+	cc := &countedConn{Conn: conn, release: release, handshake: hs}
+	ctx.SetValue(countedConnKey{}, cc)
+	return cc
 }
 
 // countedConn gives its address's slot, and its handshake slot if still
-// held, back when it closes.
+// held, back when it closes, and notes when the peer was last heard from.
 type countedConn struct {
 	net.Conn
 	release   func()
 	handshake *handshake
+	heard     atomic.Int64 // when bytes last came in, in Unix nanoseconds
+}
+
+type countedConnKey struct{}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.heard.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// silentFor is how long the peer has sent nothing.
+func (c *countedConn) silentFor() time.Duration {
+	return time.Duration(time.Now().UnixNano() - c.heard.Load())
 }
 
 func (c *countedConn) Close() error {
@@ -462,19 +481,34 @@ func (s *Server) sessionChannel(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.
 	s.serveChannel(conn, nc, ctx)
 }
 
-// keepalive asks the client for a reply every third of IdleTimeout and
-// closes the connection when none comes: the idle deadline alone would
-// either cut off quiet users or, reset by our own writes, keep dead peers.
-// It runs on a timer, so no goroutine waits between probes, and the timer
-// stops with the connection, so nothing of it is kept after.
+// keepalive asks the client for a reply when it has sent nothing for a
+// third of IdleTimeout, and closes the connection when none comes: the
+// idle deadline alone would either cut off quiet users or, reset by our
+// own writes, keep dead peers. A client heard from lately (typing, or
+// answering the terminal probe) is alive and is not asked, so a busy
+// server does not ask a thousand live clients every interval. It runs on
+// a timer, so no goroutine waits between probes, and the timer stops
+// with the connection, so nothing of it is kept after.
 func (s *Server) keepalive(ctx ssh.Context, conn *gossh.ServerConn) {
 	every := s.cfg.IdleTimeout / 3
+	heard, _ := ctx.Value(countedConnKey{}).(*countedConn)
 	var mu sync.Mutex
 	var probe *time.Timer
 	mu.Lock()
 	defer mu.Unlock()
 	probe = time.AfterFunc(every, func() {
 		defer s.recoverPanic("keepalive")
+		if heard != nil {
+			if quiet := heard.silentFor(); quiet < every {
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				probe.Reset(every - quiet)
+				mu.Unlock()
+				return
+			}
+		}
 		silent := time.AfterFunc(every, func() {
 			s.log.Info("ssh peer stopped answering keepalives", "remote", conn.RemoteAddr().String())
 			conn.Close()
