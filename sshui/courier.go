@@ -1,7 +1,9 @@
 package sshui
 
 import (
+	"slices"
 	"sync"
+	"time"
 
 	"parley/core"
 
@@ -17,23 +19,23 @@ type program struct {
 }
 
 // courier delivers a session's hub events to its program, a whole burst
-// at a time, and hands it the session's end. No goroutine waits for
-// events: the outbox calls kick when some are queued, and a goroutine
-// runs only while there are events to fold in and draw. The hub never
-// blocks on it: while a burst is being drawn, new events wait in the
-// outbox and the same goroutine takes them next. It never handles window
-// changes: it may be stuck writing to a client that stopped reading, and
-// the channel's requests must still be read, or the session could never
-// notice the channel closing.
+// at a time, and hands it the session's end. No goroutine of the session
+// waits for events: the outbox calls kick when some are queued, and the
+// server's couriers pool runs the delivery. The hub never blocks on it:
+// while a burst is being drawn, new events wait in the outbox and are
+// delivered next. It never handles window changes: it may be stuck
+// writing to a client that stopped reading, and the channel's requests
+// must still be read, or the session could never notice the channel
+// closing.
 type courier struct {
 	srv *Server
 	p   program
 
 	mu      sync.Mutex
-	running bool // a goroutine is delivering; after the end, for good
+	running bool // queued or delivering; after the end, for good
 	again   bool // events came while it was
 
-	buf []core.Event // for the next burst, kept by the goroutine delivering
+	buf []core.Event // for the next burst, kept between deliveries
 }
 
 // startCourier delivers p's events from now on.
@@ -53,34 +55,151 @@ func (c *courier) kick() {
 	}
 	c.running = true
 	c.mu.Unlock()
-	go c.run()
+	c.srv.couriers.queue(c)
 }
 
-func (c *courier) run() {
+// deliver hands the program what is waiting: one burst of events, or the
+// session's end. Events that came meanwhile wait their turn behind the
+// other sessions'.
+func (c *courier) deliver() {
 	defer c.srv.recoverPanic("session courier")
-	reserveStack(0)
-	for {
-		select {
-		case <-c.p.outbox.Done():
-			c.p.send(endedMsg(c.p.outbox.Drain()))
-			return
-		case <-c.p.ended:
-			return
-		default:
-		}
-		evs := c.p.outbox.DrainInto(c.buf)
-		if len(evs) > 0 {
-			c.p.deliver(evs)
-		}
-		c.buf = core.KeepEvents(evs)
-		c.mu.Lock()
-		if !c.again {
-			c.running = false
-			c.mu.Unlock()
-			return
-		}
-		c.again = false
+	select {
+	case <-c.p.outbox.Done():
+		c.p.send(endedMsg(c.p.outbox.Drain()))
+		return
+	case <-c.p.ended:
+		return
+	default:
+	}
+	evs := c.p.outbox.DrainInto(c.buf)
+	if len(evs) > 0 {
+		c.p.deliver(evs)
+	}
+	c.buf = core.KeepEvents(evs)
+	c.mu.Lock()
+	if !c.again {
+		c.running = false
 		c.mu.Unlock()
+		return
+	}
+	c.again = false
+	c.mu.Unlock()
+	c.srv.couriers.queue(c)
+}
+
+// courierPool runs the deliveries of every session on a few goroutines,
+// as many as there are processors, which start when deliveries are
+// waiting and end when none are. A message to a thousand viewers is a
+// thousand deliveries: a goroutine for each, started with a cold stack
+// that had to be grown, cost a tenth of the server's CPU.
+//
+// A delivery may block, writing to a client that stopped reading, until
+// that session is cut off. A runner whose delivery has not ended after
+// two looks of the watchdog, stuckAfter apart, no longer counts, and
+// another starts in its place; it ends once its delivery does and enough
+// others are running.
+type courierPool struct {
+	limit      int           // runners delivering at once, stuck ones left out
+	stuckAfter time.Duration // the watchdog's period
+
+	mu       sync.Mutex
+	waiting  []delivery // oldest first, from waiting[head]
+	head     int
+	runners  []*runner
+	stuck    int
+	watch    *time.Timer
+	watching bool
+}
+
+// delivery is what the pool runs: a courier's turn.
+type delivery interface{ deliver() }
+
+// runner is one goroutine of the pool.
+type runner struct {
+	busy  bool   // delivering
+	done  uint64 // deliveries begun
+	seen  uint64 // done at the watchdog's last look
+	stuck bool
+}
+
+func newCourierPool(limit int, stuckAfter time.Duration) *courierPool {
+	p := &courierPool{limit: max(1, limit), stuckAfter: stuckAfter}
+	p.watch = time.AfterFunc(time.Hour, p.look)
+	p.watch.Stop()
+	return p
+}
+
+// queue puts d behind the deliveries waiting; it never blocks.
+func (p *courierPool) queue(d delivery) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiting = append(p.waiting, d)
+	if len(p.runners)-p.stuck < p.limit {
+		p.startLocked()
+	} else if !p.watching {
+		p.watching = true
+		p.watch.Reset(p.stuckAfter)
+	}
+}
+
+func (p *courierPool) startLocked() {
+	r := &runner{}
+	p.runners = append(p.runners, r)
+	go p.run(r)
+}
+
+// run delivers until nothing waits, or until enough other runners do.
+func (p *courierPool) run(r *runner) {
+	reserveStack(0)
+	p.mu.Lock()
+	for {
+		r.busy = false
+		if r.stuck {
+			r.stuck = false
+			p.stuck--
+		}
+		if p.head == len(p.waiting) || len(p.runners)-p.stuck > p.limit {
+			break
+		}
+		d := p.waiting[p.head]
+		p.waiting[p.head] = nil
+		p.head++
+		if p.head == len(p.waiting) {
+			p.waiting, p.head = p.waiting[:0], 0
+		}
+		r.busy = true
+		r.done++
+		p.mu.Unlock()
+		d.deliver()
+		p.mu.Lock()
+	}
+	p.runners = slices.DeleteFunc(p.runners, func(o *runner) bool { return o == r })
+	if len(p.runners) == 0 && cap(p.waiting) > 1024 {
+		p.waiting = nil // a crowd's queue is not kept once it is done
+	}
+	p.mu.Unlock()
+}
+
+// look is the watchdog: while deliveries wait with every runner busy, it
+// marks the runners that have been in one delivery since its last look
+// as stuck and starts others in their place.
+func (p *courierPool) look() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.watching = false
+	for _, r := range p.runners {
+		if r.busy && !r.stuck && r.done == r.seen {
+			r.stuck = true
+			p.stuck++
+		}
+		r.seen = r.done
+	}
+	for p.head < len(p.waiting) && len(p.runners)-p.stuck < p.limit {
+		p.startLocked()
+	}
+	if p.head < len(p.waiting) {
+		p.watching = true
+		p.watch.Reset(p.stuckAfter)
 	}
 }
 
@@ -88,12 +207,11 @@ func (c *courier) run() {
 // laying the frame out and writing it through the SSH library.
 const drawStack = 14 << 10
 
-// reserveStack grows a courier's stack to drawStack at once, while
-// nearly nothing is on it to copy. A new goroutine starts with a small
-// stack; growing it in steps in the middle of a delivery, with the whole
-// call chain to copy and adjust each time, took a tenth of the server's
-// CPU under load. i is 0; it only keeps the buffer from being optimised
-// away.
+// reserveStack grows a runner's stack to drawStack at once, while nearly
+// nothing is on it to copy: a new goroutine starts with a small stack,
+// and growing it in steps in the middle of a delivery, with the whole
+// call chain to copy and adjust each time, is slow. i is 0; it only
+// keeps the buffer from being optimised away.
 //
 //go:noinline
 func reserveStack(i int) byte {

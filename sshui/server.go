@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,12 +158,19 @@ type Server struct {
 	guard  *core.ConnGuard
 	gate   *handshakeGate
 
+	couriers *courierPool // delivers hub events to every session
+
 	mu       sync.Mutex
 	closing  bool
 	starting []*startedListener // handed to Serve before Shutdown
 	sessions map[*termSession]struct{}
 	wg       sync.WaitGroup // running session handlers
 }
+
+// courierStuckAfter is how often the courier pool looks for runners stuck
+// in one delivery, while others wait: a delivery takes tens of
+// microseconds, unless its client stopped reading.
+const courierStuckAfter = 5 * time.Millisecond
 
 // New loads the host key from cfg.HostKeyDir, creating it on first use,
 // and prepares a server for hub.
@@ -182,7 +190,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
-		gate: newHandshakeGate(cfg)}
+		gate: newHandshakeGate(cfg), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithAddress(cfg.Addr),
@@ -396,7 +404,7 @@ func (s *Server) admitConn(ctx ssh.Context, conn net.Conn) net.Conn {
 		return nil
 	}
 	ctx.SetValue(handshakeKey{}, hs)
-	cc := &countedConn{Conn: conn, release: release, handshake: hs}
+	cc := &countedConn{Conn: conn, release: release, handshake: hs, slack: deadlineSlack(s.cfg.IdleTimeout)}
 	ctx.SetValue(countedConnKey{}, cc)
 	return cc
 }
@@ -408,6 +416,30 @@ type countedConn struct {
 	release   func()
 	handshake *handshake
 	heard     atomic.Int64 // when bytes last came in, in Unix nanoseconds
+	deadline  atomic.Int64  // the deadline last applied, in Unix nanoseconds; 0 for none
+	slack     time.Duration // how far the deadline may move later before it is applied again
+}
+
+// deadlineSlack is how far the SSH library's idle deadline may move later
+// before it is applied again: an eighth of the idle timeout, at most a
+// second.
+func deadlineSlack(idle time.Duration) time.Duration { return min(time.Second, idle/8) }
+
+// SetDeadline applies the deadline the SSH library sets before every
+// read and write to enforce the idle timeout, unless it only moves the
+// last one later by less than the slack. Each call costs the runtime a
+// timer update, on every frame to every session; the idle timeout ends
+// at most the slack early.
+func (c *countedConn) SetDeadline(t time.Time) error {
+	var next int64
+	if !t.IsZero() {
+		next = t.UnixNano()
+	}
+	if last := c.deadline.Load(); last != 0 && next >= last && next-last < int64(c.slack) {
+		return nil
+	}
+	c.deadline.Store(next)
+	return c.Conn.SetDeadline(t)
 }
 
 type countedConnKey struct{}

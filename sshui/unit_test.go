@@ -3,6 +3,7 @@ package sshui
 import (
 	"bytes"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -118,5 +119,44 @@ func BenchmarkRenderMessage(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.renderMessage(msg, 80, false)
+	}
+}
+
+// deadlineLog is a connection that records the deadlines set on it.
+type deadlineLog struct {
+	net.Conn
+	set []time.Time
+}
+
+func (d *deadlineLog) SetDeadline(t time.Time) error {
+	d.set = append(d.set, t)
+	return nil
+}
+
+// The idle deadline the SSH library moves before every read and write is
+// applied again only once it has moved by the slack or more (a second,
+// for the default idle timeout); a deadline that comes earlier, or none,
+// is applied at once.
+func TestIdleDeadlineMovesInSteps(t *testing.T) {
+	if got := deadlineSlack(600 * time.Millisecond); got != 75*time.Millisecond {
+		t.Fatalf("the slack for an idle timeout of 600ms is %s; want an eighth of it", got)
+	}
+	log := &deadlineLog{}
+	c := &countedConn{Conn: log, slack: deadlineSlack(2 * time.Minute)}
+	start := time.Now().Add(2 * time.Minute)
+	for i := range 1000 {
+		c.SetDeadline(start.Add(time.Duration(i) * time.Millisecond)) // a second of frames
+	}
+	c.SetDeadline(start.Add(1500 * time.Millisecond))
+	c.SetDeadline(start.Add(time.Second))
+	c.SetDeadline(time.Time{})
+	want := []time.Time{start, start.Add(1500 * time.Millisecond), start.Add(time.Second), {}}
+	if len(log.set) != len(want) {
+		t.Fatalf("deadlines applied: %v; want %v", log.set, want)
+	}
+	for i := range want {
+		if !log.set[i].Equal(want[i]) {
+			t.Fatalf("deadlines applied: %v; want %v", log.set, want)
+		}
 	}
 }
