@@ -101,7 +101,8 @@ type model struct {
 	sideKey    []sideEntry            // the sidebar's content, remade per frame
 	sideShown  []sideEntry            // the content sideCol was made from
 	memCol     memo[membersKey, []string]
-	chatBuf    []string
+	chatBuf    []string // the chat column's lines, as last laid out
+	chatShown  chatShown
 	rooms      []core.RoomInfo
 	homeSel    int
 
@@ -493,6 +494,7 @@ func (m *model) trim(c *convState) {
 // findMentions lists the messages of c that mention the viewer, once per
 // message rather than once per frame.
 func (m *model) findMentions(c *convState) {
+	m.chatShown = chatShown{} // the log, or what mentions the viewer, was remade
 	c.callsMe = nil
 	for _, msg := range c.log {
 		if m.mentioned(msg) {

@@ -165,6 +165,80 @@ func TestScreenShowsEveryFrameExactly(t *testing.T) {
 	check("too small")
 }
 
+// The chat column moved up by new messages is always the column laid out
+// afresh: through bursts, long and wrapped messages, the log being cut to
+// the scrollback limit, a mention, a rename that changes which messages
+// mention the viewer, reading history, resizes and the members panel.
+func TestMovedChatColumnIsTheLaidOutOne(t *testing.T) {
+	m, _ := testModel(t, 80, 24, &bytes.Buffer{})
+	m.cfg.Scrollback = 12
+	seq := 0
+	say := func(n int, text string) {
+		var evs []core.Event
+		for range n {
+			seq++
+			evs = append(evs, core.Event{Kind: core.EventMessage, Conv: "#lobby", Msg: chatMessage(seq, fmt.Sprintf("user%d", seq%3), fmt.Sprintf("%s %d", text, seq))})
+		}
+		for _, ev := range evs {
+			m.apply(ev)
+		}
+	}
+	moved := 0
+	check := func(step string) {
+		t.Helper()
+		c := m.convs[m.viewing]
+		l := m.layout()
+		if m.chatShown.c == c {
+			moved++
+		}
+		got := slices.Clone(m.chatLines(c, l.chatW, l.bodyH))
+		m.chatShown = chatShown{}
+		want := m.chatLines(c, l.chatW, l.bodyH)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: the chat column is\n%s\nbut laid out afresh it is\n%s", step, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	long := strings.Repeat("a long message that wraps over several rows ", 4)
+	for i := range 40 {
+		switch i % 5 {
+		case 0:
+			say(1, "short")
+		case 1:
+			say(3, "a burst")
+		case 2:
+			say(1, long)
+		case 3:
+			say(2, "viewer, this one mentions you")
+		case 4:
+			say(1, "ask user1 about 界界界 wide")
+		}
+		check(fmt.Sprintf("step %d", i))
+	}
+	m.apply(core.Event{Kind: core.EventSelf, Member: core.Member{ID: m.cs.ID(), Name: "user1"}})
+	say(1, "after the rename")
+	check("after a rename")
+	m.page(true)
+	say(1, "while reading history")
+	check("reading history")
+	m.page(false)
+	say(1, "back at the bottom")
+	check("back at the bottom")
+	m.showMembers = true
+	m.refreshMembers(m.viewing)
+	say(1, "with the members panel")
+	check("members panel")
+	m.resize(120, 40)
+	say(1, "after a resize")
+	check("resize")
+	say(1, "and one more")
+	check("one more")
+	say(1, strings.Repeat(long, 10))
+	check("a message taller than the screen")
+	if moved < 20 {
+		t.Fatalf("the column was moved %d times; the test means to check that path", moved)
+	}
+}
+
 // Only spaces in the default colours are left out on a blank row: spaces
 // that are coloured or in reverse video show, and stay.
 func TestBlankTailIsOnlyDefaultSpaces(t *testing.T) {

@@ -351,6 +351,9 @@ func (m *model) mainLines(w, h int) []string {
 // the messages on screen are looked at, and each is wrapped once per width.
 // The lines are in a buffer reused by the next frame.
 func (m *model) chatLines(c *convState, w, h int) []string {
+	if out, ok := m.chatMoved(c, w, h); ok {
+		return out
+	}
 	out := m.chatBuf[:0]
 	for range h {
 		out = append(out, "")
@@ -368,13 +371,52 @@ func (m *model) chatLines(c *convState, w, h int) []string {
 			row--
 		}
 	}
+	m.chatShown = chatShown{}
 	if c.ended != "" {
 		out[0] = m.st.errorLine.Render(fit("This chat has ended ("+safeText(c.ended)+"). Esc for home.", w))
 	}
 	if c.scroll > 0 {
 		out[h-1] = m.st.selected.Render(fit(fmt.Sprintf("── %d lines below · PgDn ──", c.scroll), w))
 	}
+	if c.ended == "" && c.scroll == 0 && len(c.log) > 0 {
+		m.chatShown = chatShown{c: c, n: len(c.log), last: c.log[len(c.log)-1], w: w, h: h}
+	}
 	return out
+}
+
+// chatShown says what the chat column in chatBuf shows, when it is the
+// bottom of a conversation with nothing laid over it.
+type chatShown struct {
+	c    *convState
+	n    int           // messages in c.log then
+	last *core.Message // c.log[n-1] then
+	w, h int
+}
+
+// chatMoved is the chat column when messages only came at the bottom of
+// the one chatBuf shows: its lines move up by the new lines, and only the
+// new messages are looked up. In a busy room that is every frame.
+func (m *model) chatMoved(c *convState, w, h int) ([]string, bool) {
+	was := m.chatShown
+	if was.c != c || was.w != w || was.h != h || c.ended != "" || c.scroll > 0 ||
+		len(m.chatBuf) != h || was.n > len(c.log) || c.log[was.n-1] != was.last {
+		return nil, false
+	}
+	added := 0
+	for i := was.n; i < len(c.log); i++ {
+		added += len(m.renderedAt(c, i, w))
+	}
+	if added >= h {
+		return nil, false
+	}
+	out := m.chatBuf
+	copy(out, out[added:])
+	row := h - added
+	for i := was.n; i < len(c.log); i++ {
+		row += copy(out[row:], m.renderedAt(c, i, w))
+	}
+	m.chatShown.n, m.chatShown.last = len(c.log), c.log[len(c.log)-1]
+	return out, true
 }
 
 // renderedAt returns message i of c rendered for width w. The lines come
