@@ -4,13 +4,14 @@
 # measures the baseline and then Parley, so machine noise cancels in the
 # ratio. Every scenario gets a fresh Parley process.
 #
-#   bench/run.sh [scenario ...]    load1000 load2000 stalled idle ws5000 ssh5000 (default: all but ssh5000)
+#   bench/run.sh [scenario ...]    load1000 load2000 stalled idle ws5000 ssh5000 ws1000 (default: the first five)
 #
 # ws5000 puts 5,000 WebSocket clients (the browser protocol) in the room
 # instead of SSH sessions; its baseline column is the bare SSH server at
 # 1,000 sessions, for the machine's noise. ssh5000 is the same crowd as
 # terminals, to compare the two transports at one size; its baseline is
-# the bare SSH server at 1,000 sessions too.
+# the bare SSH server at 1,000 sessions too. ws1000 is load1000's crowd
+# as browsers, against the same baseline as load1000.
 #
 # Environment: OUT (folder for NAME.txt reports and NAME.json results;
 # default a new temporary folder), PORT (Parley's SSH port, default 22290;
@@ -47,8 +48,9 @@ scenario_args() {
 	idle) echo --sessions 1000 --idle 60s --connect-rate 50 ;;
 	ws5000) echo --sessions 0 --ws 5000 --ws-target "127.0.0.1:$webport" --baseline-sessions 1000 --connect-rate 50 ;;
 	ssh5000) echo --sessions 5000 --baseline-sessions 1000 --connect-rate 50 ;;
+	ws1000) echo --sessions 0 --ws 1000 --ws-target "127.0.0.1:$webport" --baseline-sessions 1000 --connect-rate 50 ;;
 	*)
-		echo "unknown scenario $1 (load1000 load2000 stalled idle ws5000 ssh5000)" >&2
+		echo "unknown scenario $1 (load1000 load2000 stalled idle ws5000 ssh5000 ws1000)" >&2
 		return 1
 		;;
 	esac

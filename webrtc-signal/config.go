@@ -49,7 +49,8 @@ type Config struct {
 	// with the SSH side. Nil means no per-address bound.
 	Guard *core.ConnGuard
 	// FlushInterval is the shortest time between two writes of chat
-	// events to one browser: events that come faster are sent together.
+	// events to one browser once a few have gone out back to back: events
+	// that keep coming faster are sent together.
 	FlushInterval time.Duration
 	// SendQueue bounds the messages waiting for one browser besides the
 	// core's outbox (call signaling, replies). A browser that lets it fill

@@ -33,6 +33,8 @@ type conn struct {
 
 	tokens float64 // frame rate bucket
 	last   time.Time
+
+	pace flushPacer // used by the writer only
 }
 
 type attachedOut struct {
@@ -273,16 +275,17 @@ func (c *conn) writer() {
 	if c.sess != nil {
 		ready, ended = c.sess.Outbox().Ready(), c.sess.Outbox().Done()
 	}
-	var lastFlush time.Time
+	c.pace.interval = c.srv.cfg.FlushInterval
 	for {
 		select {
 		case <-ready:
-			c.gather(lastFlush)
+			if wait := c.pace.wait(time.Now()); wait > 0 {
+				time.Sleep(wait) // events that come meanwhile go out in the same write
+			}
 			if !c.burst(c.flushOutbox) {
 				c.ws.Close()
 				return
 			}
-			lastFlush = time.Now()
 		case <-c.direct.ready:
 			if !c.burst(c.writeDirect) {
 				c.ws.Close()
@@ -316,15 +319,37 @@ func (c *conn) finish() {
 	c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(2 * time.Second))
 }
 
-// gather lets chat events that follow the previous write closely collect
-// for the rest of FlushInterval, so that a browser gets at most one write
-// of them per interval: a busy room's churn (thousands of members coming
-// and going) costs each browser a bounded number of wake-ups and system
-// calls. An event after a quiet spell goes out at once.
-func (c *conn) gather(lastFlush time.Time) {
-	if wait := c.srv.cfg.FlushInterval - time.Since(lastFlush); wait > 0 {
-		time.Sleep(wait)
+// flushPacer spaces a browser's writes of chat events. A few go out at
+// once, so that two messages close together are not held back; past
+// flushBurst in a row, at most one goes out per interval and the events
+// that come meanwhile gather for it. A busy room's churn (thousands of
+// members coming and going) so costs each browser a bounded number of
+// wake-ups and system calls.
+type flushPacer struct {
+	interval time.Duration
+	credit   float64   // writes that may go out at once
+	last     time.Time // when credit was last counted; zero before the first write
+}
+
+// flushBurst is how many writes of chat events may go out back to back.
+const flushBurst = 4
+
+// wait is how long a write due at now must wait, which it takes from the
+// credit.
+func (p *flushPacer) wait(now time.Time) time.Duration {
+	if p.last.IsZero() || p.interval <= 0 {
+		p.credit = flushBurst
+	} else if now.After(p.last) {
+		p.credit = min(flushBurst, p.credit+float64(now.Sub(p.last))/float64(p.interval))
 	}
+	p.last = now
+	if p.credit >= 1 {
+		p.credit--
+		return 0
+	}
+	wait := time.Duration((1 - p.credit) * float64(p.interval))
+	p.credit, p.last = 0, now.Add(wait)
+	return wait
 }
 
 // writeDirect writes the messages waiting in the direct queue.

@@ -72,3 +72,33 @@ func TestCorkedBurstPastTheLimitKeepsItsOrder(t *testing.T) {
 		t.Fatalf("received %d bytes out of order or incomplete, want %d", len(s), len(want))
 	}
 }
+
+// A browser's writes of chat events: a few go out at once, then one per
+// interval, and a quiet spell gives the few back.
+func TestFlushPacerLetsAFewThroughThenSpacesThem(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	p := flushPacer{interval: interval}
+	now := time.Date(2026, 1, 2, 15, 4, 0, 0, time.UTC)
+	for i := range flushBurst {
+		if w := p.wait(now); w != 0 {
+			t.Fatalf("write %d of a burst waits %s", i+1, w)
+		}
+	}
+	if w := p.wait(now); w != interval {
+		t.Fatalf("the write after a burst of %d waits %s; want %s", flushBurst, w, interval)
+	}
+	now = now.Add(interval) // that write went out; the next comes at once
+	if w := p.wait(now); w != interval {
+		t.Fatalf("a write right after a spaced one waits %s; want %s", w, interval)
+	}
+	now = now.Add(interval + interval/2) // it went out, then half an interval passed
+	if w := p.wait(now); w != interval/2 {
+		t.Fatalf("a write half an interval after a spaced one waits %s; want %s", w, interval/2)
+	}
+	now = now.Add(interval/2 + time.Second)
+	for i := range flushBurst {
+		if w := p.wait(now); w != 0 {
+			t.Fatalf("after a quiet second, write %d waits %s", i+1, w)
+		}
+	}
+}
