@@ -415,7 +415,7 @@ type countedConn struct {
 	net.Conn
 	release   func()
 	handshake *handshake
-	heard     atomic.Int64 // when bytes last came in, in Unix nanoseconds
+	heard     atomic.Int64  // when bytes last came in, in Unix nanoseconds
 	deadline  atomic.Int64  // the deadline last applied, in Unix nanoseconds; 0 for none
 	slack     time.Duration // how far the deadline may move later before it is applied again
 }
