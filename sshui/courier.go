@@ -3,6 +3,7 @@ package sshui
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"parley/core"
@@ -31,9 +32,9 @@ type courier struct {
 	srv *Server
 	p   program
 
-	mu      sync.Mutex
-	running bool // queued or delivering; after the end, for good
-	again   bool // events came while it was
+	// kicks not yet answered by a delivery: the courier is queued or
+	// delivering while it is above zero, and stays so after the end.
+	kicks atomic.Int64
 
 	buf []core.Event // for the next burst, kept between deliveries
 }
@@ -47,15 +48,9 @@ func (s *Server) startCourier(p program) {
 // kick is called by the outbox when events are waiting or the session
 // has ended, in the hub's goroutine: it must not block.
 func (c *courier) kick() {
-	c.mu.Lock()
-	if c.running {
-		c.again = true
-		c.mu.Unlock()
-		return
+	if c.kicks.Add(1) == 1 {
+		c.srv.couriers.queue(c)
 	}
-	c.running = true
-	c.mu.Unlock()
-	c.srv.couriers.queue(c)
 }
 
 // deliver hands the program what is waiting: one burst of events, or the
@@ -63,6 +58,7 @@ func (c *courier) kick() {
 // other sessions'.
 func (c *courier) deliver() {
 	defer c.srv.recoverPanic("session courier")
+	kicks := c.kicks.Load() // the events of these are all drained below
 	select {
 	case <-c.p.outbox.Done():
 		c.p.send(endedMsg(c.p.outbox.Drain()))
@@ -76,15 +72,9 @@ func (c *courier) deliver() {
 		c.p.deliver(evs)
 	}
 	c.buf = core.KeepEvents(evs)
-	c.mu.Lock()
-	if !c.again {
-		c.running = false
-		c.mu.Unlock()
-		return
+	if c.kicks.Add(-kicks) > 0 {
+		c.srv.couriers.queue(c)
 	}
-	c.again = false
-	c.mu.Unlock()
-	c.srv.couriers.queue(c)
 }
 
 // courierPool runs the deliveries of every session on a few goroutines,
