@@ -402,21 +402,19 @@ func (m *model) chatMoved(c *convState, w, h int) ([]string, bool) {
 		len(m.chatBuf) != h || was.n > len(c.log) || c.log[was.n-1] != was.last {
 		return nil, false
 	}
-	added := 0
-	for i := was.n; i < len(c.log); i++ {
-		added += len(m.renderedAt(c, i, w))
-	}
-	if added >= h {
-		return nil, false
-	}
 	out := m.chatBuf
-	copy(out, out[added:])
-	row := h - added
 	for i := was.n; i < len(c.log); i++ {
-		row += copy(out[row:], m.renderedAt(c, i, w))
+		out = append(out, m.renderedAt(c, i, w)...)
+	}
+	added := len(out) - h
+	copy(out, out[added:])
+	clear(out[h:])
+	m.chatBuf = out[:h]
+	if added >= h {
+		return nil, false // chatBuf holds the bottom, but lay it out whole
 	}
 	m.chatShown.n, m.chatShown.last = len(c.log), c.log[len(c.log)-1]
-	return out, true
+	return m.chatBuf, true
 }
 
 // renderedAt returns message i of c rendered for width w. The lines come
