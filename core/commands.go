@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -194,8 +195,19 @@ func (s *Session) openByCode(code, typed string) error {
 		h.watch.refused(RefusedWrongCode)
 		return fmt.Errorf("no one online has the code %s", strings.ToUpper(strings.ToValidUTF8(typed, "?")))
 	}
-	h.openPrivateLocked(u, t)
+	h.openPrivateWithLocked(u, t)
 	return nil
+}
+
+// openPrivateWithLocked decides a private chat between u and t, or makes
+// the one they have current.
+func (h *Hub) openPrivateWithLocked(u, t *user) {
+	id := privateID(u, t)
+	if c := h.convs[id]; c != nil {
+		h.setCurrentLocked(u, c)
+		return
+	}
+	h.commitLocked(Entry{Kind: EntryOpen, User: u.id, Peer: t.id, Conv: id})
 }
 
 func blocks(owner, other *user) bool {
@@ -305,24 +317,22 @@ func (s *Session) joinRoom(target, password string) error {
 
 	h.mu.Lock()
 	defer h.unlock()
-	if s.u.closed {
-		return errors.New("your session has ended")
+	if err := h.servingLocked(s.u); err != nil {
+		return err
 	}
 	cur := h.convs[id]
-	if cur == nil {
-		if c != nil {
-			return fmt.Errorf("%s has just closed", id)
-		}
-		cur = newConv(id, Room)
-		cur.title, cur.passHash = id, newHash
-		h.convs[id] = cur
-	} else if cur != c || cur.passHash != hash {
+	switch {
+	case cur == nil && c != nil:
+		return fmt.Errorf("%s has just closed", id)
+	case cur == nil:
+		h.commitLocked(Entry{Kind: EntryJoin, User: s.u.id, Conv: id, Create: true, PassHash: newHash})
+		return nil
+	case cur != c || cur.passHash != hash:
 		return fmt.Errorf("%s has just changed: try again", id)
-	}
-	if !cur.hasRoom() && !cur.has(s.u) {
+	case !cur.hasRoom() && !cur.has(s.u):
 		return fmt.Errorf("%s is full (%d/%d)", id, len(cur.members), cur.maxMembers)
 	}
-	h.joinLocked(s.u, cur)
+	h.commitLocked(Entry{Kind: EntryJoin, User: s.u.id, Conv: id})
 	return nil
 }
 
@@ -376,7 +386,7 @@ func (s *Session) cmdDM(args string) error {
 		}
 		return fmt.Errorf("no one called %s in your rooms", strings.ToValidUTF8(args, "?"))
 	}
-	h.openPrivateLocked(s.u, t)
+	h.openPrivateWithLocked(s.u, t)
 	return nil
 }
 
@@ -398,33 +408,73 @@ func (s *Session) cmdName(args string) error {
 	if err != nil {
 		return err
 	}
+	key := NameKey(name)
+	h.mu.Lock()
+	u := s.u
+	err = h.renameAllowedLocked(u, name)
+	dir, o, oldKey := h.dir, h.owner(u.id), u.nameKey
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if key != oldKey {
+		ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+		defer cancel()
+		switch err := dir.Claim(ctx, ClaimName, key, o); {
+		case errors.Is(err, ErrTaken):
+			return fmt.Errorf("the name %s is taken", name)
+		case err != nil:
+			return fmt.Errorf("the name could not be claimed: %w", err)
+		}
+	}
 	h.mu.Lock()
 	defer h.unlock()
-	u := s.u
-	key := NameKey(name)
+	if err := h.servingLocked(u); err == nil {
+		err = h.renameAllowedLocked(u, name)
+	}
+	if err != nil || u.nameKey != oldKey {
+		if key != oldKey {
+			h.releases = append(h.releases, release{ClaimName, key, o})
+		}
+		if err == nil {
+			err = errors.New("your name changed meanwhile: try again")
+		}
+		return err
+	}
+	if key != oldKey {
+		h.releases = append(h.releases, release{ClaimName, oldKey, o})
+	}
+	h.commitLocked(Entry{Kind: EntryRename, User: u.id, Text: name})
+	return nil
+}
+
+// renameAllowedLocked refuses a name that is reserved, someone else's,
+// or u's already.
+func (h *Hub) renameAllowedLocked(u *user, name string) error {
 	if err := h.reservedLocked(name, u.fingerprint); err != nil {
 		return err
 	}
-	if other := h.byName[key]; other != nil && other != u {
+	if other := h.byName[NameKey(name)]; other != nil && other != u {
 		return fmt.Errorf("the name %s is taken", name)
 	}
 	if name == u.name {
 		return fmt.Errorf("you are already called %s", name)
 	}
-	h.renameLocked(u, name)
 	return nil
 }
 
 // renameLocked gives u a free, allowed name and tells everyone concerned.
 func (h *Hub) renameLocked(u *user, name string) {
 	old := u.name
-	delete(h.byName, u.nameKey)
+	if h.byName[u.nameKey] == u {
+		delete(h.byName, u.nameKey)
+	}
 	u.name, u.nameKey = name, NameKey(name)
 	h.byName[u.nameKey] = u
 	h.monitorLocked(MonitorEvent{Kind: MonitorRenamed, Name: name, OldName: old, Transport: u.transport})
 	for _, c := range u.convs {
 		notice := h.postLocked(c, System, Member{}, old+" is now "+name)
-		h.broker.Publish(Event{Kind: EventRenamed, Conv: c.id, Member: u.member(), Text: old, Msg: notice})
+		h.deliverLocked(Event{Kind: EventRenamed, Conv: c.id, Member: u.member(), Text: old, Msg: notice})
 	}
 	h.pushLocked(u, Event{Kind: EventSelf, Member: u.member()})
 }
@@ -581,7 +631,7 @@ func (s *Session) cmdLeave(string) error {
 	if c.kind == Private {
 		why = u.name + " left the private chat"
 	}
-	h.leaveLocked(u, c, why, "you left")
+	h.commitLocked(Entry{Kind: EntryLeave, User: u.id, Conv: c.id, Text: why, Note: "you left"})
 	return nil
 }
 
@@ -632,13 +682,7 @@ func (s *Session) cmdBlock(args string) error {
 	if t == u {
 		return errors.New("you cannot block yourself")
 	}
-	if u.blocked == nil {
-		u.blocked = map[uint64]string{}
-	}
-	u.blocked[t.id] = t.name
-	if c := h.convs[privateID(u, t)]; c != nil {
-		h.leaveLocked(u, c, u.name+" left the private chat", "you blocked "+t.name)
-	}
+	h.commitLocked(Entry{Kind: EntryBlock, User: u.id, Peer: t.id, Text: t.name, Note: "you blocked " + t.name})
 	h.pushLocked(u, Event{Kind: EventNotice, Text: "blocked " + t.name + ": their messages and chat requests are hidden from you (/unblock " + t.name + " to undo)"})
 	return nil
 }
@@ -653,7 +697,7 @@ func (s *Session) cmdUnblock(args string) error {
 	key := NameKey(strings.TrimPrefix(args, "@"))
 	for id, name := range s.u.blocked {
 		if NameKey(name) == key || (h.users[id] != nil && h.users[id].nameKey == key) {
-			delete(s.u.blocked, id)
+			h.commitLocked(Entry{Kind: EntryUnblock, User: s.u.id, Peer: id})
 			h.pushLocked(s.u, Event{Kind: EventNotice, Text: "unblocked " + name})
 			return nil
 		}

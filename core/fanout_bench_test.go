@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // BenchmarkFanout measures one message posted to a room of members
@@ -35,6 +36,9 @@ func benchmarkFanout(b *testing.B, members int) {
 		defer s.Close("")
 		sessions[i] = s
 	}
+	if members > cfg.Limits.MemberEventsUpTo {
+		awaitMemberCount(b, sessions[0].Outbox(), members)
+	}
 	for _, s := range sessions {
 		s.Outbox().Drain()
 	}
@@ -53,4 +57,23 @@ func benchmarkFanout(b *testing.B, members int) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(members), "ns/delivery")
+}
+
+// awaitMemberCount waits for the member count a big room sends a moment
+// after its joins, so that it does not arrive inside the measured loop.
+func awaitMemberCount(b *testing.B, o *Outbox, want int) {
+	b.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		for _, ev := range o.Drain() {
+			if ev.Kind == EventMemberCount && ev.N == want {
+				return
+			}
+		}
+		select {
+		case <-o.Ready():
+		case <-deadline:
+			b.Fatalf("no member count of %d arrived", want)
+		}
+	}
 }

@@ -5,6 +5,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,18 +14,6 @@ import (
 	"sync"
 	"time"
 )
-
-// Broker carries conversation events to the members of a conversation.
-// The hub calls Publish with its lock held, for every event addressed to a
-// conversation's members. The in-memory broker hands it straight back to
-// the hub; a cluster broker (NATS) plugs in here to reach other nodes too.
-type Broker interface {
-	Publish(ev Event)
-}
-
-type localBroker struct{ h *Hub }
-
-func (b localBroker) Publish(ev Event) { b.h.deliverLocked(ev) }
 
 // Hub is one node's chat state. All of its methods are safe for
 // concurrent use; none of them blocks on a client.
@@ -38,8 +27,16 @@ type Hub struct {
 	convs    map[string]*conv
 	ipCodes  map[string]*window // wrong codes and passwords per IP
 	exempt   ipSet
-	nextID   uint64
-	broker   Broker
+	// pending are this node's new users whose EntryOnline is not applied
+	// yet.
+	pending  map[uint64]*user
+	log      Log
+	dir      Directory
+	releases []release // claims to give back once the lock is released
+	// node and incarnation name this hub among several ("" for one).
+	node        string
+	incarnation string
+	fenced      string // why the node serves no one now, "" when it does
 	now      func() time.Time
 	rand     io.Reader
 	draining bool
@@ -76,8 +73,12 @@ type user struct {
 	convs     []*conv // in the order they were opened
 	current   *conv
 	blocked   map[uint64]string
-	out       *Outbox
+	out       *Outbox // nil for a user of another node
 	closed    bool
+	leaving   bool // its EntryOffline is decided
+
+	node        string // the node its session is on
+	incarnation string
 
 	rate       bucket
 	warnings   int
@@ -109,6 +110,7 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 	}
 	h := &Hub{
 		users:     map[uint64]*user{},
+		pending:   map[uint64]*user{},
 		byCode:    map[string]*user{},
 		byName:    map[string]*user{},
 		convs:     map[string]*conv{},
@@ -121,9 +123,11 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 		stopped:   make(chan struct{}),
 		countWake: make(chan time.Duration, 1),
 	}
-	h.broker = localBroker{h}
 	for _, o := range opts {
 		o(h)
+	}
+	if h.log == nil {
+		h.log, h.dir = localLog{h}, newLocalDirectory()
 	}
 	h.applyConfigLocked(cfg)
 	go h.janitor()
@@ -204,7 +208,7 @@ func (h *Hub) sendMemberCounts() {
 	for _, c := range due {
 		c.countDue = false
 		if h.convs[c.id] == c {
-			h.broker.Publish(Event{Kind: EventMemberCount, Conv: c.id, N: len(c.members)})
+			h.deliverLocked(Event{Kind: EventMemberCount, Conv: c.id, N: len(c.members)})
 		}
 	}
 	h.unlock()
@@ -216,7 +220,7 @@ func (h *Hub) sweep() {
 	h.mu.Lock()
 	now := h.now()
 	for _, u := range h.users {
-		if u.out.behind(now) > h.cfg.Limits.SlowTimeout {
+		if h.isLocal(u) && u.out.behind(now) > h.cfg.Limits.SlowTimeout {
 			h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind", EndSlow})
 		}
 	}
@@ -234,20 +238,43 @@ func (h *Hub) unlock() {
 	for len(h.kicks) > 0 {
 		k := h.kicks[0]
 		h.kicks = h.kicks[1:]
-		if !k.u.closed {
+		if !k.u.leaving {
 			h.pushLocked(k.u, Event{Kind: EventClosing, Text: k.reason})
-			h.removeLocked(k.u, k.reason, k.cause)
+			h.goOfflineLocked(k.u, k.reason, k.cause)
 			go k.u.disconnect(k.reason)
 		}
 	}
 	observed := h.watch.take()
 	ended, calls := h.ended, h.calls
 	h.ended = nil
+	releases, dir := h.releases, h.dir
+	h.releases = nil
 	h.mu.Unlock()
 	h.watch.run(observed)
 	for _, id := range ended {
 		calls.ConvClosed(id)
 	}
+	for _, r := range releases {
+		ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+		_ = dir.Release(ctx, r.kind, r.key, r.o) // a claim left behind is freed with its node
+		cancel()
+	}
+}
+
+// goOfflineLocked decides that local user u is gone: the others are told
+// why, and its code and name are given back.
+func (h *Hub) goOfflineLocked(u *user, reason string, cause EndReason) {
+	if u.leaving {
+		return
+	}
+	u.leaving = true
+	h.commitLocked(Entry{Kind: EntryOffline, User: u.id, Text: reason, Cause: cause})
+	o := h.owner(u.id)
+	h.releases = append(h.releases, release{ClaimCode, u.code, o}, release{ClaimName, u.nameKey, o})
+}
+
+func (h *Hub) owner(id uint64) Owner {
+	return Owner{Node: h.node, Incarnation: h.incarnation, User: id}
 }
 
 // ConnectInfo is what a transport knows of a new session.
@@ -271,44 +298,63 @@ type ConnectInfo struct {
 var ErrDraining = errors.New("the server is shutting down")
 
 // Connect adds a user. Its first events (the default room, if auto-join
-// is on) are already in the session's outbox.
+// is on) are already in the session's outbox on a single node.
 func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	h.mu.Lock()
-	defer h.unlock()
-	if h.draining {
-		return nil, ErrDraining
-	}
-	if err := h.admitLocked(info); err != nil {
-		return nil, err
-	}
-	code, err := h.freeCodeLocked()
+	err := h.refuseConnectLocked(info)
+	cfg := h.cfg
+	dir := h.dir
+	h.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	h.nextID++
+	ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+	defer cancel()
+	id, err := dir.NewID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("no user ID to be had: %w", err)
+	}
+	o := h.owner(id)
+	code, err := h.claimCode(ctx, dir, o)
+	if err != nil {
+		return nil, err
+	}
+	name, refused, err := h.claimName(ctx, dir, cfg, info.LoginName, info.Fingerprint, o)
+	if err != nil {
+		_ = dir.Release(ctx, ClaimCode, code, o)
+		return nil, err
+	}
+
+	h.mu.Lock()
+	defer h.unlock()
 	u := &user{
-		id:          h.nextID,
+		id:          id,
 		code:        code,
+		name:        name,
+		nameKey:     NameKey(name),
 		transport:   info.Transport,
 		ip:          info.IP,
 		fingerprint: info.Fingerprint,
+		node:        h.node,
+		incarnation: h.incarnation,
 		out:         newOutbox(h.cfg.Limits.OutboxSize),
 		disconnect:  info.Disconnect,
 	}
 	if u.disconnect == nil {
 		u.disconnect = func(string) {}
 	}
-	var refused error
-	u.name, refused = h.pickNameLocked(info.LoginName, info.Fingerprint)
-	u.nameKey = NameKey(u.name)
-	h.users[u.id] = u
-	h.byCode[code] = u
-	h.byName[u.nameKey] = u
-	h.inheritMuteLocked(u)
-	h.observeStartLocked(u)
+	if err := h.refuseConnectLocked(info); err != nil {
+		h.releases = append(h.releases, release{ClaimCode, code, o}, release{ClaimName, u.nameKey, o})
+		return nil, err
+	}
+	h.pending[id] = u
+	h.commitLocked(Entry{Kind: EntryOnline, User: id, Profile: &Profile{
+		Name: name, Code: code, Transport: info.Transport, IP: info.IP, Fingerprint: info.Fingerprint,
+		Node: h.node, Incarnation: h.incarnation,
+	}})
 	if h.cfg.AutoJoin {
 		if c := h.convs["#"+h.cfg.DefaultRoom]; c != nil && c.hasRoom() {
-			h.joinLocked(u, c)
+			h.commitLocked(Entry{Kind: EntryJoin, User: id, Conv: c.id})
 		}
 	}
 	if refused != nil {
@@ -317,31 +363,59 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	return &Session{h: h, u: u, code: code, id: u.id}, nil
 }
 
-func (h *Hub) freeCodeLocked() (string, error) {
+// refuseConnectLocked turns a new session away while the server shuts
+// down or is cut off, and from banned clients.
+func (h *Hub) refuseConnectLocked(info ConnectInfo) error {
+	if h.draining {
+		return ErrDraining
+	}
+	if h.fenced != "" {
+		return &ErrFenced{Reason: h.fenced}
+	}
+	return h.admitLocked(info)
+}
+
+// claimCode draws codes until the directory gives one to o.
+func (h *Hub) claimCode(ctx context.Context, dir Directory, o Owner) (string, error) {
 	for {
 		code, err := newCode(h.rand)
 		if err != nil {
 			return "", fmt.Errorf("drawing a code: %w", err)
 		}
-		if h.byCode[code] == nil {
+		switch err := dir.Claim(ctx, ClaimCode, code, o); {
+		case err == nil:
 			return code, nil
+		case !errors.Is(err, ErrTaken):
+			return "", fmt.Errorf("claiming a code: %w", err)
 		}
 	}
 }
 
-// pickNameLocked gives a new user the login name if it is free and not
+// claimName gives a new user the login name if it is free and not
 // reserved to other keys, else a random one; refused says why a valid
 // login name was not given (a reserved one), for the user to read.
-func (h *Hub) pickNameLocked(login, fingerprint string) (name string, refused error) {
-	if name, err := CleanName(login, h.cfg.Limits.NameCells); err == nil && h.byName[NameKey(name)] == nil {
-		if refused = h.reservedLocked(name, fingerprint); refused == nil {
-			return name, nil
+func (h *Hub) claimName(ctx context.Context, dir Directory, cfg Config, login, fingerprint string, o Owner) (name string, refused error, err error) {
+	reserved := reservations(cfg.Reserved)
+	if name, err := CleanName(login, cfg.Limits.NameCells); err == nil {
+		if refused = reservedFor(reserved, name, fingerprint); refused == nil {
+			switch err := dir.Claim(ctx, ClaimName, NameKey(name), o); {
+			case err == nil:
+				return name, nil, nil
+			case !errors.Is(err, ErrTaken):
+				return "", nil, fmt.Errorf("claiming a name: %w", err)
+			}
 		}
 	}
-	return randomName(func(n string) bool {
-		_, reserved := h.reserved[NameKey(n)]
-		return reserved || h.byName[NameKey(n)] != nil
-	}), refused
+	isReserved := func(n string) bool { _, r := reserved[NameKey(n)]; return r }
+	for {
+		name := randomName(isReserved)
+		switch err := dir.Claim(ctx, ClaimName, NameKey(name), o); {
+		case err == nil:
+			return name, refused, nil
+		case !errors.Is(err, ErrTaken):
+			return "", nil, fmt.Errorf("claiming a name: %w", err)
+		}
+	}
 }
 
 // pushLocked queues ev for u, marking u for cut-off if it stays behind.
@@ -350,7 +424,7 @@ func (h *Hub) pushLocked(u *user, ev Event) { h.pushAtLocked(u, ev, h.now()) }
 // pushAtLocked is pushLocked with the clock already read, so a fan-out to
 // a thousand members reads it once rather than once per member.
 func (h *Hub) pushAtLocked(u *user, ev Event, now time.Time) {
-	if u.closed {
+	if u.closed || u.out == nil {
 		return
 	}
 	behind, dropped := u.out.push(ev, now)
@@ -376,6 +450,9 @@ func (h *Hub) deliverLocked(ev Event) {
 	start, recipients := h.watch.fanOutStart(), 0
 	now := h.now()
 	for _, m := range c.order {
+		if m.out == nil {
+			continue // another node's user: that node delivers
+		}
 		if from != 0 {
 			if _, blocked := m.blocked[from]; blocked {
 				continue
@@ -387,10 +464,15 @@ func (h *Hub) deliverLocked(ev Event) {
 	h.watch.fannedOut(start, recipients)
 }
 
-// postLocked appends a message to c's history and publishes it.
+// postLocked appends a message to c's history.
 func (h *Hub) postLocked(c *conv, kind MessageKind, from Member, text string) *Message {
+	return h.postAtLocked(c, kind, from, text, h.now())
+}
+
+// postAtLocked is postLocked for a message written at t.
+func (h *Hub) postAtLocked(c *conv, kind MessageKind, from Member, text string, t time.Time) *Message {
 	c.seq++
-	m := &Message{Seq: c.seq, Conv: c.id, Time: h.now(), Kind: kind, From: from, Text: text}
+	m := &Message{Seq: c.seq, Conv: c.id, Time: t, Kind: kind, From: from, Text: text}
 	c.remember(m, h.cfg.Limits.History)
 	h.watch.posted(kind)
 	return m
@@ -409,7 +491,7 @@ func (h *Hub) noticesFor(size int) bool {
 func (h *Hub) memberChangedLocked(c *conv, kind EventKind, u *user, notice *Message, size int) {
 	limit := h.cfg.Limits.MemberEventsUpTo
 	if notice != nil || c.kind != Room || limit == 0 || size <= limit {
-		h.broker.Publish(Event{Kind: kind, Conv: c.id, Member: u.member(), Msg: notice})
+		h.deliverLocked(Event{Kind: kind, Conv: c.id, Member: u.member(), Msg: notice})
 		return
 	}
 	if c.countDue {
@@ -518,13 +600,17 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 		h.leaveLocked(u, c, why, "")
 	}
 	u.closed = true
-	h.observeEndLocked(u, cause)
 	delete(h.users, u.id)
-	delete(h.byCode, u.code)
+	if h.byCode[u.code] == u {
+		delete(h.byCode, u.code)
+	}
 	if h.byName[u.nameKey] == u {
 		delete(h.byName, u.nameKey)
 	}
-	u.out.close()
+	if h.isLocal(u) {
+		h.observeEndLocked(u, cause)
+		u.out.close()
+	}
 }
 
 // SetDraining makes Connect refuse new sessions (shutdown has begun).
@@ -538,18 +624,37 @@ func (h *Hub) SetDraining() {
 func (h *Hub) Announce(text string) {
 	h.mu.Lock()
 	defer h.unlock()
-	for _, u := range h.users {
+	for _, u := range h.localUsersLocked() {
 		h.pushLocked(u, Event{Kind: EventNotice, Text: text})
 	}
 }
 
-// CloseAll ends every session, telling each why.
+// CloseAll ends every session of this node, telling each why.
 func (h *Hub) CloseAll(reason string) {
 	h.mu.Lock()
-	for _, u := range h.users {
+	h.closeAllLocked(reason)
+	h.unlock()
+}
+
+func (h *Hub) closeAllLocked(reason string) {
+	for _, u := range h.localUsersLocked() {
 		h.kicks = append(h.kicks, kick{u, reason, EndServer})
 	}
-	h.unlock()
+}
+
+// localUsersLocked lists this node's sessions, the ones not yet online
+// everywhere included.
+func (h *Hub) localUsersLocked() []*user {
+	var out []*user
+	for _, u := range h.users {
+		if h.isLocal(u) {
+			out = append(out, u)
+		}
+	}
+	for _, u := range h.pending {
+		out = append(out, u)
+	}
+	return out
 }
 
 // Counts reports how many users, rooms and private chats exist.
@@ -661,7 +766,7 @@ func (s *Session) Conversations() (ids []string, current string) {
 func (s *Session) Close(reason string) {
 	s.h.mu.Lock()
 	defer s.h.unlock()
-	s.h.removeLocked(s.u, reason, EndClosed)
+	s.h.goOfflineLocked(s.u, reason, EndClosed)
 }
 
 // CloseSlow is Close for a transport that found its client no longer
@@ -669,7 +774,7 @@ func (s *Session) Close(reason string) {
 func (s *Session) CloseSlow(reason string) {
 	s.h.mu.Lock()
 	defer s.h.unlock()
-	s.h.removeLocked(s.u, reason, EndSlow)
+	s.h.goOfflineLocked(s.u, reason, EndSlow)
 }
 
 // Switch makes conversation id current; "" means none (the home screen).
@@ -706,8 +811,8 @@ func (s *Session) post(id string, kind MessageKind, text string) error {
 	h.mu.Lock()
 	defer h.unlock()
 	u := s.u
-	if u.closed {
-		return errors.New("your session has ended")
+	if err := h.servingLocked(u); err != nil {
+		return err
 	}
 	c := h.convs[id]
 	if id == "" || c == nil || !c.has(u) {
@@ -722,9 +827,19 @@ func (s *Session) post(id string, kind MessageKind, text string) error {
 	if err := h.rateLocked(u); err != nil {
 		return err
 	}
-	m := h.postLocked(c, kind, u.member(), text)
-	h.observeMessageLocked(c, m)
-	h.broker.Publish(Event{Kind: EventMessage, Conv: c.id, Msg: m})
+	h.commitLocked(Entry{Kind: EntryPost, User: u.id, Conv: c.id, MsgKind: kind, Text: text})
+	return nil
+}
+
+// servingLocked refuses a request from a session that has ended, or
+// while the node is cut off from the others.
+func (h *Hub) servingLocked(u *user) error {
+	if u.leaving {
+		return errors.New("your session has ended")
+	}
+	if h.fenced != "" {
+		return &ErrFenced{Reason: h.fenced}
+	}
 	return nil
 }
 

@@ -196,9 +196,14 @@ func (h *Hub) cleanReason(reason string) (string, error) {
 
 // moderatedLocked reports an operator's action to the observer and to the
 // operator.
-func (h *Hub) moderatedLocked(op *user, target, summary string) {
-	h.monitorLocked(MonitorEvent{Kind: MonitorModeration, Name: target, Operator: op.name, Transport: op.transport, Text: summary})
-	h.pushLocked(op, Event{Kind: EventNotice, Text: summary})
+// op is nil when the operator has gone meanwhile; by is their name.
+func (h *Hub) moderatedLocked(op *user, by, target, summary string) {
+	transport := ""
+	if op != nil {
+		transport = op.transport
+		h.pushLocked(op, Event{Kind: EventNotice, Text: summary})
+	}
+	h.monitorLocked(MonitorEvent{Kind: MonitorModeration, Name: target, Operator: by, Transport: transport, Text: summary})
 }
 
 // roomNoticeLocked posts a system line about u in each of u's rooms.
@@ -206,7 +211,7 @@ func (h *Hub) roomNoticeLocked(u *user, text string) {
 	for _, c := range u.convs {
 		if c.kind == Room {
 			notice := h.postLocked(c, System, Member{}, text)
-			h.broker.Publish(Event{Kind: EventMessage, Conv: c.id, Msg: notice})
+			h.deliverLocked(Event{Kind: EventMessage, Conv: c.id, Msg: notice})
 		}
 	}
 }
@@ -228,8 +233,8 @@ func (s *Session) cmdKick(args string) error {
 		return err
 	}
 	why := withReason("kicked by "+s.u.name, reason)
-	h.kicks = append(h.kicks, kick{t, why, EndKicked})
-	h.moderatedLocked(s.u, t.name, withReason(s.u.name+" kicked "+t.name, reason))
+	h.commitLocked(Entry{Kind: EntryKick, User: s.u.id, Peer: t.id, Text: why, Cause: EndKicked})
+	h.moderatedLocked(s.u, s.u.name, t.name, withReason(s.u.name+" kicked "+t.name, reason))
 	return nil
 }
 
@@ -281,10 +286,10 @@ func (s *Session) cmdBan(args string) error {
 	for _, u := range h.users {
 		uip, _ := parseAddr(u.ip)
 		if u == t || (!h.isOperatorLocked(u) && b.Covers(u.fingerprint, uip)) {
-			h.kicks = append(h.kicks, kick{u, why, EndBanned})
+			h.commitLocked(Entry{Kind: EntryKick, User: s.u.id, Peer: u.id, Text: why, Cause: EndBanned})
 		}
 	}
-	h.moderatedLocked(s.u, b.Name, withReason(fmt.Sprintf("%s banned %s (%s) %s", s.u.name, b.Name, b.Target(), describeFor(length)), reason))
+	h.moderatedLocked(s.u, s.u.name, b.Name, withReason(fmt.Sprintf("%s banned %s (%s) %s", s.u.name, b.Name, b.Target(), describeFor(length)), reason))
 	return nil
 }
 
@@ -313,7 +318,7 @@ func (s *Session) cmdUnban(args string) error {
 	}
 	h.mu.Lock()
 	defer h.unlock()
-	h.moderatedLocked(s.u, args, s.u.name+" lifted the ban on "+strings.Join(names, ", "))
+	h.moderatedLocked(s.u, s.u.name, args, s.u.name+" lifted the ban on "+strings.Join(names, ", "))
 	return nil
 }
 
@@ -360,8 +365,14 @@ func (s *Session) cmdMute(args string) error {
 	if err != nil {
 		return err
 	}
+	h.commitLocked(Entry{Kind: EntryMute, User: s.u.id, Peer: t.id, Until: h.now().Add(length), Text: describeFor(length), Note: s.u.name})
+	return nil
+}
+
+// muteLocked applies an operator's mute of t, called by.
+func (h *Hub) muteLocked(op *user, by string, t *user, until time.Time, length string) {
 	now := h.now()
-	t.mute = modMute{until: now.Add(length), by: s.u.name}
+	t.mute = modMute{until: until, by: by}
 	for k, m := range h.mutes {
 		if !now.Before(m.until) {
 			delete(h.mutes, k)
@@ -370,10 +381,9 @@ func (s *Session) cmdMute(args string) error {
 	for _, k := range h.muteKeysLocked(t) {
 		h.mutes[k] = t.mute
 	}
-	h.pushLocked(t, Event{Kind: EventNotice, Text: fmt.Sprintf("%s muted you %s: your messages are refused until then", s.u.name, describeFor(length))})
-	h.roomNoticeLocked(t, fmt.Sprintf("%s was muted by %s %s", t.name, s.u.name, describeFor(length)))
-	h.moderatedLocked(s.u, t.name, fmt.Sprintf("%s muted %s %s", s.u.name, t.name, describeFor(length)))
-	return nil
+	h.pushLocked(t, Event{Kind: EventNotice, Text: fmt.Sprintf("%s muted you %s: your messages are refused until then", by, length)})
+	h.roomNoticeLocked(t, fmt.Sprintf("%s was muted by %s %s", t.name, by, length))
+	h.moderatedLocked(op, by, t.name, fmt.Sprintf("%s muted %s %s", by, t.name, length))
 }
 
 func (s *Session) cmdUnmute(args string) error {
@@ -390,14 +400,19 @@ func (s *Session) cmdUnmute(args string) error {
 	if !h.now().Before(t.mute.until) {
 		return fmt.Errorf("%s is not muted", t.name)
 	}
+	h.commitLocked(Entry{Kind: EntryUnmute, User: s.u.id, Peer: t.id, Note: s.u.name})
+	return nil
+}
+
+// unmuteLocked applies an operator's lifting of t's mute, called by.
+func (h *Hub) unmuteLocked(op *user, by string, t *user) {
 	t.mute = modMute{}
 	for _, k := range h.muteKeysLocked(t) {
 		delete(h.mutes, k)
 	}
-	h.pushLocked(t, Event{Kind: EventNotice, Text: s.u.name + " unmuted you: you can talk again"})
-	h.roomNoticeLocked(t, t.name+" was unmuted by "+s.u.name)
-	h.moderatedLocked(s.u, t.name, s.u.name+" unmuted "+t.name)
-	return nil
+	h.pushLocked(t, Event{Kind: EventNotice, Text: by + " unmuted you: you can talk again"})
+	h.roomNoticeLocked(t, t.name+" was unmuted by "+by)
+	h.moderatedLocked(op, by, t.name, by+" unmuted "+t.name)
 }
 
 // cmdMotd shows the message of the day; operators set or clear it.
@@ -416,23 +431,30 @@ func (s *Session) cmdMotd(args string) error {
 	if !h.isOperatorLocked(s.u) {
 		return errors.New("only operators can set the message of the day")
 	}
-	if args == "-" {
-		h.motd = ""
-		h.moderatedLocked(s.u, "", s.u.name+" cleared the message of the day")
-		return nil
+	motd := ""
+	if args != "-" {
+		var err error
+		if motd, err = CleanMessage(args, h.cfg.Limits.MessageChars); err != nil {
+			return fmt.Errorf("message of the day: %w", err)
+		}
 	}
-	motd, err := CleanMessage(args, h.cfg.Limits.MessageChars)
-	if err != nil {
-		return fmt.Errorf("message of the day: %w", err)
-	}
+	h.commitLocked(Entry{Kind: EntryMotd, User: s.u.id, Text: motd, Note: s.u.name})
+	return nil
+}
+
+// motdLocked applies an operator's new message of the day ("" clears it).
+func (h *Hub) motdLocked(op *user, by, motd string) {
 	h.motd = motd
+	if motd == "" {
+		h.moderatedLocked(op, by, "", by+" cleared the message of the day")
+		return
+	}
 	for _, u := range h.users {
-		if u != s.u {
+		if u != op {
 			h.pushLocked(u, Event{Kind: EventNotice, Text: "message of the day: " + motd})
 		}
 	}
-	h.moderatedLocked(s.u, "", s.u.name+" set the message of the day")
-	return nil
+	h.moderatedLocked(op, by, "", by+" set the message of the day")
 }
 
 // welcomeLocked is the home screen's text: the welcome message, then the

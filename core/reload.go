@@ -9,7 +9,6 @@ func (h *Hub) Reload(cfg Config) error {
 		return err
 	}
 	h.mu.Lock()
-	defer h.unlock()
 	keep := map[string]bool{}
 	for _, rc := range cfg.Rooms {
 		name, _ := CleanRoomName(rc.Name)
@@ -25,9 +24,12 @@ func (h *Hub) Reload(cfg Config) error {
 		delete(h.convs, id)
 	}
 	h.applyConfigLocked(cfg)
-	h.renameReservedLocked()
 	for _, u := range h.users {
-		u.out.setLimit(cfg.Limits.OutboxSize)
+		if h.isLocal(u) {
+			u.out.setLimit(cfg.Limits.OutboxSize)
+		}
 	}
+	h.unlock()
+	h.renameReserved()
 	return nil
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -62,7 +63,11 @@ func checkReserved(reserved map[string][]string, nameCells int) error {
 // reservedLocked refuses name to a session authenticated with
 // fingerprint ("" for none) unless it is one of the name's keys.
 func (h *Hub) reservedLocked(name, fingerprint string) error {
-	r, ok := h.reserved[NameKey(name)]
+	return reservedFor(h.reserved, name, fingerprint)
+}
+
+func reservedFor(reserved map[string]reservation, name, fingerprint string) error {
+	r, ok := reserved[NameKey(name)]
 	if !ok || (fingerprint != "" && r.keys[fingerprint]) {
 		return nil
 	}
@@ -72,19 +77,43 @@ func (h *Hub) reservedLocked(name, fingerprint string) error {
 	return fmt.Errorf("the name %s is reserved for its owner's SSH key", name)
 }
 
-// renameReservedLocked gives a new random name, with the reason, to every
-// user whose name a reloaded config reserved to other keys.
-func (h *Hub) renameReservedLocked() {
+// renameReserved gives a new random name, with the reason, to every
+// local user whose name a reloaded config reserved to other keys.
+func (h *Hub) renameReserved() {
+	h.mu.Lock()
+	var due []*user
 	for _, u := range h.users {
-		if u.closed {
-			continue
-		}
-		if err := h.reservedLocked(u.name, u.fingerprint); err != nil {
-			name, _ := h.pickNameLocked("", u.fingerprint)
-			h.renameLocked(u, name)
-			h.pushLocked(u, Event{Kind: EventNotice, Text: fmt.Sprintf("%s: you are %s now", err, name)})
+		if h.isLocal(u) && !u.leaving && h.reservedLocked(u.name, u.fingerprint) != nil {
+			due = append(due, u)
 		}
 	}
+	h.mu.Unlock()
+	for _, u := range due {
+		h.renameRandomly(u)
+	}
+}
+
+// renameRandomly gives u a random free name and tells u why.
+func (h *Hub) renameRandomly(u *user) {
+	h.mu.Lock()
+	cfg, dir := h.cfg, h.dir
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+	defer cancel()
+	name, _, err := h.claimName(ctx, dir, cfg, "", u.fingerprint, h.owner(u.id))
+	if err != nil {
+		return // the name stays: an operator's reload is no reason to cut anyone off
+	}
+	h.mu.Lock()
+	defer h.unlock()
+	why := h.reservedLocked(u.name, u.fingerprint)
+	if u.leaving || why == nil {
+		h.releases = append(h.releases, release{ClaimName, NameKey(name), h.owner(u.id)})
+		return
+	}
+	h.releases = append(h.releases, release{ClaimName, u.nameKey, h.owner(u.id)})
+	h.commitLocked(Entry{Kind: EntryRename, User: u.id, Text: name})
+	h.pushLocked(u, Event{Kind: EventNotice, Text: fmt.Sprintf("%s: you are %s now", why, name)})
 }
 
 // keyTagLen is how much of a fingerprint KeyTag shows: 8 base64

@@ -1,0 +1,259 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testSequencer is a test-only cluster: it orders the entries that two or
+// more hubs append and hands each hub every entry in that order over a
+// link of its own, which a test can hold back. It proves that the seam
+// (Log, Directory, Apply) carries everything users of several hubs see.
+type testSequencer struct {
+	mu    sync.Mutex
+	order []Entry
+	wake  *sync.Cond
+	links []*testLink
+	done  bool
+}
+
+// testLink feeds one hub. While blocked, entries wait for it, the way a
+// stalled network connection would hold them.
+type testLink struct {
+	seq     *testSequencer
+	h       *Hub
+	next    int
+	blocked bool
+	stopped chan struct{}
+}
+
+func newTestSequencer() *testSequencer {
+	s := &testSequencer{}
+	s.wake = sync.NewCond(&s.mu)
+	return s
+}
+
+// testNodeLog is one node's view of the sequencer: Append only queues.
+type testNodeLog struct{ seq *testSequencer }
+
+func (l testNodeLog) Append(e Entry) {
+	l.seq.mu.Lock()
+	l.seq.order = append(l.seq.order, e)
+	l.seq.wake.Broadcast()
+	l.seq.mu.Unlock()
+}
+
+// slowDirectory is a shared directory whose answers take a while, as a
+// network directory's would.
+type slowDirectory struct {
+	*localDirectory
+	delay time.Duration
+}
+
+func (d slowDirectory) Claim(ctx context.Context, k ClaimKind, key string, o Owner) error {
+	time.Sleep(d.delay)
+	return d.localDirectory.Claim(ctx, k, key, o)
+}
+
+// addHub starts a hub named node on the sequencer.
+func (s *testSequencer) addHub(t *testing.T, node string, dir Directory, mutate ...func(*Config)) (*Hub, *testLink) {
+	t.Helper()
+	cfg := DefaultConfig()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	h, err := NewHub(cfg, WithCluster(node, node+"-1", testNodeLog{s}, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &testLink{seq: s, h: h, stopped: make(chan struct{})}
+	s.mu.Lock()
+	s.links = append(s.links, l)
+	s.mu.Unlock()
+	go l.run()
+	t.Cleanup(func() {
+		s.mu.Lock()
+		s.done = true
+		s.wake.Broadcast()
+		s.mu.Unlock()
+		<-l.stopped
+		h.Stop()
+	})
+	return h, l
+}
+
+func (l *testLink) run() {
+	defer close(l.stopped)
+	s := l.seq
+	for {
+		s.mu.Lock()
+		for !s.done && (l.blocked || l.next == len(s.order)) {
+			s.wake.Wait()
+		}
+		if s.done {
+			s.mu.Unlock()
+			return
+		}
+		e := s.order[l.next]
+		l.next++
+		s.mu.Unlock()
+		l.h.Apply(e)
+	}
+}
+
+func (l *testLink) setBlocked(b bool) {
+	l.seq.mu.Lock()
+	l.blocked = b
+	l.seq.wake.Broadcast()
+	l.seq.mu.Unlock()
+}
+
+func connectTo(t *testing.T, h *Hub, login string) *Session {
+	t.Helper()
+	s, err := h.Connect(ConnectInfo{LoginName: login, Transport: "ssh", IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close("") })
+	return s
+}
+
+func TestTwoHubsShareRoomsPrivateChatsAndNames(t *testing.T) {
+	seq := newTestSequencer()
+	dir := slowDirectory{newLocalDirectory(), time.Millisecond}
+	a, _ := seq.addHub(t, "a", dir)
+	b, _ := seq.addHub(t, "b", dir)
+
+	alice := connectTo(t, a, "alice")
+	bob := connectTo(t, b, "bob")
+	waitFor(t, alice, "bob joins the lobby", func(ev Event) bool {
+		return ev.Kind == EventMemberJoined && ev.Member.Name == "bob"
+	})
+
+	// Names are one namespace: the second alice, on the other hub, is
+	// given another name.
+	alice2 := connectTo(t, b, "alice")
+	if alice2.Name() == "alice" {
+		t.Fatal("two users called alice on two hubs")
+	}
+
+	// A room: each line reaches both hubs, in one order.
+	for i := range 3 {
+		if err := alice.Input(fmt.Sprintf("from a %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.Input(fmt.Sprintf("from b %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onA, onB := chatLines(t, alice, 6), chatLines(t, bob, 6)
+	if strings.Join(onA, "|") != strings.Join(onB, "|") {
+		t.Fatalf("the hubs disagree on the order:\n a: %q\n b: %q", onA, onB)
+	}
+
+	// /list on a shows the member on b.
+	if err := alice.Input("/list"); err != nil {
+		t.Fatal(err)
+	}
+	list := waitFor(t, alice, "/list", func(ev Event) bool { return ev.Kind == EventInfo })
+	if !strings.Contains(strings.Join(list.Lines, "\n"), "bob") {
+		t.Fatalf("/list on a misses bob: %q", list.Lines)
+	}
+
+	// A private chat by code across the hubs, both ways.
+	if err := alice.Input("/join " + bob.Code()); err != nil {
+		t.Fatal(err)
+	}
+	opened := waitFor(t, bob, "the private chat", func(ev Event) bool {
+		return ev.Kind == EventConvOpened && ev.View.Kind == Private
+	})
+	if opened.View.Title != "alice" {
+		t.Fatalf("bob's private chat is titled %q", opened.View.Title)
+	}
+	waitFor(t, alice, "alice in the private chat", func(ev Event) bool {
+		return ev.Kind == EventCurrent && ev.Conv == opened.Conv
+	})
+	if err := alice.Input("psst"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, "alice's private line", message("psst"))
+	if err := bob.Send(opened.Conv, "hi alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice, "bob's private line", message("hi alice"))
+
+	// Leaving is seen on the other hub, and frees the name everywhere.
+	bob.Close("")
+	waitFor(t, alice, "bob leaves", func(ev Event) bool {
+		return ev.Kind == EventConvClosed && ev.Conv == opened.Conv
+	})
+	bob2 := connectTo(t, a, "bob")
+	if bob2.Name() != "bob" {
+		t.Fatalf("the name bob is still held: the new user is %q", bob2.Name())
+	}
+}
+
+// A link that stops carrying entries to one hub stalls no one: users of
+// the other hub go on chatting, and the stalled hub's own users are not
+// held up when they type.
+func TestBlockedLinkStallsNoOne(t *testing.T) {
+	seq := newTestSequencer()
+	dir := newLocalDirectory()
+	unlimited := func(c *Config) { c.Limits.RateBurst, c.Limits.RatePerSec = 1000, 1000 }
+	a, _ := seq.addHub(t, "a", dir, unlimited)
+	b, linkB := seq.addHub(t, "b", dir, unlimited)
+	alice, ann := connectTo(t, a, "alice"), connectTo(t, a, "ann")
+	bob := connectTo(t, b, "bob")
+	waitFor(t, ann, "bob joins", func(ev Event) bool { return ev.Kind == EventMemberJoined && ev.Member.Name == "bob" })
+	waitFor(t, bob, "bob in the lobby", func(ev Event) bool { return ev.Kind == EventCurrent })
+
+	linkB.setBlocked(true)
+	for i := range 50 {
+		if err := alice.Input(fmt.Sprintf("line %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ann, "the line on a", message(fmt.Sprintf("line %d", i)))
+	}
+	// bob's typing returns at once even though nothing reaches b.
+	done := make(chan error, 1)
+	go func() { done <- bob.Input("are you there?") }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a blocked link held up bob's input")
+	}
+	waitFor(t, ann, "bob's line on a", message("are you there?"))
+
+	linkB.setBlocked(false)
+	waitFor(t, bob, "the last line once b catches up", message("line 49"))
+}
+
+// chatLines collects the next n chat lines s receives, in order.
+func chatLines(t *testing.T, s *Session, n int) []string {
+	t.Helper()
+	var lines []string
+	deadline := time.After(5 * time.Second)
+	for len(lines) < n {
+		for _, ev := range s.Outbox().Drain() {
+			if ev.Kind == EventMessage && ev.Msg.Kind == Text {
+				lines = append(lines, ev.Msg.Text)
+			}
+		}
+		if len(lines) >= n {
+			break
+		}
+		select {
+		case <-s.Outbox().Ready():
+		case <-deadline:
+			t.Fatalf("%s: %d of %d lines: %q", s.Name(), len(lines), n, lines)
+		}
+	}
+	return lines
+}
