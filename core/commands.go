@@ -429,7 +429,8 @@ func (s *Session) cmdName(args string) error {
 	}
 	h.mu.Lock()
 	defer h.unlock()
-	if err := h.servingLocked(u); err == nil {
+	err = h.servingLocked(u)
+	if err == nil {
 		err = h.renameAllowedLocked(u, name)
 	}
 	if err != nil || u.nameKey != oldKey {

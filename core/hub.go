@@ -37,16 +37,16 @@ type Hub struct {
 	node        string
 	incarnation string
 	fenced      string // why the node serves no one now, "" when it does
-	now      func() time.Time
-	rand     io.Reader
-	draining bool
-	kicks    []kick // sessions to cut off once the current operation is done
-	watch    watcher
-	calls    Calls
-	ended    []string // private chats closed during the current operation, for calls
-	bans     BanList
-	motd     string             // the message of the day
-	mutes    map[string]modMute // operators' mutes by key and address, so reconnecting keeps them
+	now         func() time.Time
+	rand        io.Reader
+	draining    bool
+	kicks       []kick // sessions to cut off once the current operation is done
+	watch       watcher
+	calls       Calls
+	ended       []string // private chats closed during the current operation, for calls
+	bans        BanList
+	motd        string             // the message of the day
+	mutes       map[string]modMute // operators' mutes by key and address, so reconnecting keeps them
 	// countsDue are the big rooms whose member count changed since it was
 	// last sent; countWake asks the janitor to send them after the
 	// interval it carries.
