@@ -52,7 +52,7 @@ func TestVideoRingsThePartnerAndClosingEndsTheCall(t *testing.T) {
 	if err := alice.Input("/join " + bob.Code()); err != nil {
 		t.Fatal(err)
 	}
-	_, conv := alice.Conversations()
+	conv := alice.Snapshot().Current
 	if err := alice.Input("/video"); err != nil {
 		t.Fatal(err)
 	}

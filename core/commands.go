@@ -22,14 +22,18 @@ type Command struct {
 	run      func(s *Session, args string) error
 }
 
+// needsArgs says whether the command takes arguments it cannot do
+// without: its synopsis names them outside brackets.
+func (c *Command) needsArgs() bool { return c.Args != "" && !strings.HasPrefix(c.Args, "[") }
+
 var registry []*Command
 
 func init() {
 	registry = []*Command{
 		{Name: "join", Aliases: []string{":join"}, Args: "CODE | #room [password]", Help: "open a private chat with CODE, or join a room", run: (*Session).cmdJoin},
 		{Name: "chatroom", Aliases: []string{":chat"}, Help: "join the default room", run: (*Session).cmdChatroom},
-		{Name: "dm", Aliases: []string{":dm"}, Args: "NAME", Help: "private chat with someone in one of your rooms", run: (*Session).cmdDM},
-		{Name: "name", Aliases: []string{"/nick"}, Args: "NEWNAME", Help: "change your name", run: (*Session).cmdName},
+		{Name: "dm", Aliases: []string{":dm"}, Args: "NAME", Help: "private chat with someone in one of your rooms", run: (*Session).DM},
+		{Name: "name", Aliases: []string{"/nick"}, Args: "NEWNAME", Help: "change your name", run: (*Session).Rename},
 		{Name: "list", Aliases: []string{":list", "/who"}, Help: "who is in this conversation", run: (*Session).cmdList},
 		{Name: "listall", Aliases: []string{":listall"}, Help: "everyone online and where to find them", run: (*Session).cmdListAll},
 		{Name: "whois", Args: "NAME", Help: "how someone is connected and the key they logged in with", run: (*Session).cmdWhois},
@@ -38,7 +42,7 @@ func init() {
 		{Name: "switch", Args: "#room | NAME", Help: "make another of your conversations current", run: (*Session).cmdSwitch},
 		{Name: "me", Args: "ACTION", Help: "say what you are doing: /me waves", run: (*Session).cmdMe},
 		{Name: "block", Args: "[NAME]", Help: "hide someone's messages and chat requests (no name: list them)", run: (*Session).cmdBlock},
-		{Name: "unblock", Args: "NAME", Help: "undo /block", run: (*Session).cmdUnblock},
+		{Name: "unblock", Args: "NAME", Help: "undo /block", run: (*Session).Unblock},
 		{Name: "video", Help: "in a private chat: start a video call (a terminal gets a link to open in a browser)", run: (*Session).cmdVideo},
 		{Name: "home", Aliases: []string{":q"}, Help: "leave the chat view for the home screen (also Esc)", run: (*Session).cmdHome},
 		{Name: "help", Aliases: []string{":help", "/?"}, Help: "this list", run: (*Session).cmdHelp},
@@ -134,15 +138,10 @@ func (s *Session) cmdQuit(string) error {
 
 func (s *Session) cmdHome(string) error { return s.Switch("") }
 
-func (s *Session) cmdMe(args string) error {
-	if args == "" {
-		return errors.New("usage: /me ACTION")
-	}
-	return s.post(s.currentID(), Action, args)
-}
+func (s *Session) cmdMe(args string) error { return s.Act(s.currentID(), args) }
 
 func (s *Session) cmdChatroom(string) error {
-	return s.joinRoom(s.h.defaultRoom(), "")
+	return s.Join(s.h.defaultRoom(), "")
 }
 
 func (h *Hub) defaultRoom() string {
@@ -156,9 +155,6 @@ func (h *Hub) defaultRoom() string {
 func (s *Session) cmdJoin(args string) error {
 	target, password, _ := strings.Cut(args, " ")
 	password = strings.TrimSpace(password)
-	if target == "" {
-		return errors.New("usage: /join CODE or /join #room [password]")
-	}
 	if !strings.HasPrefix(target, "#") {
 		if code := NormalizeCode(target); code != "" {
 			if room, err := CleanRoomName(target); err != nil || !s.h.roomExists(room) {
@@ -166,7 +162,17 @@ func (s *Session) cmdJoin(args string) error {
 			}
 		}
 	}
-	return s.joinRoom(target, password)
+	return s.Join(target, password)
+}
+
+// OpenPrivate opens a private chat with the user holding code, or makes
+// the one with them current.
+func (s *Session) OpenPrivate(code string) error {
+	c := NormalizeCode(code)
+	if c == "" {
+		return fmt.Errorf("%q is not a code: a code is 8 letters and digits, like 7K3M-Q9XD", strings.ToValidUTF8(code, "?"))
+	}
+	return s.openByCode(c, code)
 }
 
 func (h *Hub) roomExists(name string) bool {
@@ -258,7 +264,10 @@ func (h *Hub) openPrivateLocked(u, t *user) {
 	h.setCurrentLocked(u, c)
 }
 
-func (s *Session) joinRoom(target, password string) error {
+// Join joins the room target ("#name" or "name"), with its password if
+// it has one, creating it where the server lets users create rooms, and
+// makes it current.
+func (s *Session) Join(target, password string) error {
 	name, err := CleanRoomName(target)
 	if err != nil {
 		return err
@@ -372,10 +381,8 @@ func (h *Hub) wrongGuessLocked(u *user) {
 	}
 }
 
-func (s *Session) cmdDM(args string) error {
-	if args == "" {
-		return errors.New("usage: /dm NAME")
-	}
+// DM opens a private chat with someone who shares a room with the user.
+func (s *Session) DM(args string) error {
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()
@@ -399,11 +406,9 @@ func (h *Hub) shareRoomLocked(a, b *user) bool {
 	return false
 }
 
-func (s *Session) cmdName(args string) error {
+// Rename gives the user the name args, if it is valid and free.
+func (s *Session) Rename(args string) error {
 	h := s.h
-	if args == "" {
-		return errors.New("usage: /name NEWNAME")
-	}
 	name, err := CleanName(args, h.limits().NameCells)
 	if err != nil {
 		return err
@@ -570,9 +575,6 @@ func keyTagSuffix(tag string) string {
 }
 
 func (s *Session) cmdWhois(args string) error {
-	if args == "" {
-		return errors.New("usage: /whois NAME")
-	}
 	h := s.h
 	h.mu.Lock()
 	u := h.byName[NameKey(strings.TrimPrefix(args, "@"))]
@@ -619,13 +621,16 @@ func (s *Session) cmdRooms(string) error {
 	return nil
 }
 
-func (s *Session) cmdLeave(string) error {
+func (s *Session) cmdLeave(string) error { return s.Leave(s.currentID()) }
+
+// Leave leaves conversation id; the others are told.
+func (s *Session) Leave(id string) error {
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()
 	u := s.u
-	c := u.current
-	if c == nil {
+	c := h.convs[id]
+	if id == "" || c == nil || !c.has(u) {
 		return errors.New("you are not in a conversation")
 	}
 	why := u.name + " left"
@@ -637,9 +642,6 @@ func (s *Session) cmdLeave(string) error {
 }
 
 func (s *Session) cmdSwitch(args string) error {
-	if args == "" {
-		return errors.New("usage: /switch #room or /switch NAME")
-	}
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()
@@ -660,11 +662,14 @@ func (s *Session) cmdSwitch(args string) error {
 }
 
 func (s *Session) cmdBlock(args string) error {
+	if args != "" {
+		return s.Block(args)
+	}
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()
 	u := s.u
-	if args == "" {
+	{
 		names := make([]string, 0, len(u.blocked))
 		for _, n := range u.blocked {
 			names = append(names, n)
@@ -676,6 +681,15 @@ func (s *Session) cmdBlock(args string) error {
 		h.pushLocked(u, Event{Kind: EventInfo, Text: "Blocked", Lines: names})
 		return nil
 	}
+}
+
+// Block hides the messages and chat requests of the user called args,
+// and ends a private chat with them.
+func (s *Session) Block(args string) error {
+	h := s.h
+	h.mu.Lock()
+	defer h.unlock()
+	u := s.u
 	t := h.byName[NameKey(strings.TrimPrefix(args, "@"))]
 	if t == nil {
 		return fmt.Errorf("no one called %s is online", strings.ToValidUTF8(args, "?"))
@@ -688,10 +702,8 @@ func (s *Session) cmdBlock(args string) error {
 	return nil
 }
 
-func (s *Session) cmdUnblock(args string) error {
-	if args == "" {
-		return errors.New("usage: /unblock NAME")
-	}
+// Unblock undoes Block.
+func (s *Session) Unblock(args string) error {
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()

@@ -106,4 +106,7 @@ type Event struct {
 	Text   string
 	Lines  []string
 	N      int
+	// ByYou: the user's own request caused it (a conversation closed
+	// because they left it or blocked its other member).
+	ByYou bool
 }

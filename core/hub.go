@@ -545,7 +545,7 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 			if m != u {
 				text = why
 			}
-			h.dropConvLocked(m, c, text)
+			h.dropConvLocked(m, c, text, m == u)
 		}
 		delete(h.convs, c.id)
 		if h.calls != nil {
@@ -553,7 +553,7 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 		}
 		return
 	}
-	h.dropConvLocked(u, c, toSelf)
+	h.dropConvLocked(u, c, toSelf, true)
 	var notice *Message
 	if h.noticesFor(len(c.members) + 1) {
 		notice = h.postLocked(c, System, Member{}, why)
@@ -564,8 +564,9 @@ func (h *Hub) leaveLocked(u *user, c *conv, why, toSelf string) {
 	}
 }
 
-// dropConvLocked removes c from u's conversations and tells u.
-func (h *Hub) dropConvLocked(u *user, c *conv, why string) {
+// dropConvLocked removes c from u's conversations and tells u why, and
+// whether it was u's own doing.
+func (h *Hub) dropConvLocked(u *user, c *conv, why string, byYou bool) {
 	c.remove(u)
 	for i, x := range u.convs {
 		if x == c {
@@ -573,7 +574,7 @@ func (h *Hub) dropConvLocked(u *user, c *conv, why string) {
 			break
 		}
 	}
-	h.pushLocked(u, Event{Kind: EventConvClosed, Conv: c.id, Text: why})
+	h.pushLocked(u, Event{Kind: EventConvClosed, Conv: c.id, Text: why, ByYou: byYou})
 	if u.current == c {
 		var next *conv
 		if n := len(u.convs); n > 0 {
@@ -735,30 +736,26 @@ func (s *Session) Rooms() []RoomInfo {
 	return s.h.listedRoomsLocked()
 }
 
-// Conversation returns the user's view of one of its conversations, to
-// resynchronise after missed events.
-func (s *Session) Conversation(id string) (ConvView, bool) {
-	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
-	c := s.h.convs[id]
-	if c == nil || !c.has(s.u) {
-		return ConvView{}, false
-	}
-	return *c.view(s.u), true
+// SessionView is all a transport shows of its user: to rebuild its screen
+// after missed events.
+type SessionView struct {
+	Name    string
+	Current string     // "" for none
+	Convs   []ConvView // in the order they were opened
 }
 
-// Conversations lists the IDs of the user's conversations in the order
-// they were opened, and the current one.
-func (s *Session) Conversations() (ids []string, current string) {
+// Snapshot returns the user's whole view at one instant.
+func (s *Session) Snapshot() SessionView {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
+	v := SessionView{Name: s.u.name, Convs: make([]ConvView, 0, len(s.u.convs))}
 	for _, c := range s.u.convs {
-		ids = append(ids, c.id)
+		v.Convs = append(v.Convs, *c.view(s.u))
 	}
 	if s.u.current != nil {
-		current = s.u.current.id
+		v.Current = s.u.current.id
 	}
-	return ids, current
+	return v
 }
 
 // Close ends the session: the user leaves everything and the others are
@@ -800,6 +797,14 @@ var ErrNoConversation = errors.New("you are not in a conversation: /join #room, 
 // Send posts text to conversation id.
 func (s *Session) Send(id, text string) error {
 	return s.post(id, Text, text)
+}
+
+// Act posts an action ("/me waves") to conversation id.
+func (s *Session) Act(id, text string) error {
+	if text == "" {
+		return errors.New("say what you are doing: /me waves")
+	}
+	return s.post(id, Action, text)
 }
 
 func (s *Session) post(id string, kind MessageKind, text string) error {
@@ -892,6 +897,9 @@ func (s *Session) Input(line string) error {
 	if cmd != nil {
 		if cmd.Operator && !s.Operator() {
 			return fmt.Errorf("only operators can use /%s", cmd.Name)
+		}
+		if args == "" && cmd.needsArgs() {
+			return fmt.Errorf("usage: /%s %s", cmd.Name, cmd.Args)
 		}
 		return cmd.run(s, args)
 	}

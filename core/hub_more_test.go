@@ -304,9 +304,8 @@ func TestDMSwitchAndHome(t *testing.T) {
 	if err := a.Input("/dm Bob"); err != nil {
 		t.Fatal(err)
 	}
-	ids, cur := a.Conversations()
-	if len(ids) != 2 || !strings.HasPrefix(cur, "@") {
-		t.Fatalf("after /dm: %v current %q", ids, cur)
+	if v := a.Snapshot(); len(v.Convs) != 2 || !strings.HasPrefix(v.Current, "@") {
+		t.Fatalf("after /dm: %d conversations, current %q", len(v.Convs), v.Current)
 	}
 	if err := a.Input("/switch #lobby"); err != nil {
 		t.Fatal(err)
@@ -317,7 +316,7 @@ func TestDMSwitchAndHome(t *testing.T) {
 	if err := a.Input(":q"); err != nil {
 		t.Fatal(err)
 	}
-	if _, cur := a.Conversations(); cur != "" {
+	if cur := a.Snapshot().Current; cur != "" {
 		t.Fatalf(":q left %q current", cur)
 	}
 	if err := a.Input("lost words"); err != ErrNoConversation {
@@ -388,7 +387,7 @@ func TestBigRoomsPostNoJoinNotices(t *testing.T) {
 	if got := strings.Join(heard, "|"); got != want {
 		t.Fatalf("alice heard %s, want %s", got, want)
 	}
-	v, _ := a.Conversation("#go")
+	v := viewOf(t, a, "#go")
 	var texts []string
 	for _, m := range v.History {
 		texts = append(texts, m.Text)

@@ -135,3 +135,15 @@ func TestWrongGuessesArePerAddressToo(t *testing.T) {
 		t.Fatalf("another address is limited too: %v", err)
 	}
 }
+
+// viewOf is s's view of its conversation id.
+func viewOf(t *testing.T, s *Session, id string) ConvView {
+	t.Helper()
+	for _, v := range s.Snapshot().Convs {
+		if v.ID == id {
+			return v
+		}
+	}
+	t.Fatalf("%s is not in %s", s.Name(), id)
+	return ConvView{}
+}

@@ -39,7 +39,7 @@ func TestBigRoomsSendMemberCounts(t *testing.T) {
 		return ev.Kind == EventMemberJoined && ev.Member.Name == "bob" && ev.Msg != nil && ev.Msg.Text == "bob joined"
 	})
 	heard("a count of 4", func(ev Event) bool { return ev.Kind == EventMemberCount && ev.N == 4 })
-	if v, _ := a.Conversation("#go"); v.MemberCount != 4 {
+	if v := viewOf(t, a, "#go"); v.MemberCount != 4 {
 		t.Fatalf("the view counts %d members, want 4", v.MemberCount)
 	}
 	c.Close("quit")

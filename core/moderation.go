@@ -218,9 +218,6 @@ func (h *Hub) roomNoticeLocked(u *user, text string) {
 
 func (s *Session) cmdKick(args string) error {
 	name, reason, _ := strings.Cut(args, " ")
-	if name == "" {
-		return errors.New("usage: /kick NAME [reason]")
-	}
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()
@@ -240,9 +237,6 @@ func (s *Session) cmdKick(args string) error {
 
 func (s *Session) cmdBan(args string) error {
 	name, rest, _ := strings.Cut(args, " ")
-	if name == "" {
-		return errors.New("usage: /ban NAME [DURATION] [reason]  (DURATION like 30m, 2h, 7d; none: for good)")
-	}
 	rest = strings.TrimSpace(rest)
 	first, after, _ := strings.Cut(rest, " ")
 	var length time.Duration
@@ -294,7 +288,7 @@ func (s *Session) cmdBan(args string) error {
 }
 
 func (s *Session) cmdUnban(args string) error {
-	if args == "" || strings.Contains(args, " ") {
+	if strings.Contains(args, " ") {
 		return errors.New("usage: /unban FINGERPRINT or /unban IP (as /bans shows them)")
 	}
 	target, err := ParseBanTarget(args)
@@ -347,9 +341,6 @@ func (s *Session) cmdBans(string) error {
 
 func (s *Session) cmdMute(args string) error {
 	name, rest, _ := strings.Cut(args, " ")
-	if name == "" {
-		return errors.New("usage: /mute NAME [DURATION]  (DURATION like 10m, 2h; default 10m)")
-	}
 	length := DefaultMute
 	if rest = strings.TrimSpace(rest); rest != "" {
 		d, ok := parseModerationTime(rest)
@@ -387,9 +378,6 @@ func (h *Hub) muteLocked(op *user, by string, t *user, until time.Time, length s
 }
 
 func (s *Session) cmdUnmute(args string) error {
-	if args == "" {
-		return errors.New("usage: /unmute NAME")
-	}
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()

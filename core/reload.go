@@ -19,7 +19,7 @@ func (h *Hub) Reload(cfg Config) error {
 			continue
 		}
 		for len(c.order) > 0 {
-			h.dropConvLocked(c.order[0], c, id+" was removed by the operator")
+			h.dropConvLocked(c.order[0], c, id+" was removed by the operator", false)
 		}
 		delete(h.convs, id)
 	}

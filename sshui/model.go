@@ -76,7 +76,6 @@ type model struct {
 	order   []string // sidebar order
 	current string   // the core's current conversation
 	viewing string   // the one on screen ("" = home); differs only for an ended chat
-	leaving string   // a conversation the user is leaving by command
 
 	input   *textinput.Model // the line being typed; nil while it is empty
 	history []string
@@ -330,7 +329,7 @@ func (m *model) apply(ev core.Event) {
 	case core.EventConvOpened:
 		m.openConv(ev.View)
 	case core.EventConvClosed:
-		m.closeConv(ev.Conv, ev.Text)
+		m.closeConv(ev.Conv, ev.Text, ev.ByYou)
 	case core.EventCurrent:
 		m.current = ev.Conv
 		if v := m.convs[m.viewing]; v == nil || v.ended == "" {
@@ -396,17 +395,16 @@ func (m *model) openConv(v *core.ConvView) {
 
 // closeConv removes a conversation, except a private chat the other side
 // ended: that one stays on screen, marked, until the user moves on.
-func (m *model) closeConv(id, why string) {
+func (m *model) closeConv(id, why string, byYou bool) {
 	c := m.convs[id]
 	if c == nil {
 		return
 	}
-	if id == m.leaving || c.kind == core.Room {
+	if byYou || c.kind == core.Room {
 		// A room closed by someone else (the operator's reload) says why.
-		if id != m.leaving && why != "" {
+		if !byYou && why != "" {
 			m.setStatus(why, false)
 		}
-		m.leaving = ""
 		m.dropConv(id)
 		return
 	}
@@ -512,14 +510,14 @@ func (m *model) refreshMembers(id string) {
 
 // resync rebuilds every conversation from the core after missed events.
 func (m *model) resync() {
-	ids, cur := m.cs.Conversations()
+	snap := m.cs.Snapshot()
+	cur := snap.Current
 	convs := map[string]*convState{}
-	order := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if v, ok := m.cs.Conversation(id); ok {
-			convs[id] = m.newConvState(&v)
-			order = append(order, id)
-		}
+	order := make([]string, 0, len(snap.Convs))
+	for i := range snap.Convs {
+		v := &snap.Convs[i]
+		convs[v.ID] = m.newConvState(v)
+		order = append(order, v.ID)
 	}
 	for _, id := range m.order {
 		if c := m.convs[id]; c != nil && c.ended != "" && convs[id] == nil {
@@ -528,7 +526,7 @@ func (m *model) resync() {
 		}
 	}
 	m.convs, m.order, m.current = convs, order, cur
-	m.name = m.cs.Name()
+	m.name = snap.Name
 	if v := m.convs[m.viewing]; v == nil || v.ended == "" {
 		m.viewing = ""
 		m.setViewing(cur)
@@ -743,10 +741,6 @@ func (m *model) submit() {
 		m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
 		return
 	}
-	m.leaving = ""
-	if cmd != nil && (cmd.Name == "leave" || cmd.Name == "block") {
-		m.leaving = m.current
-	}
 	if n := len(m.history); n == 0 || m.history[n-1] != line {
 		m.history = append(m.history, line)
 		if len(m.history) > historyLimit {
@@ -755,7 +749,6 @@ func (m *model) submit() {
 	}
 	m.histPos = len(m.history)
 	if err := m.cs.Input(line); err != nil {
-		m.leaving = ""
 		m.setStatus(err.Error(), true)
 		return
 	}
@@ -798,7 +791,7 @@ func (m *model) openHomeItem() {
 		m.switchTo(it.room.Name)
 		return
 	}
-	if err := m.cs.Input("/join " + it.room.Name); err != nil {
+	if err := m.cs.Join(it.room.Name, ""); err != nil {
 		m.setStatus(err.Error(), true)
 	}
 }

@@ -97,7 +97,7 @@ function renderRooms() {
         input.focus();
         return;
       }
-      runInput('/join ' + r.name);
+      shown(conn.join(r.name, ''));
     });
     ul.append(li);
   }
@@ -189,7 +189,7 @@ function renderMembers() {
       li.append(el('span', 'tag', m.transport));
       if (m.keyTag) li.append(el('span', 'tag', 'key ' + m.keyTag));
       li.title = 'Private chat with ' + m.name;
-      li.addEventListener('click', () => { closeDrawers(); runInput('/dm ' + m.name); });
+      li.addEventListener('click', () => { closeDrawers(); shown(conn.dm(m.name)); });
     }
     ul.append(li);
   }
@@ -214,7 +214,12 @@ let inputHistory = [];
 let historyPos = 0;
 
 function runInput(text) {
-  return conn.input(text).then((err) => {
+  return shown(conn.input(text));
+}
+
+// shown shows the error a request was answered with, if any.
+function shown(answer) {
+  return answer.then((err) => {
     if (err) status(err, true);
     return err;
   });
@@ -271,7 +276,7 @@ function setupInput() {
     e.preventDefault();
     const code = $('code-input').value.trim();
     if (!code) return;
-    runInput('/join ' + code).then((err) => { if (!err) $('code-input').value = ''; });
+    shown(conn.open(code)).then((err) => { if (!err) $('code-input').value = ''; });
   });
   $('copy-code').addEventListener('click', () => {
     const done = () => status('code copied');

@@ -256,6 +256,14 @@ func (c *conn) handle(msg clientMessage) {
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Input(m.Text))})
 	case switchMsg:
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Switch(m.Conv))})
+	case joinMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Join(m.Room, m.Password))})
+	case openMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.OpenPrivate(m.Code))})
+	case dmMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.DM(m.Name))})
+	case leaveMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Leave(m.Conv))})
 	case callInviteMsg:
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Video(m.Conv))})
 	case membersMsg:
@@ -405,12 +413,10 @@ func (c *conn) flushOutbox() bool {
 }
 
 func (c *conn) resync(missed int) resyncOut {
-	ids, current := c.sess.Conversations()
-	out := resyncOut{Type: "resync", Missed: missed, Current: current, Convs: make([]viewJSON, 0, len(ids))}
-	for _, id := range ids {
-		if v, ok := c.sess.Conversation(id); ok {
-			out.Convs = append(out.Convs, toView(&v))
-		}
+	v := c.sess.Snapshot()
+	out := resyncOut{Type: "resync", Missed: missed, Current: v.Current, Convs: make([]viewJSON, 0, len(v.Convs))}
+	for i := range v.Convs {
+		out.Convs = append(out.Convs, toView(&v.Convs[i]))
 	}
 	return out
 }

@@ -74,9 +74,10 @@ type convOpenedOut struct {
 }
 
 type convClosedOut struct {
-	Type string `json:"type"` // "conv-closed"
-	Conv string `json:"conv"`
-	Text string `json:"text"`
+	Type  string `json:"type"` // "conv-closed"
+	Conv  string `json:"conv"`
+	Text  string `json:"text"`
+	ByYou bool   `json:"byYou,omitempty"` // the user left or blocked
 }
 
 type currentOut struct {
@@ -193,7 +194,7 @@ func fromEvent(ev core.Event) any {
 	case core.EventConvOpened:
 		return convOpenedOut{Type: "conv-opened", View: toView(ev.View)}
 	case core.EventConvClosed:
-		return convClosedOut{Type: "conv-closed", Conv: ev.Conv, Text: ev.Text}
+		return convClosedOut{Type: "conv-closed", Conv: ev.Conv, Text: ev.Text, ByYou: ev.ByYou}
 	case core.EventCurrent:
 		return currentOut{Type: "current", Conv: ev.Conv}
 	case core.EventMemberJoined, core.EventMemberLeft, core.EventRenamed:

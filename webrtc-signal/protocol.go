@@ -53,6 +53,35 @@ type switchMsg struct {
 	Conv string `json:"conv"`
 }
 
+// joinMsg joins a room (a click on it), with its password if it has one.
+type joinMsg struct {
+	Type     string `json:"type"`
+	ID       uint32 `json:"id"`
+	Room     string `json:"room"`
+	Password string `json:"password,omitempty"`
+}
+
+// openMsg opens a private chat with the holder of a code.
+type openMsg struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id"`
+	Code string `json:"code"`
+}
+
+// dmMsg opens a private chat with a member of one of the user's rooms.
+type dmMsg struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id"`
+	Name string `json:"name"`
+}
+
+// leaveMsg leaves a conversation.
+type leaveMsg struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id"`
+	Conv string `json:"conv"`
+}
+
 // membersMsg asks for the members of a conversation.
 type membersMsg struct {
 	Type string `json:"type"`
@@ -103,6 +132,10 @@ func (m helloMsg) clientType() string      { return m.Type }
 func (m attachMsg) clientType() string     { return m.Type }
 func (m inputMsg) clientType() string      { return m.Type }
 func (m switchMsg) clientType() string     { return m.Type }
+func (m joinMsg) clientType() string       { return m.Type }
+func (m openMsg) clientType() string       { return m.Type }
+func (m dmMsg) clientType() string         { return m.Type }
+func (m leaveMsg) clientType() string      { return m.Type }
 func (m membersMsg) clientType() string    { return m.Type }
 func (m roomsMsg) clientType() string      { return m.Type }
 func (m callInviteMsg) clientType() string { return m.Type }
@@ -152,6 +185,30 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 		msg = m
 	case "switch":
 		var m switchMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("conv", m.Conv, maxConvBytes)
+		}
+		msg = m
+	case "join":
+		var m joinMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = errors.Join(checkString("room", m.Room, maxConvBytes), checkString("password", m.Password, maxNameBytes))
+		}
+		msg = m
+	case "open":
+		var m openMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("code", m.Code, maxConvBytes)
+		}
+		msg = m
+	case "dm":
+		var m dmMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("name", m.Name, maxNameBytes)
+		}
+		msg = m
+	case "leave":
+		var m leaveMsg
 		if err = strictUnmarshal(data, &m); err == nil {
 			err = checkString("conv", m.Conv, maxConvBytes)
 		}
