@@ -24,11 +24,43 @@ import (
 
 // Config is everything a config file sets.
 type Config struct {
-	Core   core.Config
-	Server Server
-	Web    Web
-	ICE    ICE
-	Admin  Admin
+	Core    core.Config
+	Server  Server
+	Web     Web
+	ICE     ICE
+	Admin   Admin
+	Cluster Cluster
+}
+
+// Cluster says how this node joins others to serve as one: empty Node
+// means a single node, with no NATS at all. The cluster package checks
+// the values when the node starts.
+type Cluster struct {
+	Node string   // this node's name in the cluster
+	NATS []string // the NATS servers' client URLs
+	// CredsFile is a NATS credentials file; TLSCA verifies the NATS
+	// servers, TLSCert and TLSKey are this node's client certificate.
+	CredsFile              string
+	TLSCA, TLSCert, TLSKey string
+	// Replicas is how many NATS servers keep each stream and bucket.
+	Replicas int
+	// Heartbeat is how often the node renews its lease; NodeTTL how long
+	// a node that stopped renewing it counts as alive.
+	Heartbeat, NodeTTL time.Duration
+	// PublishTimeout bounds how long a message may wait for NATS before
+	// its author is told it was not sent.
+	PublishTimeout time.Duration
+	// Prefix starts every subject and names every stream and bucket.
+	Prefix string
+	// Embed runs a NATS server in this process: small clusters need no
+	// NATS machines of their own. Listen is its client address,
+	// ClusterListen where the other nodes' servers connect, Routes those
+	// servers' cluster addresses, DataDir where it keeps the ban list.
+	Embed         bool
+	Listen        string
+	ClusterListen string
+	Routes        []string
+	DataDir       string
 }
 
 // Server holds the settings of the process rather than of the chat.
@@ -155,6 +187,17 @@ func Default() Config {
 			StatsInterval:  time.Minute,
 			MonitorViewers: 4,
 			MonitorQueue:   256,
+		},
+		Cluster: Cluster{
+			NATS:           []string{},
+			Routes:         []string{},
+			Replicas:       1,
+			Heartbeat:      time.Second,
+			NodeTTL:        5 * time.Second,
+			PublishTimeout: 2 * time.Second,
+			Prefix:         "parley",
+			Listen:         "127.0.0.1:4222",
+			DataDir:        "nats",
 		},
 	}
 }

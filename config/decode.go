@@ -278,6 +278,9 @@ func (r *reader) document(t *table, cfg *Config) {
 	if at := t.sub("admin"); at != nil {
 		adminTable(at, &cfg.Admin)
 	}
+	if ct := t.sub("cluster"); ct != nil {
+		clusterTable(ct, &cfg.Cluster)
+	}
 	t.done()
 }
 
@@ -590,5 +593,33 @@ func adminTable(t *table, a *Admin) {
 	if a.MonitorQueue < 1 {
 		t.fail("monitor_queue", "must be at least 1")
 	}
+	t.done()
+}
+
+func clusterTable(t *table, c *Cluster) {
+	t.str("node", &c.Node)
+	t.strings("nats", &c.NATS)
+	if t.str("creds_file", &c.CredsFile) && c.CredsFile != "" {
+		checkReadable(t, "creds_file", c.CredsFile)
+	}
+	for k, dst := range map[string]*string{"tls_ca": &c.TLSCA, "tls_cert": &c.TLSCert, "tls_key": &c.TLSKey} {
+		if t.str(k, dst) && *dst != "" {
+			checkReadable(t, k, *dst)
+		}
+	}
+	t.integer("replicas", &c.Replicas)
+	t.duration("heartbeat", &c.Heartbeat)
+	t.duration("node_ttl", &c.NodeTTL)
+	t.duration("publish_timeout", &c.PublishTimeout)
+	t.str("prefix", &c.Prefix)
+	t.boolean("embed", &c.Embed)
+	if t.str("listen", &c.Listen) {
+		checkAddr(t, "listen", c.Listen, true)
+	}
+	if t.str("cluster_listen", &c.ClusterListen) {
+		checkAddr(t, "cluster_listen", c.ClusterListen, true)
+	}
+	t.strings("routes", &c.Routes)
+	t.str("data_dir", &c.DataDir)
 	t.done()
 }

@@ -62,6 +62,8 @@ var settingFlags = []setting{
 	{name: "stats-interval", key: "admin.stats_interval", kind: duration, usage: "log a stats line this `often` (0s: never)"},
 	{name: "monitor-viewers", key: "admin.monitor_viewers", kind: number, usage: "at most this `many` live monitor viewers"},
 	{name: "monitor-queue", key: "admin.monitor_queue", kind: number, usage: "monitor `events` waiting for one viewer"},
+	{name: "node", key: "cluster.node", usage: "run as this `node` of a cluster (with --nats or embedded NATS)"},
+	{name: "nats", key: "cluster.nats", kind: list, usage: "the cluster's NATS server `URLs`, comma-separated"},
 }
 
 func envName(flagName string) string {
