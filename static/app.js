@@ -276,7 +276,7 @@ function setupInput() {
     e.preventDefault();
     const code = $('code-input').value.trim();
     if (!code) return;
-    shown(conn.open(code)).then((err) => { if (!err) $('code-input').value = ''; });
+    shown(conn.openCode(code)).then((err) => { if (!err) $('code-input').value = ''; });
   });
   $('copy-code').addEventListener('click', () => {
     const done = () => status('code copied');

@@ -71,7 +71,7 @@ class ParleyConnection extends EventTarget {
   input(text) { return this.request('input', { text }); }
   switchTo(conv) { return this.request('switch', { conv }); }
   join(room, password) { return this.request('join', { room, password }); }
-  open(code) { return this.request('open', { code }); }
+  openCode(code) { return this.request('open', { code }); }
   dm(name) { return this.request('dm', { name }); }
   leave(conv) { return this.request('leave', { conv }); }
   members(conv) { this.send({ type: 'members', conv }); }
