@@ -57,6 +57,7 @@ type Server struct {
 	mux     *http.ServeMux
 
 	draining atomic.Bool
+	checks   []func() error // more reasons /readyz may answer 503
 
 	mu       sync.Mutex
 	sessions map[string]int // live sessions by transport
@@ -104,6 +105,14 @@ func (s *Server) Attach(h *core.Hub) { s.hub.Store(h) }
 // SetDraining turns /readyz to 503: shutdown has begun.
 func (s *Server) SetDraining() { s.draining.Store(true) }
 
+// AddReadiness makes /readyz answer 503, with check's error as the body,
+// whenever check fails (a cluster node cut off from the others, say).
+// Call it before the admin listener serves.
+func (s *Server) AddReadiness(check func() error) { s.checks = append(s.checks, check) }
+
+// Register adds c to the metrics /metrics serves.
+func (s *Server) Register(c prometheus.Collector) error { return s.reg.Register(c) }
+
 // Close ends the live monitor's streams, so that the HTTP server's
 // Shutdown does not wait for them.
 func (s *Server) Close() { s.feed.close() }
@@ -120,6 +129,12 @@ func (s *Server) routes() {
 		if s.draining.Load() {
 			plain(w, http.StatusServiceUnavailable, "draining")
 			return
+		}
+		for _, check := range s.checks {
+			if err := check(); err != nil {
+				plain(w, http.StatusServiceUnavailable, err.Error())
+				return
+			}
 		}
 		plain(w, http.StatusOK, "ready")
 	})

@@ -160,3 +160,23 @@ func (h *Hub) applyBlockLocked(u *user, e Entry) {
 func (h *Hub) refuseLocked(u *user, err error) {
 	h.pushLocked(u, Event{Kind: EventNotice, Text: err.Error()})
 }
+
+// Unsent tells the author of an entry this node decided that the log
+// could not take it. A session whose arrival was lost cannot be shown to
+// anyone, so it is cut off; anything else is a line the author reads.
+func (h *Hub) Unsent(e Entry, err error) {
+	h.mu.Lock()
+	defer h.unlock()
+	u := h.pending[e.User]
+	if u == nil {
+		u = h.users[e.User]
+	}
+	if u == nil || !h.isLocal(u) {
+		return
+	}
+	if e.Kind == EntryOnline {
+		h.kicks = append(h.kicks, kick{u, "the other servers could not be reached", EndServer})
+		return
+	}
+	h.pushLocked(u, Event{Kind: EventNotice, Text: fmt.Sprintf("not sent: %v", err)})
+}
