@@ -62,3 +62,16 @@ func (s *Session) Video(conv string) error {
 }
 
 func (s *Session) cmdVideo(string) error { return s.Video(s.currentID()) }
+
+// CallNote posts a system line in the private chat conv about one of its
+// calls ("missed call from alice"), so both sides find it there later.
+func (h *Hub) CallNote(conv, text string) {
+	h.mu.Lock()
+	defer h.unlock()
+	c := h.convs[conv]
+	if c == nil || c.kind != Private {
+		return
+	}
+	notice := h.postLocked(c, System, Member{}, text)
+	h.broker.Publish(Event{Kind: EventMessage, Conv: c.id, Msg: notice})
+}
