@@ -69,9 +69,8 @@ func (h *Hub) CallNote(conv, text string) {
 	h.mu.Lock()
 	defer h.unlock()
 	c := h.convs[conv]
-	if c == nil || c.kind != Private {
+	if c == nil || c.kind != Private || len(c.order) == 0 {
 		return
 	}
-	notice := h.postLocked(c, System, Member{}, text)
-	h.broker.Publish(Event{Kind: EventMessage, Conv: c.id, Msg: notice})
+	h.commitLocked(Entry{Kind: EntryPost, Conv: conv, User: c.order[0].id, MsgKind: System, Text: text})
 }
