@@ -128,6 +128,10 @@ type Web struct {
 	ACMECache   string
 	// HSTS makes browsers insist on HTTPS for the host from then on.
 	HSTS bool
+	// CallConnectTimeout is how long a call may take to connect before
+	// the browsers try an ICE restart, and as long again before they give
+	// up with a reason.
+	CallConnectTimeout time.Duration
 }
 
 // ICE holds the STUN and TURN servers handed to browsers for calls.
@@ -176,10 +180,11 @@ func Default() Config {
 			GCPercent:             DefaultGCPercent,
 		},
 		Web: Web{
-			AllowedOrigins: []string{},
-			TrustedProxies: []string{},
-			ACMEDomains:    []string{},
-			ACMECache:      "acme",
+			AllowedOrigins:     []string{},
+			TrustedProxies:     []string{},
+			ACMEDomains:        []string{},
+			ACMECache:          "acme",
+			CallConnectTimeout: 20 * time.Second,
 		},
 		ICE: ICE{STUN: []string{}, TURN: []string{}},
 		Admin: Admin{

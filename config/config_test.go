@@ -227,6 +227,7 @@ trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
 acme_domains = ["chat.example.org"]
 acme_cache = "/var/lib/parley/acme"
 hsts = true
+call_connect_timeout = "45s"
 
 [ice]
 stun = ["stun:stun.example.org:3478"]
@@ -246,13 +247,14 @@ monitor_queue = 64
 	}
 	want := Default()
 	want.Web = Web{
-		PublicURL:      "https://chat.example.org/",
-		AllowedOrigins: []string{"https://other.example.org"},
-		TrustedProxies: []string{"127.0.0.1", "10.0.0.0/8"},
-		TLSCert:        "",
-		ACMEDomains:    []string{"chat.example.org"},
-		ACMECache:      "/var/lib/parley/acme",
-		HSTS:           true,
+		PublicURL:          "https://chat.example.org/",
+		AllowedOrigins:     []string{"https://other.example.org"},
+		TrustedProxies:     []string{"127.0.0.1", "10.0.0.0/8"},
+		TLSCert:            "",
+		ACMEDomains:        []string{"chat.example.org"},
+		ACMECache:          "/var/lib/parley/acme",
+		HSTS:               true,
+		CallConnectTimeout: 45 * time.Second,
 	}
 	want.ICE = ICE{
 		STUN:       []string{"stun:stun.example.org:3478"},

@@ -465,6 +465,10 @@ func web(t *table, w *Web) {
 	}
 	t.str("acme_cache", &w.ACMECache)
 	t.boolean("hsts", &w.HSTS)
+	t.duration("call_connect_timeout", &w.CallConnectTimeout)
+	if w.CallConnectTimeout < time.Second {
+		t.fail("call_connect_timeout", "must be at least 1s")
+	}
 	t.done()
 }
 

@@ -60,7 +60,11 @@ func (h *Hub) applyLocked(e Entry) {
 		}
 	case EntryPost:
 		if c := h.convs[e.Conv]; c != nil && c.has(u) {
-			m := h.postAtLocked(c, e.MsgKind, u.member(), e.Text, e.Time)
+			from := u.member()
+			if e.MsgKind == System {
+				from = Member{} // a line from the server, such as a missed call
+			}
+			m := h.postAtLocked(c, e.MsgKind, from, e.Text, e.Time)
 			if h.isLocal(u) {
 				h.observeMessageLocked(c, m)
 			}

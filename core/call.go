@@ -62,3 +62,15 @@ func (s *Session) Video(conv string) error {
 }
 
 func (s *Session) cmdVideo(string) error { return s.Video(s.currentID()) }
+
+// CallNote posts a system line in the private chat conv about one of its
+// calls ("missed call from alice"), so both sides find it there later.
+func (h *Hub) CallNote(conv, text string) {
+	h.mu.Lock()
+	defer h.unlock()
+	c := h.convs[conv]
+	if c == nil || c.kind != Private || len(c.order) == 0 {
+		return
+	}
+	h.commitLocked(Entry{Kind: EntryPost, Conv: conv, User: c.order[0].id, MsgKind: System, Text: text})
+}

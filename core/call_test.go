@@ -70,3 +70,27 @@ func TestVideoRingsThePartnerAndClosingEndsTheCall(t *testing.T) {
 		t.Fatal("Inform reached a user who has left")
 	}
 }
+
+// A line about a call lands in the private chat as the server's, for both.
+func TestCallNoteIsASystemLineInThePrivateChat(t *testing.T) {
+	h := newTestHub(t)
+	alice, bob := connect(t, h, "alice"), connect(t, h, "bob")
+	if err := alice.Input("/join " + bob.Code()); err != nil {
+		t.Fatal(err)
+	}
+	_, conv := alice.Conversations()
+	h.CallNote(conv, "missed call from alice")
+	h.CallNote("#lobby", "not for rooms")
+	for _, s := range []*Session{alice, bob} {
+		waitFor(t, s, "the call line", func(ev Event) bool {
+			return ev.Kind == EventMessage && ev.Msg.Conv == conv && ev.Msg.Text == "missed call from alice" &&
+				ev.Msg.Kind == System && ev.Msg.From == Member{}
+		})
+	}
+	lobby, _ := alice.Conversation("#lobby")
+	for _, m := range lobby.History {
+		if m.Text == "not for rooms" {
+			t.Fatal("a call line went into a room")
+		}
+	}
+}

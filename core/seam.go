@@ -33,7 +33,8 @@ const (
 	// EntryLeave: User left Conv; Text is the notice for the others, Note
 	// the one for User.
 	EntryLeave
-	// EntryPost: User posted Text of kind MsgKind in Conv.
+	// EntryPost: User posted Text of kind MsgKind in Conv; a System post
+	// is the server's line about User's conversation (a missed call).
 	EntryPost
 	// EntryRename: User is now called Text.
 	EntryRename

@@ -12,16 +12,29 @@ import (
 // costs quadratic time (a 200 KB line took seconds of CPU). inputGuard
 // sits between the SSH channel and the parser and makes every read
 // short, which tells the parser the input is complete so it never holds
-// anything back; it cuts reads at character boundaries and removes
-// bracketed-paste markers, whose start would otherwise make the parser
-// wait for an end forever. Pastes then arrive as typed text. It also
+// anything back; it cuts reads at character boundaries. A bracketed paste
+// never reaches the parser, which would turn its words into keys ("end",
+// "ctrl+c"): the guard takes it out whole and hands it to paste, in its
+// place among the keys, keeping at most pasteMax bytes of it. It also
 // takes out the terminal's answers to the probe's questions, which are
 // not keys, even when one is split across reads.
 type inputGuard struct {
-	r     io.Reader
-	probe *terminalProbe // nil: no questions are asked
-	buf   [256]byte
-	head  []byte // read from r but not yet returned
+	r        io.Reader
+	probe    *terminalProbe // nil: no questions are asked
+	paste    func(pasteMsg) // nil: pastes are dropped
+	pasteMax int            // the bytes of a paste kept; 0 means none
+	buf      [256]byte
+	head     []byte // read from r but not yet returned
+
+	pasting bool   // inside a paste: head goes to pasted
+	pasted  []byte // the paste so far
+	tooLong bool   // the paste outgrew pasteMax; the rest is dropped
+}
+
+// pasteMsg is one bracketed paste, taken out of the keys whole.
+type pasteMsg struct {
+	text    string
+	tooLong bool // longer than the guard keeps: text is empty
 }
 
 var (
@@ -35,8 +48,23 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 	}
 	limit := min(len(p)-1, len(g.buf))
 	for {
-		if len(g.head) > 0 {
-			n := g.cut(limit)
+		if g.pasting {
+			g.takePaste()
+		}
+		if !g.pasting && len(g.head) > 0 {
+			lim := limit
+			switch i, start := nextMarker(g.head); {
+			case i == 0 && start:
+				g.pasting = true
+				g.head = g.head[len(pasteStart):]
+				continue
+			case i == 0:
+				g.head = g.head[len(pasteEnd):] // the end of no paste
+				continue
+			case i > 0:
+				lim = min(lim, i)
+			}
+			n := g.cut(lim)
 			if n > 0 {
 				copy(p, g.head[:n])
 				g.head = g.head[n:]
@@ -47,7 +75,7 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 		held := copy(g.buf[:], g.head)
 		n, err := g.r.Read(g.buf[held:])
 		if n == 0 && err != nil {
-			if held > 0 {
+			if held > 0 && !g.pasting { // an unfinished paste is dropped
 				copy(p, g.buf[:held])
 				g.head = nil
 				return held, nil
@@ -56,6 +84,60 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 		}
 		g.head = g.strip(g.buf[:held+n])
 	}
+}
+
+// nextMarker finds the first paste marker in b: its index (-1 if none)
+// and whether it starts a paste.
+func nextMarker(b []byte) (int, bool) {
+	i, j := bytes.Index(b, pasteStart), bytes.Index(b, pasteEnd)
+	switch {
+	case i < 0:
+		return j, false
+	case j < 0 || i < j:
+		return i, true
+	}
+	return j, false
+}
+
+// takePaste moves the held bytes into the paste up to its end marker,
+// keeping back what may be the start of that marker, and hands over the
+// paste once it is whole.
+func (g *inputGuard) takePaste() {
+	end := bytes.Index(g.head, pasteEnd)
+	if end < 0 {
+		n := len(g.head) - partialSuffix(g.head, pasteEnd)
+		g.keep(g.head[:n])
+		g.head = g.head[n:]
+		return
+	}
+	g.keep(g.head[:end])
+	g.head = g.head[end+len(pasteEnd):]
+	msg := pasteMsg{text: string(g.pasted), tooLong: g.tooLong}
+	g.pasting, g.pasted, g.tooLong = false, nil, false
+	if g.paste != nil {
+		g.paste(msg)
+	}
+}
+
+// keep adds b to the paste, or drops it and the paste with it once the
+// paste outgrows pasteMax.
+func (g *inputGuard) keep(b []byte) {
+	if g.tooLong || len(g.pasted)+len(b) > g.pasteMax {
+		g.tooLong, g.pasted = true, nil
+		return
+	}
+	g.pasted = append(g.pasted, b...)
+}
+
+// partialSuffix is the length of the longest end of b that begins marker
+// without being all of it.
+func partialSuffix(b, marker []byte) int {
+	for k := min(len(b), len(marker)-1); k > 0; k-- {
+		if bytes.HasSuffix(b, marker[:k]) {
+			return k
+		}
+	}
+	return 0
 }
 
 // cut says how many held bytes can go out now: at most limit, ending on a
@@ -90,10 +172,8 @@ func (g *inputGuard) complete() int {
 			break
 		}
 	}
-	for k := len(pasteStart) - 1; k >= 3; k-- {
-		if bytes.HasSuffix(h, pasteStart[:k]) {
-			return n - k
-		}
+	if k := max(partialSuffix(h, pasteStart), partialSuffix(h, pasteEnd)); k >= 3 {
+		return n - k
 	}
 	// A lone ESC or "ESC [" is a key too (Esc, Alt+[): it waits only
 	// while an answer is due, which comes within moments.
@@ -107,9 +187,9 @@ func (g *inputGuard) complete() int {
 	return n
 }
 
-// strip removes paste markers and cursor position reports from b, in
-// place, telling the probe of each report; again until none is left, as
-// taking one out may join the pieces of another.
+// strip removes cursor position reports from b, in place, telling the
+// probe of each report; again until none is left, as taking one out may
+// join the pieces of another.
 func (g *inputGuard) strip(b []byte) []byte {
 	for bytes.IndexByte(b, 0x1b) >= 0 {
 		out := b[:0]
@@ -118,10 +198,6 @@ func (g *inputGuard) strip(b []byte) []byte {
 				if n, _ := scanReport(b[i:]); n > 0 {
 					g.probe.answered()
 					i += n
-					continue
-				}
-				if bytes.HasPrefix(b[i:], pasteStart) || bytes.HasPrefix(b[i:], pasteEnd) {
-					i += len(pasteStart)
 					continue
 				}
 			}

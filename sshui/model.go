@@ -77,11 +77,19 @@ type model struct {
 	current string   // the core's current conversation
 	viewing string   // the one on screen ("" = home); differs only for an ended chat
 
-	input   *textinput.Model // the line being typed; nil while it is empty
-	history []string
-	histPos int
-	draft   string
-	comp    *completion
+	input    *textinput.Model // the line being typed; nil while it is empty
+	history  []string
+	histPos  int
+	draft    string
+	comp     *completion
+	dropping bool // the line outgrew the limit: its rest is dropped
+	// Text typed since the editor was last used waits in pending, and
+	// goes in when the line is next drawn or edited: the editor measures
+	// its whole line with every insertion, which a long paste arriving
+	// word by word would make quadratic. lineRunes counts the editor's
+	// line when pending began.
+	pending   []rune
+	lineRunes int
 
 	status    string
 	statusErr bool
@@ -148,12 +156,20 @@ func newInput(st *styles, w int) *textinput.Model {
 	return &in
 }
 
-// editor is the input line's editor, made when the line was empty. An
-// editor is 5 KiB (mostly its eight styles) and most sessions are not
-// typing, so an empty line has none (see dropEmptyInput).
+// editor is the input line's editor, made when the line was empty, with
+// the text typed since it was last used put in. An editor is 5 KiB
+// (mostly its eight styles) and most sessions are not typing, so an
+// empty line has none (see dropEmptyInput).
 func (m *model) editor() *textinput.Model {
 	if m.input == nil {
 		m.input = newInput(m.st, m.inputWidth())
+	}
+	if len(m.pending) > 0 {
+		// Bubble Tea marks a paste so; it matches none of the editor's key
+		// bindings.
+		text := m.pending
+		m.pending = nil
+		*m.input, _ = m.input.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: text, Paste: true})
 	}
 	return m.input
 }
@@ -161,27 +177,27 @@ func (m *model) editor() *textinput.Model {
 // dropEmptyInput lets the editor of an empty line go: a new one shows
 // and behaves the same.
 func (m *model) dropEmptyInput() {
-	if m.input != nil && m.input.Value() == "" {
+	if m.input != nil && len(m.pending) == 0 && m.input.Position() == 0 && m.input.Value() == "" {
 		m.input = nil
 	}
 }
 
 // typed is the line typed so far.
 func (m *model) typed() string {
-	if m.input == nil {
+	if m.input == nil && len(m.pending) == 0 {
 		return ""
 	}
-	return m.input.Value()
+	return m.editor().Value()
 }
 
 func (m *model) inputWidth() int { return max(1, m.w-len(inputPrompt)-1) }
 
 // inputView draws the input line; an empty one through a new editor.
 func (m *model) inputView() string {
-	if m.input == nil {
+	if m.input == nil && len(m.pending) == 0 {
 		return newInput(m.st, m.inputWidth()).View()
 	}
-	return m.input.View()
+	return m.editor().View()
 }
 
 func (m *model) Init() tea.Cmd {
@@ -301,6 +317,11 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		cmd := m.key(msg)
 		m.dropEmptyInput()
 		return cmd
+	case pasteMsg:
+		m.inputLine.reset()
+		m.comp = nil
+		m.paste(msg)
+		m.dropEmptyInput()
 	}
 	return nil
 }
@@ -533,69 +554,122 @@ func (m *model) resync() {
 	}
 }
 
-// key handles one key press.
+// key handles one key press. Keys are told apart by their type, never by
+// their text: typed or pasted words such as "end" or "ctrl+c" are text.
 func (m *model) key(k tea.KeyMsg) tea.Cmd {
-	if k.String() != "tab" {
+	if k.Type != tea.KeyTab {
 		m.comp = nil
 	}
-	switch s := k.String(); s {
-	case "ctrl+c":
+	if m.dropping {
+		switch k.Type {
+		case tea.KeyRunes, tea.KeySpace:
+			return nil // the rest of a line too long to keep
+		case tea.KeyEnter:
+			m.dropping = false
+			return nil
+		}
+		m.dropping = false
+	}
+	switch k.Type {
+	case tea.KeyCtrlC:
 		m.quit = true
 		m.cs.Close("quit")
 		return tea.Quit
-	case "f1":
+	case tea.KeyF1:
 		m.toggleHelp()
 		return nil
-	case "?":
-		if m.typed() == "" {
-			m.toggleHelp()
-			return nil
-		}
-	case "esc":
+	case tea.KeyEsc:
 		m.escape()
 		return nil
-	case "pgup", "pgdown":
-		m.page(s == "pgup")
+	case tea.KeyPgUp, tea.KeyPgDown:
+		m.page(k.Type == tea.KeyPgUp)
 		return nil
-	case "ctrl+n", "ctrl+p":
-		m.cycle(s == "ctrl+n")
+	case tea.KeyCtrlN, tea.KeyCtrlP:
+		m.cycle(k.Type == tea.KeyCtrlN)
 		return nil
-	case "f2":
+	case tea.KeyF2:
 		m.showMembers = !m.showMembers
 		m.refreshMembers(m.viewing)
 		return nil
-	case "tab":
+	case tea.KeyTab:
 		m.complete()
 		return nil
-	case "up", "down":
+	case tea.KeyUp, tea.KeyDown:
 		if m.viewing == "" && m.typed() == "" {
-			m.moveHome(s == "down")
+			m.moveHome(k.Type == tea.KeyDown)
 		} else {
-			m.browseHistory(s == "up")
+			m.browseHistory(k.Type == tea.KeyUp)
 		}
 		return nil
-	case "enter":
+	case tea.KeyEnter:
 		m.submit()
 		return nil
-	}
-	if k.Alt && len(k.Runes) == 1 && k.Runes[0] >= '1' && k.Runes[0] <= '9' {
-		if i := int(k.Runes[0] - '1'); i < len(m.order) {
-			m.switchTo(m.order[i])
+	case tea.KeyRunes, tea.KeySpace:
+		if k.Alt {
+			if len(k.Runes) == 1 && k.Runes[0] >= '1' && k.Runes[0] <= '9' {
+				if i := int(k.Runes[0] - '1'); i < len(m.order) {
+					m.switchTo(m.order[i])
+				}
+				return nil
+			}
+			break // Alt+B, Alt+F and the like edit the line
 		}
+		if string(k.Runes) == "?" && len(m.pending) == 0 && m.typed() == "" {
+			m.toggleHelp()
+			return nil
+		}
+		m.typeText(string(k.Runes))
 		return nil
 	}
 	// Bubble Tea gives every program the same slice for the space key and
 	// textinput edits what it is given: each session works on its own copy.
 	k.Runes = append([]rune(nil), k.Runes...)
 	in := m.editor()
-	before := in.Value()
 	var cmd tea.Cmd
 	*in, cmd = in.Update(k)
-	if utf8.RuneCountInString(in.Value()) > m.cfg.MaxInputRunes {
-		in.SetValue(before)
-		m.setStatus(fmt.Sprintf("input too long: at most %d characters", m.cfg.MaxInputRunes), true)
-	}
 	return cmd
+}
+
+// typeText adds typed text to the line at the cursor. A line that
+// outgrows the limit is refused once: it is cleared and the rest of it,
+// up to Enter, is dropped, so a huge paste costs one notice.
+func (m *model) typeText(text string) {
+	if len(m.pending) == 0 {
+		m.lineRunes = utf8.RuneCountInString(m.typed())
+	}
+	add := []rune(text)
+	if m.lineRunes+len(m.pending)+len(add) > m.cfg.MaxInputRunes {
+		m.input, m.pending = nil, nil
+		m.dropping = true
+		m.setStatus(fmt.Sprintf("line too long: at most %d characters; it was not sent", m.cfg.MaxInputRunes), true)
+		return
+	}
+	m.pending = append(m.pending, add...)
+}
+
+// paste puts a bracketed paste into the line at the cursor, as text. A
+// paste that would make the line too long, or holds more than one line,
+// is refused whole and the line keeps what was typed.
+func (m *model) paste(p pasteMsg) {
+	text := strings.TrimRight(p.text, "\r\n")
+	if p.tooLong || utf8.RuneCountInString(m.typed())+utf8.RuneCountInString(text) > m.cfg.MaxInputRunes {
+		m.setStatus(fmt.Sprintf("paste not taken: a line holds at most %d characters", m.cfg.MaxInputRunes), true)
+		return
+	}
+	if n := strings.Count(lineBreaks.Replace(text), "\n") + 1; n > 1 {
+		m.setStatus(fmt.Sprintf("paste not taken: it holds %d lines; paste one line at a time", n), true)
+		return
+	}
+	m.insert(text)
+}
+
+// lineBreaks makes every line break a "\n".
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// insert puts text into the line at the cursor.
+func (m *model) insert(text string) {
+	m.pending = append(m.pending, []rune(text)...)
+	m.editor()
 }
 
 func (m *model) toggleHelp() {

@@ -100,6 +100,16 @@ func TestOpenSSHClientUnderTmux(t *testing.T) {
 	alice.typeLine("hello from openssh")
 	bob.waitText("alice: hello from openssh")
 
+	// Words that name keys are text, sent by tmux in one write, or pasted
+	// by tmux with bracketed paste as a terminal does.
+	alice.typeLine("see you at the end of the day, home left ctrl+c")
+	bob.waitText("alice: see you at the end of the day, home left ctrl+c")
+	alice.tmux("set-buffer", "-b", "clip", "pasted at the end: esc f1 up ctrl+c")
+	alice.tmux("paste-buffer", "-p", "-b", "clip", "-t", "alice")
+	alice.waitText("> pasted at the end: esc f1 up ctrl+c")
+	alice.tmux("send-keys", "-t", "alice", "Enter")
+	bob.waitText("alice: pasted at the end: esc f1 up ctrl+c")
+
 	code := testkit.CodePattern.FindStringSubmatch(alice.capture())
 	if code == nil {
 		t.Fatalf("no code in alice's header:\n%s", alice.capture())

@@ -55,9 +55,11 @@ type screen struct {
 // back lends a buffer for laying out the next frame; draw keeps it.
 func (s *screen) back() *frameBuf { return frameRows.Get().(*frameBuf) }
 
+// Entering the screen also turns on bracketed paste, so that a paste
+// arrives marked as one and is never taken for keys (see inputGuard).
 const (
-	enterScreen = "\x1b[?1049h\x1b[?25l"
-	leaveScreen = "\x1b[?1049l\x1b[?25h"
+	enterScreen = "\x1b[?1049h\x1b[?25l\x1b[?2004h"
+	leaveScreen = "\x1b[?2004l\x1b[?1049l\x1b[?25h"
 	clearScreen = "\x1b[m\x1b[H\x1b[2J"
 )
 

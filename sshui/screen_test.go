@@ -353,7 +353,7 @@ func TestEmptyInputLineHoldsNoEditor(t *testing.T) {
 	for _, r := range "hi" {
 		m.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 	}
-	if m.input == nil || m.typed() != "hi" || !strings.Contains(ansi.Strip(inputRow()), "> hi") {
+	if m.typed() != "hi" || m.input == nil || !strings.Contains(ansi.Strip(inputRow()), "> hi") {
 		t.Fatalf("after typing: editor %v, line %q", m.input != nil, ansi.Strip(inputRow()))
 	}
 	m.update(tea.KeyMsg{Type: tea.KeyBackspace})

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"parley/core"
 
@@ -170,7 +171,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	send := func(msg tea.Msg) { p.Send(msg) }
 	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, send, w, h)
 	p = tea.NewProgram(m,
-		tea.WithInput(&inputGuard{r: ts.sess, probe: probe}),
+		tea.WithInput(&inputGuard{r: ts.sess, probe: probe, paste: func(pm pasteMsg) { p.Send(pm) }, pasteMax: s.cfg.MaxInputRunes * utf8.UTFMax}),
 		tea.WithoutBracketedPaste(),
 		tea.WithOutput(io.Discard),
 		tea.WithoutRenderer(),

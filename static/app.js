@@ -244,6 +244,8 @@ function setupInput() {
     e.preventDefault();
     const text = input.value;
     if (text.trim() === '') return;
+    const c = state.convs.get(state.current);
+    if (c && c.view.kind === 'private') askNotifications(); // calls may come from here
     runInput(text).then((err) => {
       if (err) return; // keep the typed line so nothing is lost
       if (input.value === text) input.value = '';
@@ -298,6 +300,7 @@ function setupInput() {
     $('menu-toggle').setAttribute('aria-expanded', String(open));
   });
   $('call-button').addEventListener('click', () => {
+    askNotifications();
     conn.invite(state.current).then((err) => err && status(err, true));
   });
 }
@@ -447,6 +450,7 @@ const call = {
   state: 'idle', // idle, ringing-out, ringing-in, connecting, active, ended
   role: '',
   peer: null,
+  peerOnLink: false, // the peer is on a terminal and joins through a call link
   pc: null,
   local: null,
   media: null,
@@ -454,18 +458,123 @@ const call = {
   startedAt: 0,
   timer: 0,
   endedText: '',
-  restarts: 0,
+  connectTimeout: 20000,
+  connectTimer: 0,
+  retried: false, // an ICE restart was tried since the last connection
+  offers: 0,
 };
 
-function showCall(text, ringing) {
-  $('call').hidden = false;
-  $('call').classList.toggle('ringing', ringing);
-  $('call').classList.toggle('incoming', call.state === 'ringing-in');
+// showCall draws the call panel for the current state. Ringing is a modal
+// dialog; once accepted the panel sits above the conversation, which stays
+// usable.
+function showCall(text) {
+  const panel = $('call');
+  const incoming = call.state === 'ringing-in';
+  panel.hidden = false;
+  panel.classList.toggle('ringing', call.state.startsWith('ringing'));
+  panel.classList.toggle('incoming', incoming);
+  panel.classList.toggle('modal', incoming && !linkMode);
+  panel.setAttribute('role', incoming ? 'alertdialog' : 'region');
+  panel.setAttribute('aria-modal', String(incoming && !linkMode));
   $('call-text').textContent = text;
-  $('call-ring').hidden = call.state !== 'ringing-in';
+  $('call-ring').hidden = !incoming;
   $('call-hangup').textContent = call.state === 'ringing-out' ? 'Cancel' : 'Hang up';
-  $('call-hangup').hidden = call.state === 'ringing-in';
-  renderHeader();
+  $('call-hangup').hidden = incoming;
+  if (incoming) {
+    $('call-accept').focus();
+  } else if (!panel.contains(document.activeElement) && document.activeElement !== $('input')) {
+    panel.focus();
+  }
+  if (!linkMode) renderHeader();
+}
+
+// trapFocus keeps Tab inside the ringing dialog.
+function trapFocus(e) {
+  if (e.key !== 'Tab' || !$('call').classList.contains('modal')) return;
+  const items = [...$('call').querySelectorAll('button, [href]')].filter((b) => b.getClientRects().length > 0);
+  if (items.length === 0) return;
+  const first = items[0];
+  const last = items[items.length - 1];
+  if (e.shiftKey && (document.activeElement === first || !$('call').contains(document.activeElement))) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (document.activeElement === last || !$('call').contains(document.activeElement))) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
+// announce reads text out through the page's assertive live region.
+function announce(text) {
+  const a = $('announce');
+  a.textContent = '';
+  setTimeout(() => { a.textContent = text; }, 50);
+}
+
+// askNotifications asks once, after a click about calls or a private
+// chat, whether the page may show system notifications.
+function askNotifications() {
+  if ('Notification' in window && Notification.permission === 'default') Notification.requestPermission().catch(() => {});
+}
+
+// The ringer: a two-tone chime made in the page, a flashing tab title and,
+// when the tab is hidden, a system notification.
+const ringer = { ctx: null, timer: 0, flash: 0, title: '', note: null, chimes: 0 };
+
+function chime() {
+  try {
+    if (!ringer.ctx) ringer.ctx = new AudioContext();
+    const ctx = ringer.ctx;
+    ctx.resume().catch(() => {}); // stays silent until the page is clicked, in some browsers
+    const t = ctx.currentTime;
+    for (const [at, freq] of [[0, 660], [0.3, 880]]) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.0001, t + at);
+      gain.gain.exponentialRampToValueAtTime(0.2, t + at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + at + 0.25);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(t + at);
+      osc.stop(t + at + 0.26);
+    }
+    ringer.chimes++;
+  } catch {
+    // no audio output: the title and the dialog still ring
+  }
+}
+
+function startRinging(text) {
+  stopRinging();
+  ringer.title = document.title;
+  let lit = true;
+  document.title = '📞 ' + text;
+  ringer.flash = setInterval(() => {
+    lit = !lit;
+    document.title = lit ? '📞 ' + text : ringer.title;
+  }, 1000);
+  chime();
+  ringer.timer = setInterval(chime, 2500);
+  if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+    try {
+      const n = new Notification('Incoming video call', { body: text, tag: 'parley-call' });
+      n.onclick = () => { window.focus(); n.close(); };
+      ringer.note = n;
+    } catch {
+      // some browsers only notify from a service worker
+    }
+  }
+  announce(text);
+}
+
+function stopRinging() {
+  if (!ringer.timer) return;
+  clearInterval(ringer.timer);
+  clearInterval(ringer.flash);
+  ringer.timer = 0;
+  document.title = ringer.title;
+  if (ringer.note) ringer.note.close();
+  ringer.note = null;
 }
 
 // getMedia asks for the camera and microphone once per call.
@@ -495,26 +604,38 @@ function startCallUI(d, stateName, text) {
   if (call.id && call.id !== d.call) return false;
   call.id = d.call;
   call.peer = d.peer;
+  call.peerOnLink = !!d.peerOnLink;
   call.state = stateName;
   call.endedText = '';
-  showCall(text, true);
+  showCall(text);
   return true;
 }
 
 function setupCalls() {
+  $('call').addEventListener('keydown', trapFocus);
   conn.addEventListener('call-ringing', (e) => {
-    if (startCallUI(e.detail, 'ringing-out', 'Calling ' + e.detail.peer.name + '…')) getMedia();
+    const name = e.detail.peer.name;
+    const text = e.detail.peerOnLink
+      ? 'Calling ' + name + '… ' + name + ' is on a terminal and joins by opening the link they were sent.'
+      : 'Calling ' + name + '…';
+    if (startCallUI(e.detail, 'ringing-out', text)) getMedia();
   });
   conn.addEventListener('call-incoming', (e) => {
-    startCallUI(e.detail, 'ringing-in', e.detail.peer.name + ' is calling you');
+    const name = e.detail.peer.name;
+    const text = e.detail.peerOnLink
+      ? name + ' is calling you from a terminal: once you accept, the call starts when they open their call link'
+      : name + ' is calling you';
+    if (startCallUI(e.detail, 'ringing-in', text)) startRinging(name + ' is calling you');
   });
   conn.addEventListener('call-start', (e) => {
     if (e.detail.call !== call.id && call.id !== '') return;
+    stopRinging();
     call.id = e.detail.call;
     call.peer = e.detail.peer;
     call.role = e.detail.role;
     call.state = 'connecting';
-    showCall('Connecting to ' + e.detail.peer.name + '…', false);
+    call.connectTimeout = e.detail.connectTimeout || call.connectTimeout;
+    showCall('Connecting to ' + e.detail.peer.name + '…');
     startPeer(e.detail.iceServers);
   });
   conn.addEventListener('call-offer', (e) => onSignal(e.detail, async (pc) => {
@@ -525,17 +646,30 @@ function setupCalls() {
   conn.addEventListener('call-answer', (e) => onSignal(e.detail, (pc) => pc.setRemoteDescription({ type: 'answer', sdp: e.detail.sdp })));
   conn.addEventListener('call-ice', (e) => onSignal(e.detail, (pc) => pc.addIceCandidate(e.detail.candidate)));
   conn.addEventListener('call-restart', (e) => onSignal(e.detail, (pc) => { if (call.role === 'offerer') pc.restartIce(); }));
+  conn.addEventListener('call-media', (e) => {
+    if (e.detail.call !== call.id) return;
+    $('remote-muted').hidden = e.detail.audio;
+    $('remote-camera-off').hidden = e.detail.video;
+    $('remote-state').hidden = e.detail.audio && e.detail.video;
+    $('remote-muted').textContent = call.peer.name + ' is muted';
+    $('remote-camera-off').textContent = call.peer.name + "'s camera is off";
+  });
   conn.addEventListener('call-ended', (e) => {
     if (e.detail.call === call.id) endCall(e.detail.text);
   });
 
   $('call-accept').addEventListener('click', () => {
+    askNotifications();
+    stopRinging();
     getMedia();
     conn.accept(call.id);
     call.state = 'connecting';
-    showCall('Connecting…', false);
+    showCall(call.peerOnLink ? 'Waiting for ' + call.peer.name + ' to open their call link in a browser…' : 'Connecting…');
   });
-  $('call-decline').addEventListener('click', () => conn.decline(call.id));
+  $('call-decline').addEventListener('click', () => {
+    stopRinging();
+    conn.decline(call.id);
+  });
   $('call-hangup').addEventListener('click', () => conn.hangUp(call.id));
   $('call-mute').addEventListener('click', () => toggleTrack('audio', $('call-mute')));
   $('call-camera').addEventListener('click', () => toggleTrack('video', $('call-camera')));
@@ -555,9 +689,32 @@ function onSignal(d, step) {
   call.chain = call.chain.then(() => step(pc)).catch((err) => status('call: ' + err.message, true));
 }
 
+// A call that does not connect within the server's connect timeout gets
+// one ICE restart and as long again; then it ends with a reason rather
+// than showing "Connecting…" for ever.
+function armConnectTimer() {
+  clearTimeout(call.connectTimer);
+  call.connectTimer = setTimeout(notConnected, call.connectTimeout);
+}
+
+function notConnected() {
+  if (call.state !== 'connecting' || !call.pc) return;
+  if (call.retried) {
+    clearTimeout(call.connectTimer);
+    conn.giveUp(call.id);
+    return;
+  }
+  call.retried = true;
+  showCall('Still connecting to ' + call.peer.name + ': trying once more…');
+  if (call.role === 'offerer') call.pc.restartIce();
+  else conn.askRestart(call.id);
+  armConnectTimer();
+}
+
 function startPeer(iceServers) {
   const pc = new RTCPeerConnection({ iceServers });
   call.pc = pc;
+  armConnectTimer();
   pc.addEventListener('icecandidate', (e) => { if (e.candidate) conn.ice(call.id, e.candidate); });
   pc.addEventListener('track', (e) => {
     const v = $('remote-video');
@@ -573,28 +730,29 @@ function startPeer(iceServers) {
   pc.addEventListener('connectionstatechange', () => {
     if (pc.connectionState === 'connected' && call.state !== 'active') {
       call.state = 'active';
-      call.restarts = 0;
+      call.retried = false;
+      clearTimeout(call.connectTimer);
       if (!call.startedAt) {
         call.startedAt = Date.now();
         call.timer = setInterval(tickDuration, 1000);
       }
-      showCall('In a call with ' + call.peer.name, false);
+      showCall('In a call with ' + call.peer.name);
     }
   });
+  // A call that loses its path reconnects the same way a new one connects.
   pc.addEventListener('iceconnectionstatechange', () => {
-    if (pc.iceConnectionState !== 'failed') return;
-    if (call.restarts++ >= 3) {
-      conn.hangUp(call.id);
-      return;
+    if (pc.iceConnectionState !== 'failed' || call.pc !== pc) return;
+    if (call.state === 'active') {
+      call.state = 'connecting';
+      status('the connection was lost: reconnecting the call…');
     }
-    status('the connection was lost: reconnecting the call…');
-    if (call.role === 'offerer') pc.restartIce();
-    else conn.askRestart(call.id);
+    notConnected();
   });
   if (call.role === 'offerer') {
     pc.addEventListener('negotiationneeded', () => {
       call.chain = call.chain.then(async () => {
         await pc.setLocalDescription();
+        call.offers++;
         conn.offer(call.id, pc.localDescription.sdp);
       }).catch((err) => status('call: ' + err.message, true));
     });
@@ -609,7 +767,15 @@ function startPeer(iceServers) {
       pc.addTransceiver('audio', { direction: 'recvonly' });
       pc.addTransceiver('video', { direction: 'recvonly' });
     }
+    sendMediaState();
   });
+}
+
+// sendMediaState tells the other side which of our microphone and camera
+// are on, so it shows it rather than silence and black video.
+function sendMediaState() {
+  const on = (kind) => !!call.local && call.local.getTracks().some((t) => t.kind === kind && t.enabled);
+  if (call.pc) conn.media(call.id, on('audio'), on('video'));
 }
 
 function tickDuration() {
@@ -626,32 +792,49 @@ function toggleTrack(kind, button) {
   button.setAttribute('aria-pressed', String(off));
   if (kind === 'audio') button.textContent = off ? 'Unmute' : 'Mute';
   else button.textContent = off ? 'Camera on' : 'Camera off';
+  sendMediaState();
 }
 
 function endCall(text) {
   if (call.state === 'idle') return;
+  stopRinging();
   if (call.pc) call.pc.close();
   if (call.local) for (const t of call.local.getTracks()) t.stop();
   clearInterval(call.timer);
+  clearTimeout(call.connectTimer);
   $('remote-video').srcObject = null;
   $('local-video').srcObject = null;
-  Object.assign(call, { id: '', state: 'ended', role: '', peer: null, pc: null, local: null, media: null, chain: Promise.resolve(), startedAt: 0, timer: 0, endedText: text, restarts: 0 });
+  Object.assign(call, { id: '', state: 'ended', role: '', peer: null, peerOnLink: false, pc: null, local: null, media: null, chain: Promise.resolve(), startedAt: 0, timer: 0, endedText: text, connectTimer: 0, retried: false });
   $('call-duration').textContent = '0:00';
   $('call-mute').textContent = 'Mute';
   $('call-camera').textContent = 'Camera off';
   $('call-mute').setAttribute('aria-pressed', 'false');
   $('call-camera').setAttribute('aria-pressed', 'false');
   $('call-unmute-remote').hidden = true;
+  $('remote-state').hidden = true;
   status(text);
+  announce(text);
   if (linkMode) {
-    $('call-text').textContent = text + '. You can close this page.';
-    $('call-ring').hidden = true;
-    $('call-hangup').hidden = true;
-    $('call').classList.remove('ringing', 'incoming');
+    showLinkOver(text + '. You can close this page.');
     return;
   }
+  const hadFocus = $('call').contains(document.activeElement);
   $('call').hidden = true;
+  $('call').classList.remove('modal', 'ringing', 'incoming');
+  if (hadFocus) $('input').focus();
   renderHeader();
+}
+
+// showLinkOver puts a call link's page in its ended state: the reason and
+// no call controls.
+function showLinkOver(text) {
+  const panel = $('call');
+  panel.hidden = false;
+  panel.classList.remove('ringing', 'incoming', 'modal');
+  panel.classList.add('over');
+  $('call-text').textContent = text;
+  $('call-ring').hidden = true;
+  $('call-over').hidden = false;
 }
 
 // ---- test and debugging surface ----
@@ -659,7 +842,10 @@ function endCall(text) {
 // parley.call() and parley.stats() describe the call; the end-to-end tests
 // read them, and they help when a call does not connect.
 window.parley = {
-  call: () => ({ id: call.id, state: call.state, role: call.role, endedText: call.endedText, connection: call.pc ? call.pc.connectionState : '' }),
+  call: () => ({
+    id: call.id, state: call.state, role: call.role, endedText: call.endedText, connection: call.pc ? call.pc.connectionState : '',
+    retried: call.retried, offers: call.offers, ringing: ringer.timer !== 0, chimes: ringer.chimes,
+  }),
   async stats() {
     const out = { framesDecoded: 0, frameWidth: 0, audioPackets: 0, videoWidth: $('remote-video').videoWidth };
     if (!call.pc) return out;
@@ -700,10 +886,14 @@ if (linkMode) {
     document.querySelector('.code-box').hidden = true;
   });
   conn.addEventListener('error', (e) => {
-    $('call-text').textContent = e.detail.text;
     call.endedText = e.detail.text;
+    showLinkOver(e.detail.text);
   });
-  conn.addEventListener('disconnected', () => endCall('the call link is closed'));
+  conn.addEventListener('disconnected', () => {
+    if (call.state === 'ended' || call.endedText !== '') return;
+    if (call.state === 'idle') showLinkOver('the call link is closed');
+    else endCall('the call link is closed');
+  });
   conn.addEventListener('call-ended', (e) => { if (!call.id) endCall(e.detail.text); });
   conn.attach(linkMatch[1]);
 } else {

@@ -83,6 +83,8 @@ class ParleyConnection extends EventTarget {
   decline(call) { this.send({ type: 'call-decline', call }); }
   hangUp(call) { this.send({ type: 'call-hangup', call }); }
   askRestart(call) { this.send({ type: 'call-restart', call }); }
+  giveUp(call) { this.send({ type: 'call-failed', call }); }
+  media(call, audio, video) { this.send({ type: 'call-media', call, audio, video }); }
   offer(call, sdp) { this.send({ type: 'call-offer', call, sdp }); }
   answer(call, sdp) { this.send({ type: 'call-answer', call, sdp }); }
   ice(call, c) {

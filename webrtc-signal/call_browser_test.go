@@ -87,6 +87,8 @@ func TestDeclineAndRingTimeoutEndCleanly(t *testing.T) {
 	if got := alice.EndedText(); !strings.Contains(got, "declined") {
 		t.Fatalf("alice was told %q", got)
 	}
+	aliceName := alice.Text("me-name")
+	bob.WaitLog("declined a call from " + aliceName)
 
 	alice.Click("call-button")
 	bob.WaitCallState("ringing-in")
@@ -97,6 +99,7 @@ func TestDeclineAndRingTimeoutEndCleanly(t *testing.T) {
 			t.Fatalf("%s was told %q", p.Name, got)
 		}
 		p.WaitJS("the call panel closed", `document.getElementById('call').hidden`)
+		p.WaitLog("missed call from " + aliceName)
 	}
 	// Nothing is left behind: both can chat and call again.
 	alice.Say("still here")

@@ -16,10 +16,11 @@ type endpoint interface {
 	deliver(msg any)
 }
 
-// informer shows a terminal user a call link or outcome, and counts calls
-// for the operators (core.Hub).
+// informer shows a terminal user a call link or outcome, leaves missed
+// calls in the private chat, and counts calls for the operators (core.Hub).
 type informer interface {
 	Inform(id uint64, title string, lines []string) bool
+	CallNote(conv, text string)
 	ReportCall(stage core.CallStage)
 }
 
@@ -58,6 +59,7 @@ type link struct {
 // callSettings are the parts of Config the registry uses.
 type callSettings struct {
 	ringTimeout    time.Duration
+	connectTimeout time.Duration
 	linkTTL        time.Duration
 	inviteInterval time.Duration
 	maxCandidates  int
@@ -89,22 +91,27 @@ func newRegistry(cfg callSettings, hub informer, web func(uint64) endpoint) *reg
 }
 
 // note is what the hub must hear once the registry is unlocked: a message
-// for a terminal user, or a call stage for the operators' counts.
+// for a terminal user, a line for a private chat (conv), or a call stage
+// for the operators' counts.
 type note struct {
 	user  uint64
 	title string
 	lines []string
+	conv  string
 	stage core.CallStage
 }
 
 func (r *registry) unlock(notes []note) {
 	r.mu.Unlock()
 	for _, n := range notes {
-		if n.stage != 0 {
+		switch {
+		case n.stage != 0:
 			r.hub.ReportCall(n.stage)
-			continue
+		case n.conv != "":
+			r.hub.CallNote(n.conv, n.title)
+		default:
+			r.hub.Inform(n.user, n.title, n.lines)
 		}
-		r.hub.Inform(n.user, n.title, n.lines)
 	}
 }
 
@@ -114,6 +121,9 @@ type callOut struct {
 	Call string     `json:"call"`
 	Conv string     `json:"conv"`
 	Peer memberJSON `json:"peer"`
+	// PeerOnLink says the peer is on a terminal and joins by opening a
+	// call link: nothing connects until they do.
+	PeerOnLink bool `json:"peerOnLink,omitempty"`
 }
 
 type callStartOut struct {
@@ -122,6 +132,9 @@ type callStartOut struct {
 	Role       string          `json:"role"` // "offerer" or "answerer"
 	Peer       memberJSON      `json:"peer"`
 	ICEServers []iceServerJSON `json:"iceServers"`
+	// ConnectTimeout (milliseconds) is how long the browser waits for the
+	// call to connect before an ICE restart, and again before giving up.
+	ConnectTimeout int64 `json:"connectTimeout"`
 }
 
 type sdpOut struct {
@@ -142,6 +155,16 @@ type restartOut struct {
 	Type string `json:"type"` // "call-restart"
 	Call string `json:"call"`
 	From uint64 `json:"from"`
+}
+
+// mediaOut tells one side that the other muted or unmuted its microphone
+// or camera, so it can show it instead of silence and black video.
+type mediaOut struct {
+	Type  string `json:"type"` // "call-media"
+	Call  string `json:"call"`
+	From  uint64 `json:"from"`
+	Audio bool   `json:"audio"`
+	Video bool   `json:"video"`
 }
 
 type callEndedOut struct {
@@ -202,12 +225,12 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 	r.arm(c, ring)
 	notes = append(notes, note{stage: core.CallRinging})
 	if caller.ep != nil {
-		caller.ep.deliver(callOut{Type: "call-ringing", Call: c.id, Conv: conv, Peer: toMember(to)})
+		caller.ep.deliver(callOut{Type: "call-ringing", Call: c.id, Conv: conv, Peer: toMember(to), PeerOnLink: callee.ep == nil})
 	} else {
 		notes = append(notes, r.linkNote(caller, "Video call with "+to.Name, "Ringing "+to.Name+". Open this link in a browser to join the call:"))
 	}
 	if callee.ep != nil {
-		callee.ep.deliver(callOut{Type: "call-incoming", Call: c.id, Conv: conv, Peer: toMember(from)})
+		callee.ep.deliver(callOut{Type: "call-incoming", Call: c.id, Conv: conv, Peer: toMember(from), PeerOnLink: caller.ep == nil})
 	} else {
 		notes = append(notes, r.linkNote(callee, "Incoming video call", from.Name+" is calling you. Open this link in a browser to answer:"))
 	}
@@ -293,9 +316,9 @@ func (r *registry) attach(token string, ep endpoint) (core.Member, error) {
 	r.byEP[ep] = c
 	switch {
 	case c.state == ringing && p == c.parties[0]:
-		ep.deliver(callOut{Type: "call-ringing", Call: c.id, Conv: c.conv, Peer: toMember(other.member)})
+		ep.deliver(callOut{Type: "call-ringing", Call: c.id, Conv: c.conv, Peer: toMember(other.member), PeerOnLink: other.ep == nil})
 	case c.state == ringing:
-		ep.deliver(callOut{Type: "call-incoming", Call: c.id, Conv: c.conv, Peer: toMember(other.member)})
+		ep.deliver(callOut{Type: "call-incoming", Call: c.id, Conv: c.conv, Peer: toMember(other.member), PeerOnLink: other.ep == nil})
 	default:
 		r.startIfReady(c)
 	}
@@ -372,8 +395,9 @@ func (r *registry) startIfReady(c *call) bool {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	caller.ep.deliver(callStartOut{Type: "call-start", Call: c.id, Role: "offerer", Peer: toMember(callee.member), ICEServers: r.cfg.iceServers(caller.member.ID)})
-	callee.ep.deliver(callStartOut{Type: "call-start", Call: c.id, Role: "answerer", Peer: toMember(caller.member), ICEServers: r.cfg.iceServers(callee.member.ID)})
+	timeout := r.cfg.connectTimeout.Milliseconds()
+	caller.ep.deliver(callStartOut{Type: "call-start", Call: c.id, Role: "offerer", Peer: toMember(callee.member), ICEServers: r.cfg.iceServers(caller.member.ID), ConnectTimeout: timeout})
+	callee.ep.deliver(callStartOut{Type: "call-start", Call: c.id, Role: "answerer", Peer: toMember(caller.member), ICEServers: r.cfg.iceServers(callee.member.ID), ConnectTimeout: timeout})
 	return true
 }
 
@@ -403,6 +427,20 @@ func (r *registry) hangUp(ep endpoint, id string) error {
 	return nil
 }
 
+// fail ends an active call whose browsers found no path to each other,
+// even after an ICE restart: either side may say so.
+func (r *registry) fail(ep endpoint, id string) error {
+	r.mu.Lock()
+	var notes []note
+	defer func() { r.unlock(notes) }()
+	c, me, _ := r.lookup(ep, id)
+	if c == nil || c.state != active {
+		return errNoCall
+	}
+	notes = r.end(c, "failed", me)
+	return nil
+}
+
 // relay passes a signaling message from ep to the other side of an active
 // call, rebuilt with the sender stamped. Anything from outside the call,
 // or before it is active, is dropped.
@@ -416,6 +454,8 @@ func (r *registry) relay(ep endpoint, msg clientMessage) error {
 	case iceMsg:
 		id = m.Call
 	case callActionMsg:
+		id = m.Call
+	case mediaMsg:
 		id = m.Call
 	default:
 		return errNoCall
@@ -436,6 +476,8 @@ func (r *registry) relay(ep endpoint, msg clientMessage) error {
 		other.ep.deliver(iceOut{Type: "call-ice", Call: id, From: from, Candidate: m.Candidate})
 	case callActionMsg:
 		other.ep.deliver(restartOut{Type: "call-restart", Call: id, From: from})
+	case mediaMsg:
+		other.ep.deliver(mediaOut{Type: "call-media", Call: id, From: from, Audio: m.Audio, Video: m.Video})
 	}
 	return nil
 }
@@ -484,6 +526,9 @@ func (r *registry) end(c *call, reason string, by *party) []note {
 	if c.state != ringing {
 		notes[0].stage = core.CallEnded
 	}
+	if line := chatLine(c, reason, by); line != "" {
+		notes = append(notes, note{conv: c.conv, title: line})
+	}
 	for i, p := range c.parties {
 		other := c.parties[1-i]
 		if r.byUser[p.member.ID] == c {
@@ -525,6 +570,8 @@ func endText(reason string, self bool, peer string, length time.Duration, wasAct
 		}
 	case "chat-closed":
 		s = "the call ended with the private chat"
+	case "failed":
+		s = "the call could not connect: your browsers found no network path to each other, even after a retry"
 	default:
 		s = "the call ended: the server is shutting down"
 	}
@@ -532,4 +579,21 @@ func endText(reason string, self bool, peer string, length time.Duration, wasAct
 		s += fmt.Sprintf(" (call lasted %s)", length.Round(time.Second))
 	}
 	return s
+}
+
+// chatLine is what a call that never got going leaves in its private chat
+// ("missed call from alice"), or "" for a call that needs no line.
+func chatLine(c *call, reason string, by *party) string {
+	caller, callee := c.parties[0], c.parties[1]
+	switch {
+	case reason == "failed":
+		return "call from " + caller.member.Name + " could not connect"
+	case c.state != ringing:
+		return ""
+	case reason == "declined":
+		return callee.member.Name + " declined a call from " + caller.member.Name
+	case reason == "timeout", by == caller && (reason == "hangup" || reason == "left"):
+		return "missed call from " + caller.member.Name
+	}
+	return ""
 }

@@ -46,11 +46,28 @@ func (e *fakeEndpoint) take() []any {
 	return m
 }
 
-// fakeHub records what terminal users were told.
+// fakeHub records what terminal users were told and the lines left in
+// private chats.
 type fakeHub struct {
-	mu     sync.Mutex
-	notes  map[uint64][]string
-	stages []core.CallStage
+	mu        sync.Mutex
+	notes     map[uint64][]string
+	chatLines []string // "conv: text"
+	stages    []core.CallStage
+}
+
+func (h *fakeHub) CallNote(conv, text string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.chatLines = append(h.chatLines, conv+": "+text)
+}
+
+// lines returns and forgets the lines left in private chats.
+func (h *fakeHub) lines() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := strings.Join(h.chatLines, "; ")
+	h.chatLines = nil
+	return s
 }
 
 func (h *fakeHub) Inform(id uint64, title string, lines []string) bool {
@@ -92,11 +109,12 @@ func newCallFixture(ring time.Duration) *callFixture {
 		f.eps[m.ID] = &fakeEndpoint{}
 	}
 	f.r = newRegistry(callSettings{
-		ringTimeout:   ring,
-		linkTTL:       time.Hour,
-		maxCandidates: 3,
-		publicURL:     "https://chat.example.org",
-		iceServers:    func(uint64) []iceServerJSON { return []iceServerJSON{{URLs: []string{"stun:stun.example.org"}}} },
+		ringTimeout:    ring,
+		linkTTL:        time.Hour,
+		connectTimeout: 20 * time.Second,
+		maxCandidates:  3,
+		publicURL:      "https://chat.example.org",
+		iceServers:     func(uint64) []iceServerJSON { return []iceServerJSON{{URLs: []string{"stun:stun.example.org"}}} },
 	}, f.hub, func(id uint64) endpoint {
 		if e, ok := f.eps[id]; ok {
 			return e
@@ -142,7 +160,7 @@ func (f *callFixture) active(t *testing.T) string {
 	}
 	a := only[callStartOut](t, f.eps[ann.ID])
 	b := only[callStartOut](t, f.eps[ben.ID])
-	if a.Role != "offerer" || b.Role != "answerer" || len(a.ICEServers) != 1 {
+	if a.Role != "offerer" || b.Role != "answerer" || len(a.ICEServers) != 1 || a.ConnectTimeout != 20000 || b.ConnectTimeout != 20000 {
 		t.Fatalf("start %+v / %+v", a, b)
 	}
 	return id
@@ -169,6 +187,12 @@ func TestCallAcceptRelayAndHangUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	only[restartOut](t, annEP)
+	if err := f.r.relay(annEP, mediaMsg{Type: "call-media", Call: id, Audio: false, Video: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := only[mediaOut](t, benEP); got.From != ann.ID || got.Audio || !got.Video {
+		t.Fatalf("ben got %+v", got)
+	}
 
 	// Candidates are bounded per side.
 	for i := range 4 {
@@ -278,6 +302,9 @@ func TestBusyDeclineTimeoutAndClosedChat(t *testing.T) {
 	if got := fmt.Sprint(f.hub.stages); got != "[ringing declined]" {
 		t.Fatalf("reported %s", got)
 	}
+	if got := f.hub.lines(); got != "@1-2: ben declined a call from ann" {
+		t.Fatalf("the chat got %q", got)
+	}
 
 	// Ring timeout.
 	f.ringing(t)
@@ -287,6 +314,16 @@ func TestBusyDeclineTimeoutAndClosedChat(t *testing.T) {
 	}
 	f.eps[ben.ID].take()
 	f.checkEmpty(t)
+	if got := f.hub.lines(); got != "@1-2: missed call from ann" {
+		t.Fatalf("the chat got %q", got)
+	}
+	// So does a call the caller gives up on while it rings.
+	f.r.hangUp(f.eps[ann.ID], f.ringing(t))
+	if got := f.hub.lines(); got != "@1-2: missed call from ann" {
+		t.Fatalf("the chat got %q", got)
+	}
+	f.eps[ann.ID].take()
+	f.eps[ben.ID].take()
 
 	// The private chat closing ends an active call; so does a browser leaving.
 	f = newCallFixture(time.Hour)
@@ -294,6 +331,9 @@ func TestBusyDeclineTimeoutAndClosedChat(t *testing.T) {
 	f.r.ConvClosed("@1-2")
 	if got := only[callEndedOut](t, f.eps[ben.ID]); got.Reason != "chat-closed" {
 		t.Fatalf("ben got %+v", got)
+	}
+	if got := f.hub.lines(); got != "" {
+		t.Fatalf("a call that was taken left %q in the chat", got)
 	}
 	f.eps[ann.ID].take()
 	f.active(t)
@@ -310,7 +350,11 @@ func TestTerminalUserGetsAOneTimeLink(t *testing.T) {
 	if err := f.r.Start("@1-4", ann, tom); err != nil {
 		t.Fatal(err)
 	}
-	id := only[callOut](t, f.eps[ann.ID]).Call
+	ring := only[callOut](t, f.eps[ann.ID])
+	if !ring.PeerOnLink {
+		t.Fatal("ann was not told that tom must open a link")
+	}
+	id := ring.Call
 	notes := f.hub.told(tom.ID)
 	if len(notes) != 1 || !strings.HasPrefix(notes[0], "Incoming video call: ann is calling you") {
 		t.Fatalf("tom was told %q", notes)
@@ -332,7 +376,7 @@ func TestTerminalUserGetsAOneTimeLink(t *testing.T) {
 	if err != nil || self != tom {
 		t.Fatalf("attach: %v, %+v", err, self)
 	}
-	if got := only[callOut](t, phone); got.Type != "call-incoming" || got.Peer.Name != "ann" {
+	if got := only[callOut](t, phone); got.Type != "call-incoming" || got.Peer.Name != "ann" || got.PeerOnLink {
 		t.Fatalf("the link page got %+v", got)
 	}
 	if _, err := f.r.attach(token, &fakeEndpoint{}); err == nil {
@@ -361,8 +405,11 @@ func TestTerminalCallerWhoNeverOpensTheLink(t *testing.T) {
 	if err := f.r.Start("@4-1", tom, ann); err != nil {
 		t.Fatal(err)
 	}
-	id := only[callOut](t, f.eps[ann.ID]).Call
-	if err := f.r.accept(f.eps[ann.ID], id); err != nil {
+	ring := only[callOut](t, f.eps[ann.ID])
+	if !ring.PeerOnLink {
+		t.Fatal("ann was not told that tom must open his link first")
+	}
+	if err := f.r.accept(f.eps[ann.ID], ring.Call); err != nil {
 		t.Fatal(err)
 	}
 	f.eps[ann.ID].waitDelivery()
@@ -416,4 +463,30 @@ func TestCallingAgainWaitsAMoment(t *testing.T) {
 	f.eps[ann.ID].take()
 	f.eps[ben.ID].take()
 	f.ringing(t)
+}
+
+func TestACallThatCannotConnectEndsWithAReason(t *testing.T) {
+	f := newCallFixture(time.Hour)
+	id := f.ringing(t)
+	if err := f.r.fail(f.eps[ann.ID], id); err != errNoCall {
+		t.Fatalf("a ringing call failed: %v", err)
+	}
+	f.r.accept(f.eps[ben.ID], id)
+	f.eps[ann.ID].take()
+	f.eps[ben.ID].take()
+	if err := f.r.fail(f.eps[cat.ID], id); err != errNoCall {
+		t.Fatalf("an outsider failed the call: %v", err)
+	}
+	if err := f.r.fail(f.eps[ben.ID], id); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range []*fakeEndpoint{f.eps[ann.ID], f.eps[ben.ID]} {
+		if got := only[callEndedOut](t, ep); got.Reason != "failed" || !strings.Contains(got.Text, "could not connect") {
+			t.Fatalf("got %+v", got)
+		}
+	}
+	if got := f.hub.lines(); got != "@1-2: call from ann could not connect" {
+		t.Fatalf("the chat got %q", got)
+	}
+	f.checkEmpty(t)
 }

@@ -65,6 +65,10 @@ type Config struct {
 	WriteWait    time.Duration
 	// RingTimeout is how long a call rings before it counts as missed.
 	RingTimeout time.Duration
+	// ConnectTimeout is how long a call may take to connect once both
+	// sides are in: the browsers try once more with an ICE restart, then
+	// give up with a reason instead of showing "Connecting…" for ever.
+	ConnectTimeout time.Duration
 	// LinkTTL is how long a one-time call link stays valid.
 	LinkTTL time.Duration
 	// InviteInterval is how soon a user may place another call, so nobody
@@ -104,6 +108,7 @@ func DefaultConfig() Config {
 		PongWait:       60 * time.Second,
 		WriteWait:      10 * time.Second,
 		RingTimeout:    30 * time.Second,
+		ConnectTimeout: 20 * time.Second,
 		LinkTTL:        2 * time.Minute,
 		InviteInterval: 3 * time.Second,
 	}
@@ -151,6 +156,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RingTimeout == 0 {
 		c.RingTimeout = d.RingTimeout
 	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = d.ConnectTimeout
+	}
 	if c.LinkTTL == 0 {
 		c.LinkTTL = d.LinkTTL
 	}
@@ -166,6 +174,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("connection limits out of range")
 	case c.FlushInterval < 0 || c.FlushInterval > time.Second:
 		return c, errors.New("flush interval must be between 0 and 1s")
+	case c.ConnectTimeout < time.Second:
+		return c, errors.New("call connect timeout must be at least 1s")
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.PublicURL != "" {

@@ -236,6 +236,8 @@ func (c *conn) handle(msg clientMessage) {
 			err = calls.decline(c, m.Call)
 		case "call-hangup":
 			err = calls.hangUp(c, m.Call)
+		case "call-failed":
+			err = calls.fail(c, m.Call)
 		case "call-restart":
 			calls.relay(c, m)
 		}
@@ -243,7 +245,7 @@ func (c *conn) handle(msg clientMessage) {
 			c.deliver(callEndedOut{Type: "call-ended", Call: m.Call, Reason: "gone", Text: "that call has ended"})
 		}
 		return
-	case sdpMsg, iceMsg:
+	case sdpMsg, iceMsg, mediaMsg:
 		calls.relay(c, m) // dropped unless c is a party of that active call
 		return
 	}

@@ -106,6 +106,14 @@ type callActionMsg struct {
 	Call string `json:"call"`
 }
 
+// mediaMsg says which of the sender's microphone and camera are on.
+type mediaMsg struct {
+	Type  string `json:"type"` // "call-media"
+	Call  string `json:"call"`
+	Audio bool   `json:"audio"`
+	Video bool   `json:"video"`
+}
+
 // sdpMsg is an offer or an answer.
 type sdpMsg struct {
 	Type string `json:"type"` // "call-offer" or "call-answer"
@@ -140,6 +148,7 @@ func (m membersMsg) clientType() string    { return m.Type }
 func (m roomsMsg) clientType() string      { return m.Type }
 func (m callInviteMsg) clientType() string { return m.Type }
 func (m callActionMsg) clientType() string { return m.Type }
+func (m mediaMsg) clientType() string      { return m.Type }
 func (m sdpMsg) clientType() string        { return m.Type }
 func (m iceMsg) clientType() string        { return m.Type }
 
@@ -229,8 +238,14 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 			err = checkString("conv", m.Conv, maxConvBytes)
 		}
 		msg = m
-	case "call-accept", "call-decline", "call-hangup", "call-restart":
+	case "call-accept", "call-decline", "call-hangup", "call-restart", "call-failed":
 		var m callActionMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkCallID(m.Call)
+		}
+		msg = m
+	case "call-media":
+		var m mediaMsg
 		if err = strictUnmarshal(data, &m); err == nil {
 			err = checkCallID(m.Call)
 		}

@@ -27,6 +27,8 @@ func TestDecodeEveryClientMessage(t *testing.T) {
 		{`{"type":"call-decline","call":"` + callID + `"}`, callActionMsg{Type: "call-decline", Call: callID}},
 		{`{"type":"call-hangup","call":"` + callID + `"}`, callActionMsg{Type: "call-hangup", Call: callID}},
 		{`{"type":"call-restart","call":"` + callID + `"}`, callActionMsg{Type: "call-restart", Call: callID}},
+		{`{"type":"call-failed","call":"` + callID + `"}`, callActionMsg{Type: "call-failed", Call: callID}},
+		{`{"type":"call-media","call":"` + callID + `","audio":false,"video":true}`, mediaMsg{Type: "call-media", Call: callID, Video: true}},
 		{`{"type":"call-offer","call":"` + callID + `","sdp":"v=0"}`, sdpMsg{Type: "call-offer", Call: callID, SDP: "v=0"}},
 		{`{"type":"call-answer","call":"` + callID + `","sdp":"v=0"}`, sdpMsg{Type: "call-answer", Call: callID, SDP: "v=0"}},
 		{`{"type":"call-ice","call":"` + callID + `","candidate":{"candidate":"candidate:1","sdpMid":"0","sdpMLineIndex":0}}`,

@@ -67,6 +67,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	}
 	s.calls = newRegistry(callSettings{
 		ringTimeout:    cfg.RingTimeout,
+		connectTimeout: cfg.ConnectTimeout,
 		linkTTL:        cfg.LinkTTL,
 		inviteInterval: cfg.InviteInterval,
 		maxCandidates:  cfg.MaxCandidates,

@@ -393,13 +393,14 @@ func TestConfigIsChecked(t *testing.T) {
 		{SendQueue: 2},
 		{FlushInterval: -time.Millisecond},
 		{FlushInterval: 2 * time.Second},
+		{ConnectTimeout: time.Millisecond},
 	} {
 		if _, err := cfg.withDefaults(); err == nil {
 			t.Errorf("%+v was accepted", cfg)
 		}
 	}
 	cfg, err := Config{PublicURL: "https://chat.example.org/"}.withDefaults()
-	if err != nil || cfg.PublicURL != "https://chat.example.org" || cfg.RingTimeout != 30*time.Second || cfg.LinkTTL != 2*time.Minute {
+	if err != nil || cfg.PublicURL != "https://chat.example.org" || cfg.RingTimeout != 30*time.Second || cfg.LinkTTL != 2*time.Minute || cfg.ConnectTimeout != 20*time.Second {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
 }

@@ -248,6 +248,7 @@ func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.Conn
 		TrustedProxies: proxies,
 		Guard:          guard,
 		HSTS:           cfg.Web.HSTS,
+		ConnectTimeout: cfg.Web.CallConnectTimeout,
 	})
 }
 

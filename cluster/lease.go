@@ -1,0 +1,376 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"parley/core"
+)
+
+// ErrNodeInUse refuses to start a node whose name a running process holds.
+var ErrNodeInUse = errors.New("node name in use")
+
+// leaseValue is what a node's lease says about it.
+type leaseValue struct {
+	Incarnation string `json:"incarnation"`
+	Config      string `json:"config"`
+	// Rank is the lease's revision when this holding of it began; 0 until
+	// written. It orders nodes by age (the oldest live node may start a
+	// cluster from nothing), and names each holding, so one expiry is
+	// reaped once even when the same incarnation holds the lease again.
+	Rank uint64 `json:"rank,omitempty"`
+}
+
+func decodeLease(b []byte) (leaseValue, bool) {
+	var v leaseValue
+	return v, json.Unmarshal(b, &v) == nil && v.Incarnation != ""
+}
+
+// rankOf is a lease's rank, or its revision while the rank is unwritten
+// (then the lease was just taken, so its revision is its rank).
+func rankOf(e jetstream.KeyValueEntry, v leaseValue) uint64 {
+	if v.Rank != 0 {
+		return v.Rank
+	}
+	return e.Revision()
+}
+
+// holding names one holding of a node's lease: what a reaper reaps.
+type holding struct {
+	node, incarnation string
+	rank              uint64
+}
+
+func (h holding) reapKey() string {
+	return h.node + "." + h.incarnation + "." + strconv.FormatUint(h.rank, 10)
+}
+
+func newIncarnation() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// acquire takes this node's lease. A lease held by this incarnation
+// (before a fence) is taken back at once; one held by another incarnation
+// only once its revision has stood still for two heartbeats (its process
+// is dead). It returns the holding it replaced, to be reaped, if any.
+func (n *Node) acquire(ctx context.Context) (replaced *holding, err error) {
+	n.mu.Lock()
+	inc := n.incarnation
+	n.mu.Unlock()
+	data, _ := json.Marshal(leaseValue{Incarnation: inc, Config: n.s.ConfigHash})
+	for {
+		rev, err := n.leases.Create(ctx, n.s.Node, data)
+		if err == nil {
+			return nil, n.hold(ctx, rev)
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, fmt.Errorf("taking the lease of node %s: %w", n.s.Node, err)
+		}
+		e, err := n.leases.Get(ctx, n.s.Node)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // expired meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the lease of node %s: %w", n.s.Node, err)
+		}
+		old, _ := decodeLease(e.Value())
+		if old.Incarnation != inc {
+			if err := sleep(ctx, 2*n.s.Heartbeat+n.s.Heartbeat/2); err != nil {
+				return nil, err
+			}
+			again, err := n.leases.Get(ctx, n.s.Node)
+			if errors.Is(err, jetstream.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading the lease of node %s: %w", n.s.Node, err)
+			}
+			if again.Revision() != e.Revision() {
+				return nil, fmt.Errorf("%w: another running process is node %s (its lease is being renewed): give this one another name", ErrNodeInUse, n.s.Node)
+			}
+		}
+		rev, err = n.leases.Update(ctx, n.s.Node, data, e.Revision())
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("taking the lease of node %s: %w", n.s.Node, err)
+		}
+		return &holding{n.s.Node, old.Incarnation, rankOf(e, old)}, n.hold(ctx, rev)
+	}
+}
+
+// hold records the lease just taken at revision rev, with its rank.
+func (n *Node) hold(ctx context.Context, rev uint64) error {
+	sent := time.Now()
+	n.mu.Lock()
+	val := leaseValue{Incarnation: n.incarnation, Config: n.s.ConfigHash, Rank: rev}
+	n.mu.Unlock()
+	data, _ := json.Marshal(val)
+	next, err := n.leases.Update(ctx, n.s.Node, data, rev)
+	if err != nil {
+		return fmt.Errorf("writing the lease of node %s: %w", n.s.Node, err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.lease, n.rev, n.rank, n.held, n.lastRenewal = data, next, rev, true, sent
+	return nil
+}
+
+// renewer renews the lease every heartbeat. When renewals fail for so long
+// that the lease could expire within a heartbeat, or the lease is gone, it
+// tells the supervisor, which fences the node.
+func (n *Node) renewer() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.s.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		held, data, rev, last := n.held, n.lease, n.rev, n.lastRenewal
+		n.mu.Unlock()
+		if !held {
+			continue
+		}
+		deadline := last.Add(n.s.NodeTTL - n.s.Heartbeat)
+		timeout := min(n.s.Heartbeat, time.Until(deadline))
+		if timeout <= 0 {
+			n.lose(rev, FenceReason)
+			continue
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithTimeout(n.ctx, timeout)
+		next, err := n.leases.Update(ctx, n.s.Node, data, rev)
+		cancel()
+		switch {
+		case err == nil:
+			n.mu.Lock()
+			if n.rev == rev {
+				n.rev, n.lastRenewal = next, sent
+			}
+			n.mu.Unlock()
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+			n.lose(rev, "lost its lease to another process or to expiry")
+		case n.ctx.Err() != nil:
+			return
+		case !time.Now().Before(deadline):
+			n.lose(rev, FenceReason)
+		}
+	}
+}
+
+// lose marks the lease at revision rev as lost, unless it has been taken
+// again meanwhile, and wakes the supervisor.
+func (n *Node) lose(rev uint64, reason string) {
+	n.mu.Lock()
+	current := n.held && n.rev == rev
+	if current {
+		n.held = false
+	}
+	n.mu.Unlock()
+	if current {
+		n.signal(reason)
+	}
+}
+
+func (n *Node) signal(reason string) {
+	select {
+	case n.trouble <- reason:
+	default:
+	}
+}
+
+// watchLeases follows every node's lease: a lease that expires, is
+// deleted, or passes to another incarnation ends a holding, and one
+// survivor reaps it.
+func (n *Node) watchLeases() {
+	defer n.wg.Done()
+	w, err := n.leases.WatchAll(n.ctx)
+	if err != nil {
+		n.logger.Error("watching the nodes' leases", "err", err)
+		return
+	}
+	defer func() {
+		_ = w.Stop()
+		for range w.Updates() {
+		}
+	}()
+	live := map[string]holding{}
+	config := map[string]string{}
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case <-n.ctx.Done():
+			return
+		case e = <-w.Updates():
+		}
+		if e == nil || e.Key() == n.s.Node {
+			continue
+		}
+		prev, known := live[e.Key()]
+		if e.Operation() == jetstream.KeyValuePut {
+			v, ok := decodeLease(e.Value())
+			if !ok {
+				continue
+			}
+			if known && prev.incarnation != v.Incarnation {
+				n.reapLater(prev)
+			}
+			live[e.Key()] = holding{e.Key(), v.Incarnation, rankOf(e, v)}
+			if v.Config != n.s.ConfigHash && config[e.Key()] != v.Config {
+				n.logger.Warn("a node runs with another configuration (rooms, operators, reserved names): give every node the same", "node", e.Key())
+			}
+			config[e.Key()] = v.Config
+		} else {
+			delete(live, e.Key())
+			delete(config, e.Key())
+			if known {
+				n.reapLater(prev)
+			}
+		}
+		mismatch := 0
+		for _, c := range config {
+			if c != n.s.ConfigHash {
+				mismatch++
+			}
+		}
+		n.stats.nodes.Store(int64(len(live) + 1))
+		n.stats.configMismatch.Store(int64(mismatch))
+	}
+}
+
+func (n *Node) reapLater(h holding) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if n.serving() { // a fenced replica is stale: a serving node reaps
+			_, _ = n.reap(n.ctx, h)
+		}
+	}()
+}
+
+// reap ends a lost holding's sessions once for the whole cluster: the
+// node that creates its reap lock appends the hub's Lost entry and
+// releases the incarnation's names and codes. It reports whether this
+// node did.
+func (n *Node) reap(ctx context.Context, h holding) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := n.reaps.Create(ctx, h.reapKey(), nil, jetstream.KeyTTL(n.reapLockTTL()))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		n.logger.Error("reaping a lost node", "node", h.node, "err", err)
+		return false, err
+	}
+	n.endIncarnation(ctx, h)
+	return true, nil
+}
+
+// endIncarnation appends the Lost entry of h's incarnation and releases
+// its claims.
+func (n *Node) endIncarnation(ctx context.Context, h holding) {
+	n.log.Append(n.hub.Lost(h.node, h.incarnation))
+	users, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation)
+	if err != nil {
+		n.logger.Error("releasing a lost node's names and codes", "node", h.node, "err", err)
+	}
+	n.stats.reapedNodes.Add(1)
+	n.stats.reapedUsers.Add(uint64(users))
+	n.logger.Info("reaped a lost node", "node", h.node, "incarnation", h.incarnation, "users", users)
+}
+
+// reapLockTTL outlasts any serving node's view of an expiry, so a holding
+// is never reaped twice; a node that cannot keep up fences itself first.
+func (n *Node) reapLockTTL() time.Duration { return max(time.Minute, 10*n.s.NodeTTL) }
+
+// reapOwn ends one of this node's own earlier holdings before the node
+// serves again: its sessions are gone (fenced, or a previous process),
+// but the others may still list them. It returns once the Lost entry —
+// its own, or that of a survivor that reaped first — has been applied
+// here, so it comes before anything the node does next.
+func (n *Node) reapOwn(ctx context.Context, h holding) error {
+	seen := n.log.expectLost(h.node, h.incarnation)
+	defer n.log.forgetLost(h.node, h.incarnation)
+	won, err := n.reap(ctx, h)
+	if err != nil {
+		return err
+	}
+	wait := 2 * n.s.PublishTimeout
+	if !won {
+		// A survivor reaps it; if its entry has come and gone already,
+		// or never comes, end it once more ourselves (applying it twice
+		// changes nothing).
+		select {
+		case <-seen:
+			return nil
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		n.endIncarnation(ctx, h)
+	}
+	select {
+	case <-seen:
+		return nil
+	case <-time.After(wait):
+		return fmt.Errorf("the entry ending %s's earlier sessions did not come back within %s", h.node, wait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// seniorPeer reports whether a live node older than this holding exists:
+// then this node waits for it to answer instead of starting the cluster's
+// state from nothing. It also returns the live incarnations.
+func (n *Node) seniorPeer(ctx context.Context) (bool, map[string]string, error) {
+	entries, err := readAll(ctx, n.leases)
+	if err != nil {
+		return false, nil, err
+	}
+	n.mu.Lock()
+	rank, inc := n.rank, n.incarnation
+	n.mu.Unlock()
+	live := map[string]string{n.s.Node: inc}
+	senior := false
+	for _, e := range entries {
+		v, ok := decodeLease(e.Value())
+		if !ok || e.Key() == n.s.Node {
+			continue
+		}
+		live[e.Key()] = v.Incarnation
+		if rankOf(e, v) < rank {
+			senior = true
+		}
+	}
+	return senior, live, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isLost reports whether e ends a node's incarnation.
+func isLost(e core.Entry) bool { return e.Kind == core.EntryNodeLost }
