@@ -411,6 +411,9 @@ func (l *Log) requestSnapshot(ctx context.Context) ([]byte, uint64, error) {
 		wait, cancel := context.WithTimeout(ctx, 2*l.timeout)
 		m, err := sub.NextMsgWithContext(wait)
 		cancel()
+		if errors.Is(err, nats.ErrNoResponders) {
+			return nil, 0, errNoResponders
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("snapshot: %w", err)
 		}

@@ -128,13 +128,20 @@ func (n *Node) connect(ctx context.Context) error {
 		return err
 	}
 	n.js = js
-	if _, err := js.CreateOrUpdateStream(ctx, streamConfig(n.names, s)); err != nil {
+	if err := untilAnswered(ctx, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateStream(ctx, streamConfig(n.names, s))
+		return err
+	}); err != nil {
 		return fmt.Errorf("the cluster's log stream %s: %w", n.names.stream(), err)
 	}
 	bucket := func(name, what string, storage jetstream.StorageType, ttl, markers time.Duration) (jetstream.KeyValue, error) {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: name, Description: "Parley: " + what, Storage: storage, Replicas: s.Replicas,
-			TTL: ttl, LimitMarkerTTL: markers,
+		var kv jetstream.KeyValue
+		err := untilAnswered(ctx, func(ctx context.Context) (err error) {
+			kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: name, Description: "Parley: " + what, Storage: storage, Replicas: s.Replicas,
+				TTL: ttl, LimitMarkerTTL: markers,
+			})
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("the cluster's bucket %s: %w", name, err)
@@ -515,5 +522,35 @@ func (n *Node) shutdownTransport() {
 	}
 	if n.emb != nil {
 		n.emb.Shutdown()
+	}
+}
+
+// JetStream's answers while its servers are still meeting.
+const (
+	jsNoPlacement        jetstream.ErrorCode = 10005 // no suitable peers for placement
+	jsClusterUnavailable jetstream.ErrorCode = 10008 // JetStream system temporarily unavailable
+)
+
+// untilAnswered runs op until it succeeds, fails for good, or ctx ends.
+// NATS servers that start together elect JetStream's leader and place
+// replicas a moment after they meet: a request made before that is not
+// answered, or refused as unplaceable, and must be made again.
+func untilAnswered(ctx context.Context, op func(context.Context) error) error {
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := op(attempt)
+		cancel()
+		var apiErr *jetstream.APIError
+		transient := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+			errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+			(errors.As(err, &apiErr) && (apiErr.Code == 503 || apiErr.ErrorCode == jsNoPlacement || apiErr.ErrorCode == jsClusterUnavailable))
+		if err == nil || !transient {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }
