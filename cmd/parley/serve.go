@@ -17,6 +17,7 @@ import (
 
 	"parley/admin"
 	"parley/bans"
+	"parley/cluster"
 	"parley/config"
 	"parley/core"
 	"parley/sshui"
@@ -42,6 +43,7 @@ type servers struct {
 	http      *http.Server         // nil when HTTP is off
 	acme      *http.Server         // ACME's challenges on port 80; nil unless on
 	adminHTTP *http.Server         // nil when the admin listener is off
+	node      *cluster.Node        // nil for a single node
 	log       *slog.Logger
 }
 
@@ -85,19 +87,48 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		return fail("invalid configuration", err)
 	}
 	guard.SetObserver(adm)
-	banList, err := bans.Open(cfg.Server.BanPath())
+	node, err := joinCluster(cfg, log)
 	if err != nil {
-		return fail("cannot read the ban list", err)
+		return fail("cannot join the cluster", err)
 	}
-	log.Info("ban list", "file", cfg.Server.BanPath(), "bans", len(banList.List(time.Now())), "operators", len(cfg.Core.Operators))
-	hub, err := core.NewHub(cfg.Core, core.WithObserver(adm), core.WithBans(banList))
+	hubOpts := []core.Option{core.WithObserver(adm)}
+	if node != nil {
+		// The ban list lives in NATS; a bans.json of a single node is
+		// imported into it once.
+		hubOpts = append(hubOpts, core.WithCluster(node.Name(), node.Incarnation(), node.Log(), node.Directory()), core.WithBans(node.Bans()))
+	} else {
+		banList, err := bans.Open(cfg.Server.BanPath())
+		if err != nil {
+			return fail("cannot read the ban list", err)
+		}
+		log.Info("ban list", "file", cfg.Server.BanPath(), "bans", len(banList.List(time.Now())), "operators", len(cfg.Core.Operators))
+		hubOpts = append(hubOpts, core.WithBans(banList))
+	}
+	hub, err := core.NewHub(cfg.Core, hubOpts...)
 	if err != nil {
+		if node != nil {
+			node.Close()
+		}
 		return fail("invalid configuration", err)
 	}
 	defer hub.Stop()
 	adm.Attach(hub)
+	if node != nil {
+		defer node.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+		err := node.Attach(ctx, hub, cluster.Hooks{PublishFailed: hub.Unsent})
+		cancel()
+		if err != nil {
+			return fail("cannot join the cluster", err)
+		}
+		adm.AddReadiness(node.Ready)
+		if err := adm.Register(clusterCollector{node}); err != nil {
+			return fail("cannot export the cluster's metrics", err)
+		}
+		log.Info("joined the cluster", "node", node.Name(), "incarnation", node.Incarnation())
+	}
 
-	s := &servers{hub: hub, admin: adm, log: log}
+	s := &servers{hub: hub, admin: adm, node: node, log: log}
 	s.ssh, err = sshui.New(hub, sshui.Config{
 		Addr:                cfg.Server.SSHAddr,
 		HostKeyDir:          cfg.Server.HostKeyDir,
@@ -290,6 +321,9 @@ func (s *servers) reload(load func() (config.Config, error), running config.Conf
 		!reflect.DeepEqual(cfg.ICE, running.ICE) || !reflect.DeepEqual(cfg.Admin, running.Admin) {
 		s.log.Warn("the [server], [web], [ice] and [admin] settings take effect only after a restart")
 	}
+	if !reflect.DeepEqual(cfg.Cluster, running.Cluster) {
+		s.log.Warn("the [cluster] settings take effect only after a restart")
+	}
 	l, r := cfg.Core.Limits, running.Core.Limits
 	if l.ConnsPerIP != r.ConnsPerIP || l.NewConnsPerMinute != r.NewConnsPerMinute || !reflect.DeepEqual(l.ExemptIPs, r.ExemptIPs) {
 		s.log.Warn("conns_per_ip, new_conns_per_minute and exempt_ips apply to new connections only after a restart")
@@ -327,6 +361,11 @@ func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
 		wg.Go(func() { s.logShutdown("ACME challenge", s.acme.Shutdown(ctx)) })
 	}
 	s.hub.CloseAll("Parley has shut down")
+	if s.node != nil {
+		// Leave at once, so the other nodes need not wait for the lease
+		// to expire to tell everyone this node's users left.
+		s.node.Close()
+	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
