@@ -94,7 +94,9 @@ func openBans(ctx context.Context, kv jetstream.KeyValue, importPath string, tim
 			return nil, err
 		}
 	}
-	w, err := kv.Watch(ctx, "ban.>")
+	// The watch outlives ctx, which bounds only the start: it ends with
+	// stop.
+	w, err := kv.Watch(context.WithoutCancel(ctx), "ban.>")
 	if err != nil {
 		return nil, fmt.Errorf("the cluster's bans: %w", err)
 	}
