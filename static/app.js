@@ -62,6 +62,20 @@ function removeConv(id) {
   state.order = state.order.filter((x) => x !== id);
 }
 
+// itemEl is an entry of a side list: a button, so it is reached with Tab
+// and pressed with Enter or Space; its click bubbles to the li, which acts.
+function itemEl(li) {
+  const b = el('button', 'item');
+  b.type = 'button';
+  li.append(b);
+  return b;
+}
+
+// hiddenText is read by screen readers only: what the eye gets from layout.
+function hiddenText(text) {
+  return el('span', 'visually-hidden', text);
+}
+
 function renderConvs() {
   const ul = $('convs');
   ul.replaceChildren();
@@ -69,10 +83,18 @@ function renderConvs() {
     const c = state.convs.get(id);
     const li = el('li');
     li.dataset.conv = id;
-    if (id === state.current) li.classList.add('current');
-    li.append(c.view.kind === 'private' ? el('span', 'muted', '@') : el('span', 'muted', ''));
-    li.append(nameEl(c.view.title));
-    if (c.unread > 0) li.append(el('span', 'count', String(c.unread)));
+    const b = itemEl(li);
+    if (id === state.current) {
+      li.classList.add('current');
+      b.setAttribute('aria-current', 'true');
+    }
+    if (c.view.kind === 'private') {
+      const at = el('span', 'muted', '@');
+      at.setAttribute('aria-hidden', 'true');
+      b.append(at, hiddenText('private chat with '));
+    }
+    b.append(nameEl(c.view.title));
+    if (c.unread > 0) b.append(el('span', 'count', String(c.unread)), hiddenText(' unread'));
     li.addEventListener('click', () => { closeDrawers(); conn.switchTo(id).then((err) => err && status(err, true)); });
     ul.append(li);
   }
@@ -85,10 +107,11 @@ function renderRooms() {
   for (const r of state.rooms) {
     const li = el('li');
     li.title = r.description || '';
-    li.append(nameEl(r.name));
     let count = String(r.members);
     if (r.maxMembers) count += '/' + r.maxMembers;
-    li.append(el('span', 'tag', (r.locked ? '🔒 ' : '') + count));
+    const b = itemEl(li);
+    b.append(nameEl(r.name));
+    b.append(el('span', 'tag', (r.locked ? '🔒 ' : '') + count), hiddenText(' here' + (r.locked ? ', password needed' : '')));
     li.addEventListener('click', () => {
       closeDrawers();
       if (r.locked) {
@@ -149,16 +172,26 @@ function appendEntry(convID, entry) {
   c.log.push(entry);
   if (c.log.length > 1000) c.log.splice(0, c.log.length - 1000);
   if (convID !== state.current) {
+    if (entry.msg && entry.msg.kind !== 'system' && c.view.kind === 'private') announce('private message from ' + entry.msg.from.name + ': ' + entry.msg.text, true);
     if (entry.msg && entry.msg.kind !== 'system') {
       c.unread++;
       renderConvs();
     }
     return;
   }
+  announceEntry(entry);
   const log = $('log');
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   log.append(entryEl(entry));
   if (atBottom || (entry.msg && state.self && entry.msg.from.id === state.self.id)) log.scrollTop = log.scrollHeight;
+}
+
+// announceEntry reads out, through the polite live region, what others
+// write in the conversation on screen.
+function announceEntry(entry) {
+  const m = entry.msg;
+  if (!m || m.kind === 'system' || !state.self || m.from.id === state.self.id) return;
+  announce((m.kind === 'action' ? '* ' : '') + m.from.name + ': ' + m.text, true);
 }
 
 function renderHeader() {
@@ -182,12 +215,12 @@ function renderMembers() {
   const list = [...c.members.values()].sort((a, b) => a.name.localeCompare(b.name));
   for (const m of list) {
     const li = el('li');
-    li.append(nameEl(m.name));
     if (m.id === state.self.id) {
-      li.append(el('span', 'tag', 'you'));
+      li.append(nameEl(m.name), el('span', 'tag', 'you'));
     } else {
-      li.append(el('span', 'tag', m.transport));
-      if (m.keyTag) li.append(el('span', 'tag', 'key ' + m.keyTag));
+      const b = itemEl(li);
+      b.append(nameEl(m.name), el('span', 'tag', m.transport));
+      if (m.keyTag) b.append(el('span', 'tag', 'key ' + m.keyTag));
       li.title = 'Private chat with ' + m.name;
       li.addEventListener('click', () => { closeDrawers(); runInput('/dm ' + m.name); });
     }
@@ -416,7 +449,7 @@ function setupChat() {
       appendEntry(state.current, entry);
     } else {
       const home = $('home');
-      const box = el('div', 'info');
+      const box = el('ol', 'info-box');
       box.append(entryEl(entry));
       home.append(box);
     }
@@ -470,7 +503,8 @@ function showCall(text) {
   panel.classList.toggle('incoming', incoming);
   panel.classList.toggle('modal', incoming && !linkMode);
   panel.setAttribute('role', incoming ? 'alertdialog' : 'region');
-  panel.setAttribute('aria-modal', String(incoming && !linkMode));
+  if (incoming && !linkMode) panel.setAttribute('aria-modal', 'true');
+  else panel.removeAttribute('aria-modal');
   $('call-text').textContent = text;
   $('call-ring').hidden = !incoming;
   $('call-hangup').textContent = call.state === 'ringing-out' ? 'Cancel' : 'Hang up';
@@ -499,9 +533,10 @@ function trapFocus(e) {
   }
 }
 
-// announce reads text out through the page's assertive live region.
-function announce(text) {
-  const a = $('announce');
+// announce reads text out through one of the page's live regions: the
+// polite one for messages, the assertive one for calls.
+function announce(text, polite) {
+  const a = $(polite ? 'announce-polite' : 'announce');
   a.textContent = '';
   setTimeout(() => { a.textContent = text; }, 50);
 }
