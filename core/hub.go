@@ -52,6 +52,7 @@ type Hub struct {
 	// interval it carries.
 	countsDue []*conv
 	countWake chan time.Duration
+	resumable map[resumeKey]*user // by their resume secret's hash; see resume.go
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -88,6 +89,7 @@ type user struct {
 
 	fingerprint string  // of the SSH key the session authenticated with, or ""
 	mute        modMute // set by an operator
+	resume      *userResume
 
 	disconnect func(reason string)
 }
@@ -219,6 +221,7 @@ func (h *Hub) sendMemberCounts() {
 func (h *Hub) sweep() {
 	h.mu.Lock()
 	now := h.now()
+	h.expireDetachedLocked(now)
 	for _, u := range h.users {
 		if h.isLocal(u) && u.out.behind(now) > h.cfg.Limits.SlowTimeout {
 			h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind", EndSlow})
@@ -360,7 +363,7 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	if refused != nil {
 		h.pushLocked(u, Event{Kind: EventNotice, Text: fmt.Sprintf("%s: you are %s", refused, u.name)})
 	}
-	return &Session{h: h, u: u, code: code, id: u.id}, nil
+	return &Session{h: h, u: u, code: code, id: u.id, out: u.out}, nil
 }
 
 // refuseConnectLocked turns a new session away while the server shuts
@@ -424,7 +427,7 @@ func (h *Hub) pushLocked(u *user, ev Event) { h.pushAtLocked(u, ev, h.now()) }
 // pushAtLocked is pushLocked with the clock already read, so a fan-out to
 // a thousand members reads it once rather than once per member.
 func (h *Hub) pushAtLocked(u *user, ev Event, now time.Time) {
-	if u.closed || u.out == nil {
+	if u.closed || u.out == nil || u.detached() {
 		return
 	}
 	behind, dropped := u.out.push(ev, now)
@@ -600,6 +603,7 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 		h.leaveLocked(u, c, why, "")
 	}
 	u.closed = true
+	h.forgetResumeLocked(u)
 	delete(h.users, u.id)
 	if h.byCode[u.code] == u {
 		delete(h.byCode, u.code)
@@ -702,6 +706,7 @@ type Session struct {
 	u    *user
 	code string
 	id   uint64
+	out  *Outbox // the user's outbox while this session holds the user
 }
 
 // Code is the user's private-chat code.
@@ -718,7 +723,7 @@ func (s *Session) Name() string {
 }
 
 // Outbox is where the session's events wait.
-func (s *Session) Outbox() *Outbox { return s.u.out }
+func (s *Session) Outbox() *Outbox { return s.out }
 
 // Welcome is the home screen's text: the operator's welcome message,
 // then the message of the day, if any.
