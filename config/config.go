@@ -100,6 +100,9 @@ type Web struct {
 	// the browsers try an ICE restart, and as long again before they give
 	// up with a reason.
 	CallConnectTimeout time.Duration
+	// ResumeGrace is how long a browser user whose connection ended
+	// stays, unseen by others, for its tab to come back as the same user.
+	ResumeGrace time.Duration
 }
 
 // ICE holds the STUN and TURN servers handed to browsers for calls.
@@ -153,6 +156,7 @@ func Default() Config {
 			ACMEDomains:        []string{},
 			ACMECache:          "acme",
 			CallConnectTimeout: 20 * time.Second,
+			ResumeGrace:        2 * time.Minute,
 		},
 		ICE: ICE{STUN: []string{}, TURN: []string{}},
 		Admin: Admin{

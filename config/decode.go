@@ -466,6 +466,10 @@ func web(t *table, w *Web) {
 	if w.CallConnectTimeout < time.Second {
 		t.fail("call_connect_timeout", "must be at least 1s")
 	}
+	t.duration("resume_grace", &w.ResumeGrace)
+	if w.ResumeGrace < time.Second || w.ResumeGrace > time.Hour {
+		t.fail("resume_grace", "must be between 1s and 1h")
+	}
 	t.done()
 }
 

@@ -25,7 +25,7 @@ const state = {
   self: null,
   code: '',
   commands: [],
-  convs: new Map(), // id -> { view, log: [entries], unread, members: Map|null }
+  convs: new Map(), // id -> { view, log: [entries], seen: last seq in log, unread, members: Map|null }
   order: [],
   current: '',
   rooms: [],
@@ -45,16 +45,37 @@ function status(text, isError) {
 
 // ---- conversations ----
 
-function addConv(view) {
+// addConv adds or refreshes a conversation. Catching up (after a
+// reconnection or a reload), messages the page has not shown yet count as
+// unread; a conversation it never saw counts all of its messages.
+function addConv(view, catchingUp) {
   const existing = state.convs.get(view.id);
-  const c = existing || { unread: 0, members: null };
+  const c = existing || { unread: 0, seen: 0, members: null };
+  const known = existing || rememberedConv(view.id) || (catchingUp ? { seen: 0, unread: 0 } : null);
   c.view = view;
   c.log = view.history.map((m) => ({ msg: m }));
+  if (known) {
+    const fresh = view.history.filter((m) => m.seq > known.seen && m.kind !== 'system' && !(state.self && m.from.id === state.self.id));
+    c.unread = known.unread + fresh.length;
+  }
+  if (view.history.length > 0) c.seen = view.history[view.history.length - 1].seq;
   if (!existing) {
     state.convs.set(view.id, c);
     state.order.push(view.id);
   }
   return c;
+}
+
+function clearConvs() {
+  state.convs.clear();
+  state.order = [];
+}
+
+// The title counts unread messages, for a tab in the background.
+function renderTitle() {
+  let n = 0;
+  for (const c of state.convs.values()) n += c.unread;
+  document.title = (n > 0 ? '(' + n + ') ' : '') + 'Parley';
 }
 
 function removeConv(id) {
@@ -99,6 +120,7 @@ function renderConvs() {
     ul.append(li);
   }
   $('no-convs').hidden = state.order.length > 0;
+  renderTitle();
 }
 
 function renderRooms() {
@@ -169,6 +191,10 @@ function renderLog() {
 function appendEntry(convID, entry) {
   const c = state.convs.get(convID);
   if (!c) return;
+  if (entry.msg) {
+    if (entry.msg.seq <= c.seen) return; // shown already, by a resync that crossed it
+    c.seen = entry.msg.seq;
+  }
   c.log.push(entry);
   if (c.log.length > 1000) c.log.splice(0, c.log.length - 1000);
   if (convID !== state.current) {
@@ -306,7 +332,18 @@ function setupInput() {
     e.preventDefault();
     const code = $('code-input').value.trim();
     if (!code) return;
-    runInput('/join ' + code).then((err) => { if (!err) $('code-input').value = ''; });
+    conn.openCode(code).then((err) => {
+      $('code-error').textContent = err;
+      $('code-input').setAttribute('aria-invalid', String(err !== ''));
+      if (!err) {
+        $('code-input').value = '';
+        closeDrawers();
+      }
+    });
+  });
+  $('code-input').addEventListener('input', () => {
+    $('code-error').textContent = '';
+    $('code-input').removeAttribute('aria-invalid');
   });
   $('copy-code').addEventListener('click', () => {
     const done = () => status('code copied');
@@ -391,6 +428,10 @@ function setupChat() {
     state.code = d.code;
     state.commands = d.commands;
     state.rooms = d.rooms;
+    if (!d.resumed) { // a new user: whatever the page showed belonged to the old one
+      clearConvs();
+      setCurrent('');
+    }
     $('me').hidden = false;
     $('me-name').textContent = d.self.name;
     $('me-code').textContent = d.code;
@@ -459,16 +500,21 @@ function setupChat() {
   conn.addEventListener('closing', (e) => status(e.detail.text, true));
   conn.addEventListener('resync', (e) => {
     const d = e.detail;
-    state.convs.clear();
-    state.order = [];
-    for (const v of d.convs) addConv(v);
-    status('you missed ' + d.missed + ' updates: the page has been refreshed');
+    const before = new Map(state.convs);
+    clearConvs();
+    for (const v of d.convs) {
+      const old = before.get(v.id);
+      if (old) { // keeps its unread count; its members are asked again
+        old.members = null;
+        state.convs.set(v.id, old);
+        state.order.push(v.id);
+      }
+      addConv(v, true);
+    }
+    if (d.missed > 0) status('you missed ' + d.missed + ' updates: the page has been refreshed');
     setCurrent(d.current);
   });
-  conn.addEventListener('disconnected', (e) => {
-    $('conn-state').textContent = 'disconnected' + (e.detail.reason ? ': ' + e.detail.reason : '') + ' — reload to reconnect';
-    endCall('the connection to the server was lost');
-  });
+  conn.addEventListener('disconnected', () => endCall('the connection to the server was lost'));
 }
 
 // ---- calls ----
@@ -929,6 +975,6 @@ if (linkMode) {
 } else {
   setupInput();
   setupChat();
-  conn.hello(localStorage.getItem('parley-name') || '');
+  setupSession();
   conn.addEventListener('self', (e) => localStorage.setItem('parley-name', e.detail.self.name));
 }

@@ -55,6 +55,10 @@ type welcomeOut struct {
 	Welcome  string        `json:"welcome"`
 	Commands []commandJSON `json:"commands"`
 	Rooms    []roomJSON    `json:"rooms"`
+	// Resume is a new user's resume secret, for the tab to keep.
+	Resume string `json:"resume,omitempty"`
+	// Resumed says the user came back: a resync with its state follows.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 type resultOut struct {

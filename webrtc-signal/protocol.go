@@ -28,9 +28,20 @@ const (
 type clientMessage interface{ clientType() string }
 
 // helloMsg opens a chat session; Name is the name the user would like.
+// A resumable session gets a resume secret and outlives its connection
+// for the grace period; others (scripts, bots) end with it.
 type helloMsg struct {
-	Type string `json:"type"`
-	Name string `json:"name,omitempty"`
+	Type      string `json:"type"`
+	Name      string `json:"name,omitempty"`
+	Resumable bool   `json:"resumable,omitempty"`
+}
+
+// resumeMsg takes back the user of a tab that reloaded or lost its
+// connection; Name is used as hello's when that user is gone.
+type resumeMsg struct {
+	Type   string `json:"type"`
+	Secret string `json:"secret"`
+	Name   string `json:"name,omitempty"`
 }
 
 // attachMsg opens a call-only session from a one-time call link.
@@ -51,6 +62,14 @@ type switchMsg struct {
 	Type string `json:"type"`
 	ID   uint32 `json:"id"`
 	Conv string `json:"conv"`
+}
+
+// openCodeMsg opens a private chat with the holder of a code, and never
+// joins a room, whatever was typed.
+type openCodeMsg struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id"`
+	Code string `json:"code"`
 }
 
 // membersMsg asks for the members of a conversation.
@@ -108,9 +127,11 @@ type iceCandidate struct {
 }
 
 func (m helloMsg) clientType() string      { return m.Type }
+func (m resumeMsg) clientType() string     { return m.Type }
 func (m attachMsg) clientType() string     { return m.Type }
 func (m inputMsg) clientType() string      { return m.Type }
 func (m switchMsg) clientType() string     { return m.Type }
+func (m openCodeMsg) clientType() string   { return m.Type }
 func (m membersMsg) clientType() string    { return m.Type }
 func (m roomsMsg) clientType() string      { return m.Type }
 func (m callInviteMsg) clientType() string { return m.Type }
@@ -147,6 +168,15 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 			err = checkString("name", m.Name, maxNameBytes)
 		}
 		msg = m
+	case "resume":
+		var m resumeMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("name", m.Name, maxNameBytes)
+		}
+		if err == nil && !isToken(m.Secret) {
+			err = protoErr("bad secret")
+		}
+		msg = m
 	case "attach":
 		var m attachMsg
 		if err = strictUnmarshal(data, &m); err == nil {
@@ -163,6 +193,12 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 		var m switchMsg
 		if err = strictUnmarshal(data, &m); err == nil {
 			err = checkString("conv", m.Conv, maxConvBytes)
+		}
+		msg = m
+	case "open-code":
+		var m openCodeMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("code", m.Code, maxNameBytes)
 		}
 		msg = m
 	case "members":

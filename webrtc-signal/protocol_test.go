@@ -16,8 +16,10 @@ func TestDecodeEveryClientMessage(t *testing.T) {
 		want clientMessage
 	}{
 		{`{"type":"hello"}`, helloMsg{Type: "hello"}},
+		{`{"type":"open-code","id":4,"code":"vaj8 c053"}`, openCodeMsg{Type: "open-code", ID: 4, Code: "vaj8 c053"}},
 		{`{"type":"hello","name":"zoë"}`, helloMsg{Type: "hello", Name: "zoë"}},
 		{`{"type":"attach","token":"` + callID + `"}`, attachMsg{Type: "attach", Token: callID}},
+		{`{"type":"resume","secret":"` + callID + `","name":"ann"}`, resumeMsg{Type: "resume", Secret: callID, Name: "ann"}},
 		{`{"type":"input","id":7,"text":"/join #lobby"}`, inputMsg{Type: "input", ID: 7, Text: "/join #lobby"}},
 		{`{"type":"switch","id":1,"conv":""}`, switchMsg{Type: "switch", ID: 1}},
 		{`{"type":"members","conv":"#lobby"}`, membersMsg{Type: "members", Conv: "#lobby"}},
@@ -60,6 +62,7 @@ func TestDecodeRefusesBadFrames(t *testing.T) {
 		{`{"type":"call-accept","call":"../../etc"}`, "bad call id"},
 		{`{"type":"call-accept","call":"abcdefghijklmnopqrstuvwxyz"}`, "bad call id"},
 		{`{"type":"attach","token":""}`, "bad token"},
+		{`{"type":"resume","secret":"../etc"}`, "bad secret"},
 		{`{"type":"call-offer","call":"` + callID + `","sdp":""}`, "empty sdp"},
 		{`{"type":"call-offer","call":"` + callID + `","sdp":"` + strings.Repeat("v", 1001) + `"}`, "sdp longer than 1000"},
 		{`{"type":"call-ice","call":"` + callID + `","candidate":{"candidate":"` + strings.Repeat("c", maxCandidateBytes+1) + `"}}`, "longer than"},

@@ -249,6 +249,7 @@ func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.Conn
 		Guard:          guard,
 		HSTS:           cfg.Web.HSTS,
 		ConnectTimeout: cfg.Web.CallConnectTimeout,
+		ResumeGrace:    cfg.Web.ResumeGrace,
 	})
 }
 
