@@ -75,8 +75,11 @@ type user struct {
 	current   *conv
 	blocked   map[uint64]string
 	out       *Outbox // nil for a user of another node
-	closed    bool
-	leaving   bool // its EntryOffline is decided
+	// lastPrivate is who last wrote to the user in a private chat, for
+	// /reply.
+	lastPrivate uint64
+	closed      bool
+	leaving     bool // its EntryOffline is decided
 
 	node        string // the node its session is on
 	incarnation string

@@ -254,6 +254,17 @@ function renderMembers() {
   }
 }
 
+// invited takes the user into a private chat someone opened with them,
+// ready to answer, unless a draft is being typed: then it only says so.
+function invited(view, by) {
+  if ($('input').value.trim() !== '') {
+    status(by.name + ' opened a private chat with you: choose @' + view.title + ' in your conversations to answer');
+    return;
+  }
+  conn.switchTo(view.id).then((err) => err && status(err, true));
+  status(by.name + ' opened a private chat with you');
+}
+
 function setCurrent(id) {
   state.current = id;
   const c = state.convs.get(id);
@@ -447,6 +458,8 @@ function setupChat() {
     renderConvs();
     if (e.detail.view.id === state.current) setCurrent(state.current);
     conn.rooms();
+    const by = e.detail.by;
+    if (by && state.self && by.id !== state.self.id) invited(e.detail.view, by);
   });
   conn.addEventListener('conv-closed', (e) => {
     const c = state.convs.get(e.detail.conv);
