@@ -231,19 +231,51 @@ func (c *conn) allowFrame() bool {
 	return true
 }
 
+// errFrameFlood ends the reading of a connection over the frame limit.
+var errFrameFlood = errors.New("too many frames")
+
+// countFrame counts a frame against the limit; over it, the connection
+// is told why and closed.
+func (c *conn) countFrame() error {
+	if c.allowFrame() {
+		return nil
+	}
+	c.stop(websocket.ClosePolicyViolation, "too many messages: slow down")
+	return errFrameFlood
+}
+
 func (c *conn) read() {
 	cfg := c.srv.cfg
 	alive := func() { c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait)) }
 	alive()
-	c.ws.SetPongHandler(func(string) error { alive(); return nil })
+	// Control frames count toward the frame limit too: answering pings
+	// costs as much as reading messages, and a browser sending nothing
+	// but pings must not escape the limit.
+	c.ws.SetPongHandler(func(string) error {
+		if err := c.countFrame(); err != nil {
+			return err
+		}
+		alive()
+		return nil
+	})
+	c.ws.SetPingHandler(func(data string) error {
+		if err := c.countFrame(); err != nil {
+			return err
+		}
+		alive()
+		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(cfg.WriteWait))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			return err
+		}
+		return nil
+	})
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
 			return
 		}
 		alive()
-		if !c.allowFrame() {
-			c.stop(websocket.ClosePolicyViolation, "too many messages: slow down")
+		if c.countFrame() != nil {
 			return
 		}
 		if typ != websocket.TextMessage {
