@@ -242,6 +242,7 @@ token_file = "` + token + `"
 stats_interval = "30s"
 monitor_viewers = 2
 monitor_queue = 64
+max_conns = 8
 `
 	got, err := Parse("services.toml", []byte(src))
 	if err != nil {
@@ -264,7 +265,7 @@ monitor_queue = 64
 		TURN:       []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"},
 		TURNSecret: "turn-shared-secret",
 	}
-	want.Admin = Admin{Token: "0123456789abcdef0123", StatsInterval: 30 * time.Second, MonitorViewers: 2, MonitorQueue: 64}
+	want.Admin = Admin{Token: "0123456789abcdef0123", StatsInterval: 30 * time.Second, MonitorViewers: 2, MonitorQueue: 64, MaxConns: 8}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
 	}

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"parley/core"
+	"parley/internal/logsample"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
@@ -69,6 +70,14 @@ type Config struct {
 	// dropRoll draws the early drops, uniform in [0, 100); nil means
 	// math/rand. Tests fix it to make drops predictable.
 	dropRoll func() int
+	// HandshakesPerIP caps the connections in the handshake from one
+	// address (IPv6: one /64); the Guard's exempt addresses are free of
+	// it. 0 means 8.
+	HandshakesPerIP int
+	// HandshakePenalty is how long an address whose connection ran into
+	// HandshakeTimeout gets no new handshake, times the number of times
+	// it did so in a row (at most 10). 0 means 30s; negative, none.
+	HandshakePenalty time.Duration
 	// HandshakeTimeout is how long a connection may take from its first
 	// byte to being authenticated before it is closed. 0 means 20s.
 	HandshakeTimeout time.Duration
@@ -137,6 +146,10 @@ func (c Config) withDefaults() Config {
 	c.EarlyDropHandshakes = min(c.EarlyDropHandshakes, c.MaxHandshakes)
 	def(&c.EarlyDropPercent, 30)
 	c.EarlyDropPercent = min(c.EarlyDropPercent, 100)
+	def(&c.HandshakesPerIP, 8)
+	if c.HandshakePenalty == 0 {
+		c.HandshakePenalty = 30 * time.Second
+	}
 	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
 	def(&c.MaxWidth, 512)
@@ -157,6 +170,9 @@ type Server struct {
 	signer gossh.Signer
 	guard  *core.ConnGuard
 	gate   *handshakeGate
+	// refusals logs refused connections, a few a minute: a flood of
+	// them must not flood the log.
+	refusals *logsample.Sampler
 
 	couriers *courierPool // delivers hub events to every session
 
@@ -189,8 +205,9 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	cfg.Guard = guard
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
-		gate: newHandshakeGate(cfg), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
+		gate: newHandshakeGate(cfg), refusals: logsample.New(cfg.Logger), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithAddress(cfg.Addr),
@@ -394,13 +411,13 @@ func (s *Server) unregister(ts *termSession) {
 func (s *Server) admitConn(ctx ssh.Context, conn net.Conn) net.Conn {
 	release, err := s.guard.Admit(conn.RemoteAddr().String())
 	if err != nil {
-		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", err.Error())
+		s.refusals.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", err.Error())
 		return nil
 	}
-	hs, ok := s.gate.enter(conn)
-	if !ok {
+	hs, why := s.gate.enter(conn)
+	if hs == nil {
 		release()
-		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", "too many connections in the handshake (dropped early or at the cap)")
+		s.refusals.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", why)
 		return nil
 	}
 	ctx.SetValue(handshakeKey{}, hs)
