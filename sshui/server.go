@@ -87,6 +87,13 @@ type Config struct {
 	// SessionsPerConn caps the sessions one SSH connection may open at
 	// once (OpenSSH multiplexing). 0 means 2.
 	SessionsPerConn int
+	// ShellTimeout is how long a session channel may take from being
+	// opened to starting its shell before it is closed. 0 means 10s.
+	ShellTimeout time.Duration
+	// EarlyInputBytes caps the input a session channel may send before
+	// its shell starts (keys typed ahead); a channel sending more is
+	// closed. 0 means 16384.
+	EarlyInputBytes int
 	// MaxWidth and MaxHeight clamp the terminal size a client announces,
 	// so a forged size cannot make rendering huge. 0 means 512×200.
 	MaxWidth, MaxHeight int
@@ -152,6 +159,10 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
+	def(&c.EarlyInputBytes, 16384)
+	if c.ShellTimeout <= 0 {
+		c.ShellTimeout = 10 * time.Second
+	}
 	def(&c.MaxWidth, 512)
 	def(&c.MaxHeight, 200)
 	def(&c.MaxInputRunes, 16384)
