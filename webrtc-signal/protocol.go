@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -159,6 +160,11 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, protoErr("not a JSON object")
 	}
+	// encoding/json keeps the last of two equal keys; another reader
+	// may keep the first, and the two would not agree on what was sent.
+	if key := duplicateKey(json.NewDecoder(bytes.NewReader(data))); key != "" {
+		return nil, protoErr("duplicate field %q", clip(key))
+	}
 	var msg clientMessage
 	var err error
 	switch env.Type {
@@ -267,9 +273,73 @@ func strictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return protoErr("%s must be %s, not %s", clip(typeErr.Field), jsonKind(typeErr.Type), typeErr.Value)
+		}
 		return protoErr("%s", clip(strings.TrimPrefix(err.Error(), "json: ")))
 	}
 	return nil
+}
+
+// jsonKind names what a JSON value must be to fill a field of type t, in
+// the client's terms rather than Go's.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("a whole number from %d to %d", -(int64(1) << (t.Bits() - 1)), int64(1)<<(t.Bits()-1)-1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return fmt.Sprintf("a whole number from 0 to %d", uint64(1)<<t.Bits()-1)
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
+}
+
+// duplicateKey reads one JSON value from dec and returns the first key
+// that appears twice in one of its objects, or "". Malformed input gives
+// "": the decoding that follows refuses it.
+func duplicateKey(dec *json.Decoder) string {
+	tok, err := dec.Token()
+	if err != nil {
+		return ""
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			key, ok := k.(string)
+			if err != nil || !ok {
+				return ""
+			}
+			if seen[key] {
+				return key
+			}
+			seen[key] = true
+			if dup := duplicateKey(dec); dup != "" {
+				return dup
+			}
+		}
+		dec.Token()
+	case json.Delim('['):
+		for dec.More() {
+			if dup := duplicateKey(dec); dup != "" {
+				return dup
+			}
+		}
+		dec.Token()
+	}
+	return ""
 }
 
 func checkString(field, s string, max int) error {
