@@ -352,6 +352,7 @@ function setupInput() {
       }
     });
   });
+  document.addEventListener('keydown', onEscape);
   $('code-input').addEventListener('input', () => {
     $('code-error').textContent = '';
     $('code-input').removeAttribute('aria-invalid');
@@ -381,11 +382,23 @@ function setupInput() {
   });
 }
 
+// closeDrawers closes the phone's menus, and says whether one was open.
 function closeDrawers() {
-  if (window.matchMedia('(max-width: 720px)').matches) {
-    $('sidebar').classList.remove('open');
-    $('members').classList.remove('open');
-  }
+  if (!window.matchMedia('(max-width: 720px)').matches) return false;
+  const open = $('sidebar').classList.contains('open') || $('members').classList.contains('open');
+  $('sidebar').classList.remove('open');
+  $('members').classList.remove('open');
+  return open;
+}
+
+// Esc goes home, as /help says; an open menu closes first, and the call
+// view keeps Esc for itself.
+function onEscape(e) {
+  if (e.key !== 'Escape' || e.defaultPrevented || $('call').contains(e.target)) return;
+  if (closeDrawers()) return;
+  e.preventDefault();
+  $('hints').hidden = true;
+  conn.switchTo('').then((err) => err && status(err, true));
 }
 
 // ---- chat events ----
