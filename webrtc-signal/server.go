@@ -6,6 +6,7 @@ package webrtcsignal
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,7 +28,7 @@ type Server struct {
 	calls    *registry
 	upgrader websocket.Upgrader
 	frames   *frameCache
-	files    http.Handler
+	files    staticFiles
 	allowed  map[string]bool // allowed origins, lower case
 
 	mu      sync.Mutex
@@ -74,7 +75,9 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		publicURL:      cfg.PublicURL,
 		iceServers:     func(user uint64) []iceServerJSON { return cfg.iceServersFor(user, time.Now()) },
 	}, hub, s.webEndpoint)
-	s.files = http.FileServer(http.FS(static.FS))
+	if s.files, err = newStaticFiles(static.FS); err != nil {
+		return nil, fmt.Errorf("reading the embedded client: %w", err)
+	}
 	hub.SetCalls(s.calls)
 	return s, nil
 }
@@ -110,8 +113,9 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		if s.cfg.HSTS {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		// The embedded files carry no dates, so browsers revalidate rather
-		// than keep a stale client across an upgrade.
+		// Browsers may keep the client but ask each time whether it is
+		// still current (a 304 by ETag when it is), so an upgrade never
+		// leaves a stale page behind.
 		h.Set("Cache-Control", "no-cache")
 		next.ServeHTTP(w, r)
 	})
