@@ -167,9 +167,9 @@ function entryEl(entry) {
   if (m.kind === 'system') {
     li.append(el('span', 'text', m.text));
   } else if (m.kind === 'action') {
-    li.append('* ', nameEl(m.from.name, 'from'), el('span', 'text', m.text));
+    li.append('* ', nameEl(m.from.name, 'from'), textWithLinks(m.text));
   } else {
-    li.append(nameEl(m.from.name, 'from'), el('span', 'text', m.text));
+    li.append(nameEl(m.from.name, 'from'), textWithLinks(m.text));
   }
   if (state.self && m.from.id !== state.self.id && m.kind !== 'system' && mentions(m.text)) li.classList.add('mention');
   return li;
@@ -184,7 +184,7 @@ function renderLog() {
   const log = $('log');
   const c = state.convs.get(state.current);
   log.replaceChildren();
-  if (c) for (const entry of c.log) log.append(entryEl(entry));
+  if (c) for (const entry of c.log) placeEntry(log, c, entry);
   log.scrollTop = log.scrollHeight;
 }
 
@@ -197,6 +197,7 @@ function appendEntry(convID, entry) {
   }
   c.log.push(entry);
   if (c.log.length > 1000) c.log.splice(0, c.log.length - 1000);
+  noticeInBackground(c, entry.msg);
   if (convID !== state.current) {
     if (entry.msg && entry.msg.kind !== 'system' && c.view.kind === 'private') announce('private message from ' + entry.msg.from.name + ': ' + entry.msg.text, true);
     if (entry.msg && entry.msg.kind !== 'system') {
@@ -208,7 +209,7 @@ function appendEntry(convID, entry) {
   announceEntry(entry);
   const log = $('log');
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  log.append(entryEl(entry));
+  placeEntry(log, c, entry);
   if (atBottom || (entry.msg && state.self && entry.msg.from.id === state.self.id)) log.scrollTop = log.scrollHeight;
 }
 
@@ -307,6 +308,7 @@ function setupInput() {
   const input = $('input');
   $('composer').addEventListener('submit', (e) => {
     e.preventDefault();
+    askNotifications(); // for mentions and private messages, once the person is here to answer
     const text = input.value;
     if (text.trim() === '') return;
     const c = state.convs.get(state.current);
