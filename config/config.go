@@ -90,11 +90,30 @@ type Server struct {
 	// 0 means half of MaxHandshakes.
 	EarlyDropHandshakes int
 	EarlyDropPercent    int
+	// HandshakesPerIP caps the SSH connections in their handshake from
+	// one address (IPv6: one /64), well below MaxHandshakes; an address
+	// whose connection was closed for taking longer than
+	// HandshakeTimeout gets no new handshake for HandshakePenalty (and
+	// longer as it goes on). Exempt addresses are free of both.
+	HandshakesPerIP  int
+	HandshakePenalty time.Duration
+	// MaxSSHConns caps the SSH connections open at once; 0 means a
+	// quarter of the process's file limit.
+	MaxSSHConns int
 	// MaxAuthTries bounds the login attempts on one SSH connection.
 	MaxAuthTries int
 	// ResizeInterval is the shortest time between two re-layouts of a
 	// terminal, however fast its window changes.
 	ResizeInterval time.Duration
+	// HTTPReadTimeout bounds the time from a request's headers to the
+	// end of its body, on the web and admin listeners.
+	HTTPReadTimeout time.Duration
+	// HTTPConnsPerIP caps the HTTP connections (pages and WebSockets)
+	// open at once from one address (IPv6: one /64); exempt addresses
+	// and trusted proxies are free of it. MaxHTTPConns caps them from all
+	// addresses; 0 means half of the process's file limit.
+	HTTPConnsPerIP int
+	MaxHTTPConns   int
 	// GCPercent is the garbage collector's target (GOGC): how far the
 	// heap may grow past the memory in use before it is collected. Lower
 	// holds less memory per session and costs more CPU.
@@ -132,6 +151,9 @@ type Web struct {
 	// the browsers try an ICE restart, and as long again before they give
 	// up with a reason.
 	CallConnectTimeout time.Duration
+	// ResumeGrace is how long a browser user whose connection ended
+	// stays, unseen by others, for its tab to come back as the same user.
+	ResumeGrace time.Duration
 }
 
 // ICE holds the STUN and TURN servers handed to browsers for calls.
@@ -154,6 +176,8 @@ type Admin struct {
 	// MonitorQueue the events waiting for one of them.
 	MonitorViewers int
 	MonitorQueue   int
+	// MaxConns caps the admin listener's connections open at once.
+	MaxConns int
 }
 
 // DefaultGCPercent is Parley's garbage collector target, below Go's 100:
@@ -175,7 +199,11 @@ func Default() Config {
 			HandshakeTimeout:      20 * time.Second,
 			EarlyDropHandshakes:   0,
 			EarlyDropPercent:      30,
+			HandshakesPerIP:       8,
+			HandshakePenalty:      30 * time.Second,
 			MaxAuthTries:          3,
+			HTTPReadTimeout:       10 * time.Second,
+			HTTPConnsPerIP:        64,
 			ResizeInterval:        100 * time.Millisecond,
 			GCPercent:             DefaultGCPercent,
 		},
@@ -185,6 +213,7 @@ func Default() Config {
 			ACMEDomains:        []string{},
 			ACMECache:          "acme",
 			CallConnectTimeout: 20 * time.Second,
+			ResumeGrace:        2 * time.Minute,
 		},
 		ICE: ICE{STUN: []string{}, TURN: []string{}},
 		Admin: Admin{
@@ -192,6 +221,7 @@ func Default() Config {
 			StatsInterval:  time.Minute,
 			MonitorViewers: 4,
 			MonitorQueue:   256,
+			MaxConns:       32,
 		},
 		Cluster: Cluster{
 			NATS:           []string{},

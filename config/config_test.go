@@ -182,6 +182,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"acme domain with a scheme", "[web]\nacme_domains = [\"https://chat.example.org\"]\n", 2, "not a domain name"},
 		{"acme without cache", "[web]\nacme_domains = [\"chat.example.org\"]\nacme_cache = \"\"\n", 3, "must name a folder"},
 		{"hsts not a boolean", "[web]\nhsts = \"yes\"\n", 2, "true or false"},
+		{"resume grace too short", "[web]\nresume_grace = \"0s\"\n", 2, "between 1s and 1h"},
 		{"stun url under turn", "[ice]\nstun = [\"stun:a.example\"]\nturn = [\"stun:b.example\"]\n", 3, "must start with turn: or turns:"},
 		{"turn secret twice", "[ice]\nturn_secret = \"s\"\nturn_secret_file = \"config.go\"\n", 3, "not both"},
 		{"turn secret file too big", "[ice]\nturn_secret_file = \"decode.go\"\n", 2, "larger than 4096 bytes"},
@@ -228,6 +229,7 @@ acme_domains = ["chat.example.org"]
 acme_cache = "/var/lib/parley/acme"
 hsts = true
 call_connect_timeout = "45s"
+resume_grace = "30s"
 
 [ice]
 stun = ["stun:stun.example.org:3478"]
@@ -240,6 +242,7 @@ token_file = "` + token + `"
 stats_interval = "30s"
 monitor_viewers = 2
 monitor_queue = 64
+max_conns = 8
 `
 	got, err := Parse("services.toml", []byte(src))
 	if err != nil {
@@ -255,13 +258,14 @@ monitor_queue = 64
 		ACMECache:          "/var/lib/parley/acme",
 		HSTS:               true,
 		CallConnectTimeout: 45 * time.Second,
+		ResumeGrace:        30 * time.Second,
 	}
 	want.ICE = ICE{
 		STUN:       []string{"stun:stun.example.org:3478"},
 		TURN:       []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"},
 		TURNSecret: "turn-shared-secret",
 	}
-	want.Admin = Admin{Token: "0123456789abcdef0123", StatsInterval: 30 * time.Second, MonitorViewers: 2, MonitorQueue: 64}
+	want.Admin = Admin{Token: "0123456789abcdef0123", StatsInterval: 30 * time.Second, MonitorViewers: 2, MonitorQueue: 64, MaxConns: 8}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
 	}

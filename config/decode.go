@@ -407,6 +407,30 @@ func server(t *table, s *Server) {
 	if s.HandshakeTimeout < time.Second {
 		t.fail("handshake_timeout", "must be at least 1s")
 	}
+	t.integer("handshakes_per_ip", &s.HandshakesPerIP)
+	if s.HandshakesPerIP < 1 {
+		t.fail("handshakes_per_ip", "must be at least 1")
+	}
+	t.duration("handshake_penalty", &s.HandshakePenalty)
+	if s.HandshakePenalty < 0 || s.HandshakePenalty > time.Hour {
+		t.fail("handshake_penalty", "must be between 0s (none) and 1h")
+	}
+	t.integer("max_ssh_conns", &s.MaxSSHConns)
+	if s.MaxSSHConns < 0 {
+		t.fail("max_ssh_conns", "must be 0 (a quarter of the file limit) or more")
+	}
+	t.duration("http_read_timeout", &s.HTTPReadTimeout)
+	if s.HTTPReadTimeout < time.Second {
+		t.fail("http_read_timeout", "must be at least 1s")
+	}
+	t.integer("http_conns_per_ip", &s.HTTPConnsPerIP)
+	if s.HTTPConnsPerIP < 0 {
+		t.fail("http_conns_per_ip", "must be 0 (no limit) or more")
+	}
+	t.integer("max_http_conns", &s.MaxHTTPConns)
+	if s.MaxHTTPConns < 0 {
+		t.fail("max_http_conns", "must be 0 (half of the file limit) or more")
+	}
 	t.integer("max_auth_tries", &s.MaxAuthTries)
 	if s.MaxAuthTries < 1 || s.MaxAuthTries > 20 {
 		t.fail("max_auth_tries", "must be between 1 and 20")
@@ -468,6 +492,10 @@ func web(t *table, w *Web) {
 	t.duration("call_connect_timeout", &w.CallConnectTimeout)
 	if w.CallConnectTimeout < time.Second {
 		t.fail("call_connect_timeout", "must be at least 1s")
+	}
+	t.duration("resume_grace", &w.ResumeGrace)
+	if w.ResumeGrace < time.Second || w.ResumeGrace > time.Hour {
+		t.fail("resume_grace", "must be between 1s and 1h")
 	}
 	t.done()
 }
@@ -596,6 +624,10 @@ func adminTable(t *table, a *Admin) {
 	t.integer("monitor_queue", &a.MonitorQueue)
 	if a.MonitorQueue < 1 {
 		t.fail("monitor_queue", "must be at least 1")
+	}
+	t.integer("max_conns", &a.MaxConns)
+	if a.MaxConns < 1 {
+		t.fail("max_conns", "must be at least 1")
 	}
 	t.done()
 }

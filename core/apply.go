@@ -63,6 +63,8 @@ func (h *Hub) applyLocked(e Entry) {
 			from := u.member()
 			if e.MsgKind == System {
 				from = Member{} // a line from the server, such as a missed call
+			} else {
+				h.notePrivateLocked(c, u)
 			}
 			m := h.postAtLocked(c, e.MsgKind, from, e.Text, e.Time)
 			if h.isLocal(u) {

@@ -78,7 +78,7 @@ func TestCallNoteIsASystemLineInThePrivateChat(t *testing.T) {
 	if err := alice.Input("/join " + bob.Code()); err != nil {
 		t.Fatal(err)
 	}
-	_, conv := alice.Conversations()
+	conv := alice.Snapshot().Current
 	h.CallNote(conv, "missed call from alice")
 	h.CallNote("#lobby", "not for rooms")
 	for _, s := range []*Session{alice, bob} {
@@ -87,7 +87,7 @@ func TestCallNoteIsASystemLineInThePrivateChat(t *testing.T) {
 				ev.Msg.Kind == System && ev.Msg.From == Member{}
 		})
 	}
-	lobby, _ := alice.Conversation("#lobby")
+	lobby := viewOf(t, alice, "#lobby")
 	for _, m := range lobby.History {
 		if m.Text == "not for rooms" {
 			t.Fatal("a call line went into a room")

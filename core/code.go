@@ -2,6 +2,7 @@ package core
 
 import (
 	"crypto/rand"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -57,3 +58,24 @@ func NormalizeCode(s string) string {
 }
 
 var defaultRand io.Reader = rand.Reader
+
+// OpenCode opens a private chat with the holder of the code typed, and
+// never anything else: text that is not a code, once spaces and dashes
+// are dropped and look-alikes read as NormalizeCode reads them, is
+// refused with a reason, where /join would take it for a room.
+func (s *Session) OpenCode(typed string) error {
+	code := NormalizeCode(typed)
+	if code == "" {
+		return fmt.Errorf("%q is not a code: a code has %d letters and digits, such as 7KQ2 M9XD", clipTyped(typed), CodeLen)
+	}
+	return s.openByCode(code, typed)
+}
+
+// clipTyped shortens what someone typed for an error message.
+func clipTyped(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	if r := []rune(s); len(r) > 24 {
+		s = string(r[:24]) + "…"
+	}
+	return s
+}

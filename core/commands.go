@@ -33,6 +33,8 @@ func init() {
 		{Name: "join", Aliases: []string{":join"}, Args: "CODE | #room [password]", Help: "open a private chat with CODE, or join a room", run: (*Session).cmdJoin},
 		{Name: "chatroom", Aliases: []string{":chat"}, Help: "join the default room", run: (*Session).cmdChatroom},
 		{Name: "dm", Aliases: []string{":dm"}, Args: "NAME", Help: "private chat with someone in one of your rooms", run: (*Session).DM},
+		{Name: "msg", Args: "NAME TEXT", Help: "send one private message without leaving this conversation", run: (*Session).cmdMsg},
+		{Name: "reply", Args: "[TEXT]", Help: "answer the last person who wrote to you privately (no text: go to that chat)", run: (*Session).cmdReply},
 		{Name: "name", Aliases: []string{"/nick"}, Args: "NEWNAME", Help: "change your name", run: (*Session).Rename},
 		{Name: "list", Aliases: []string{":list", "/who"}, Help: "who is in this conversation", run: (*Session).cmdList},
 		{Name: "listall", Aliases: []string{":listall"}, Help: "everyone online and where to find them", run: (*Session).cmdListAll},
@@ -165,16 +167,6 @@ func (s *Session) cmdJoin(args string) error {
 	return s.Join(target, password)
 }
 
-// OpenPrivate opens a private chat with the user holding code, or makes
-// the one with them current.
-func (s *Session) OpenPrivate(code string) error {
-	c := NormalizeCode(code)
-	if c == "" {
-		return fmt.Errorf("%q is not a code: a code is 8 letters and digits, like 7K3M-Q9XD", strings.ToValidUTF8(code, "?"))
-	}
-	return s.openByCode(c, code)
-}
-
 func (h *Hub) roomExists(name string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -258,9 +250,10 @@ func (h *Hub) openPrivateLocked(u, t *user) {
 	h.monitorLocked(MonitorEvent{Kind: MonitorPrivateOpened})
 	u.convs = append(u.convs, c)
 	t.convs = append(t.convs, c)
-	h.pushLocked(u, Event{Kind: EventConvOpened, Conv: id, View: c.view(u)})
-	h.pushLocked(t, Event{Kind: EventConvOpened, Conv: id, View: c.view(t)})
-	h.pushLocked(t, Event{Kind: EventNotice, Text: u.name + " opened a private chat with you"})
+	h.pushLocked(u, Event{Kind: EventConvOpened, Conv: id, View: c.view(u), By: u.member()})
+	// The other side's transport moves them into the chat, or tells them
+	// of it while they type: it alone knows whether they are.
+	h.pushLocked(t, Event{Kind: EventConvOpened, Conv: id, View: c.view(t), By: u.member()})
 	h.setCurrentLocked(u, c)
 }
 

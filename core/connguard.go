@@ -50,6 +50,9 @@ func (g *ConnGuard) Admit(addr string) (release func(), err error) {
 	return release, err
 }
 
+// Exempt reports whether ip is free of the per-address limits.
+func (g *ConnGuard) Exempt(ip netip.Addr) bool { return g.exempt.contains(ip.Unmap()) }
+
 func (g *ConnGuard) admit(addr string) (func(), Refusal, error) {
 	ip, ok := parseAddr(addr)
 	if !ok || g.exempt.contains(ip) {

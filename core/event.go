@@ -67,7 +67,8 @@ type EventKind uint8
 const (
 	// EventMessage: Msg was posted in Conv.
 	EventMessage EventKind = iota + 1
-	// EventConvOpened: View was added to your conversations.
+	// EventConvOpened: View was added to your conversations; By is who
+	// opened it, when someone did (a private chat: you or the other).
 	EventConvOpened
 	// EventConvClosed: Conv was removed from your conversations; Text says why.
 	EventConvClosed
@@ -106,6 +107,7 @@ type Event struct {
 	Text   string
 	Lines  []string
 	N      int
+	By     Member // who caused it, where Kind says so
 	// ByYou: the user's own request caused it (a conversation closed
 	// because they left it or blocked its other member).
 	ByYou bool

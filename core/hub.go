@@ -52,6 +52,7 @@ type Hub struct {
 	// interval it carries.
 	countsDue []*conv
 	countWake chan time.Duration
+	resumable map[resumeKey]*user // by their resume secret's hash; see resume.go
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -74,8 +75,11 @@ type user struct {
 	current   *conv
 	blocked   map[uint64]string
 	out       *Outbox // nil for a user of another node
-	closed    bool
-	leaving   bool // its EntryOffline is decided
+	// lastPrivate is who last wrote to the user in a private chat, for
+	// /reply.
+	lastPrivate uint64
+	closed      bool
+	leaving     bool // its EntryOffline is decided
 
 	node        string // the node its session is on
 	incarnation string
@@ -88,6 +92,7 @@ type user struct {
 
 	fingerprint string  // of the SSH key the session authenticated with, or ""
 	mute        modMute // set by an operator
+	resume      *userResume
 
 	disconnect func(reason string)
 }
@@ -219,6 +224,7 @@ func (h *Hub) sendMemberCounts() {
 func (h *Hub) sweep() {
 	h.mu.Lock()
 	now := h.now()
+	h.expireDetachedLocked(now)
 	for _, u := range h.users {
 		if h.isLocal(u) && u.out.behind(now) > h.cfg.Limits.SlowTimeout {
 			h.kicks = append(h.kicks, kick{u, "too slow: your connection fell behind", EndSlow})
@@ -360,7 +366,7 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	if refused != nil {
 		h.pushLocked(u, Event{Kind: EventNotice, Text: fmt.Sprintf("%s: you are %s", refused, u.name)})
 	}
-	return &Session{h: h, u: u, code: code, id: u.id}, nil
+	return &Session{h: h, u: u, code: code, id: u.id, out: u.out}, nil
 }
 
 // refuseConnectLocked turns a new session away while the server shuts
@@ -424,7 +430,7 @@ func (h *Hub) pushLocked(u *user, ev Event) { h.pushAtLocked(u, ev, h.now()) }
 // pushAtLocked is pushLocked with the clock already read, so a fan-out to
 // a thousand members reads it once rather than once per member.
 func (h *Hub) pushAtLocked(u *user, ev Event, now time.Time) {
-	if u.closed || u.out == nil {
+	if u.closed || u.out == nil || u.detached() {
 		return
 	}
 	behind, dropped := u.out.push(ev, now)
@@ -601,6 +607,7 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 		h.leaveLocked(u, c, why, "")
 	}
 	u.closed = true
+	h.forgetResumeLocked(u)
 	delete(h.users, u.id)
 	if h.byCode[u.code] == u {
 		delete(h.byCode, u.code)
@@ -703,6 +710,7 @@ type Session struct {
 	u    *user
 	code string
 	id   uint64
+	out  *Outbox // the user's outbox while this session holds the user
 }
 
 // Code is the user's private-chat code.
@@ -719,7 +727,7 @@ func (s *Session) Name() string {
 }
 
 // Outbox is where the session's events wait.
-func (s *Session) Outbox() *Outbox { return s.u.out }
+func (s *Session) Outbox() *Outbox { return s.out }
 
 // Welcome is the home screen's text: the operator's welcome message,
 // then the message of the day, if any.

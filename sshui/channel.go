@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/charmbracelet/ssh"
 	gossh "golang.org/x/crypto/ssh"
@@ -25,6 +26,7 @@ type shellChannel struct {
 	gossh.Channel
 	conn   *gossh.ServerConn
 	ctx    ssh.Context
+	input  *earlyInput
 	env    []string // the environment kept: COLORTERM at most
 	exited atomic.Bool
 }
@@ -54,9 +56,14 @@ func (s *Server) serveChannel(conn *gossh.ServerConn, nc gossh.NewChannel, ctx s
 		return
 	}
 	sc := &shellChannel{Channel: ch, conn: conn, ctx: ctx}
+	sc.input = newEarlyInput(ch, s.cfg.EarlyInputBytes, func() { ch.Close() })
+	// A channel that has not started its shell in time is closed: until
+	// then it holds memory and a goroutine and serves no one.
+	noShell := time.AfterFunc(s.cfg.ShellTimeout, func() { ch.Close() })
 	var box *windowBox // from the PTY request on
 	started := false
 	defer func() {
+		noShell.Stop()
 		if box != nil {
 			box.close()
 		}
@@ -91,6 +98,8 @@ func (s *Server) serveChannel(conn *gossh.ServerConn, nc gossh.NewChannel, ctx s
 		}
 		if ok && (req.Type == "shell" || req.Type == "exec") {
 			started = true
+			noShell.Stop()
+			sc.input.start()
 			go s.runShell(sc, box)
 		}
 	}
@@ -104,6 +113,9 @@ func (s *Server) runShell(sc *shellChannel, box *windowBox) {
 	}()
 	_ = sc.Exit(0)
 }
+
+// Read reads the input, typed-ahead keys first.
+func (c *shellChannel) Read(p []byte) (int, error) { return c.input.Read(p) }
 
 func (c *shellChannel) User() string         { return c.conn.User() }
 func (c *shellChannel) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }

@@ -19,20 +19,22 @@ func TestPrivateChatByCodeBothWays(t *testing.T) {
 
 	alice.TypeLine("/join " + strings.ToLower(bobCode))
 	alice.WaitFor("@bob · private chat")
-	bob.WaitFor("alice opened a private chat with you")
-	bob.WaitFor("@alice")
+	// Bob, typing nothing, is taken into the chat, his room a key away.
+	bob.WaitFor("alice opened a private chat with you · Alt-1 back to #lobby")
+	bob.WaitFor("@alice · private chat")
 
 	alice.TypeLine("hello bob, only you can read this")
-	// Bob is still in the lobby: the chat shows an unread mention, then
-	// Alt-2 (its place in the sidebar) opens it.
-	bob.WaitFor("@(1)") // one unread, mentioning him
-	testkit.Eventually(t, "a bell for the mention", func() bool { return bytes.Contains(bob.Raw(), []byte("\a")) })
-	bob.Press(testkit.Alt('2'))
-	bob.WaitFor("@alice · private chat")
 	bob.WaitFor("alice: hello bob, only you can read this")
+	testkit.Eventually(t, "a bell for the private message", func() bool { return bytes.Contains(bob.Raw(), []byte("\a")) })
 
+	// His answer, typed straight away, is private.
 	bob.TypeLine("hi alice, got it")
 	alice.WaitFor("bob: hi alice, got it")
+	bob.Press(testkit.Alt('1'))
+	bob.WaitFor("#lobby · 2 members")
+	if strings.Contains(bob.Screen(), "got it") {
+		t.Fatalf("the private answer shows in the lobby:\n%s", bob.Screen())
+	}
 
 	// The other direction: bob joins alice's code and lands in the same chat.
 	bob.Press(testkit.Esc) // Esc: home screen
@@ -165,4 +167,43 @@ func TestHomeScreenListsAndOpens(t *testing.T) {
 	alice.WaitFor("Your code is")
 	alice.Press(testkit.CtrlN)
 	alice.WaitFor("#lobby · 1 members")
+}
+
+// Someone typing a draft stays where they are when a private chat is
+// opened with them: the status line says who and which key goes there.
+// A private message rings the bell unless /bell is off; /msg and /reply
+// write privately from where one is.
+func TestPrivateChatWhileTypingADraft(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	users := joinLobby(t, ts, "alice", "bob")
+	alice, bob := users[0], users[1]
+
+	bob.TypeLine("/bell off")
+	bob.WaitFor("the bell for mentions and private messages is off")
+	bob.Type("half a thought")
+	bob.WaitFor("> half a thought")
+	alice.TypeLine("/dm bob")
+	alice.WaitFor("@bob · private chat")
+	bob.WaitFor("alice opened a private chat with you: Alt-2 to answer it")
+	if s := bob.Screen(); !strings.Contains(s, "#lobby · 2 members") || !strings.Contains(s, "> half a thought") {
+		t.Fatalf("bob, typing, was moved or lost his draft:\n%s", s)
+	}
+	alice.TypeLine("are you there?")
+	bob.WaitUntil("one unread in the chat", func(s string) bool { return regexpMatch(`@alice +\(1\)`, s) })
+	bob.Press(testkit.Alt('2'))
+	bob.WaitFor("alice: are you there?")
+	if bytes.Contains(bob.Raw(), []byte("\a")) {
+		t.Fatal("the bell rang with /bell off")
+	}
+	bob.Press(testkit.Alt('1'))
+	bob.WaitFor("#lobby · 2 members")
+
+	bob.Press(testkit.CtrlU)
+	bob.TypeLine("/reply here, from the lobby")
+	alice.WaitFor("bob: here, from the lobby")
+	bob.TypeLine("/msg alice and once more")
+	alice.WaitFor("bob: and once more")
+	if s := bob.Screen(); !strings.Contains(s, "#lobby · 2 members") {
+		t.Fatalf("/reply or /msg moved bob out of the lobby:\n%s", s)
+	}
 }

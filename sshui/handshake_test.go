@@ -177,7 +177,7 @@ func TestAuthTriesAreBounded(t *testing.T) {
 func TestEarlyDropRisesFromStartToFull(t *testing.T) {
 	const start, rate, full = 4, 30, 10
 	var roll int
-	g := newHandshakeGate(Config{MaxHandshakes: full, EarlyDropHandshakes: start, EarlyDropPercent: rate,
+	g := newHandshakeGate(Config{MaxHandshakes: full, EarlyDropHandshakes: start, EarlyDropPercent: rate, HandshakesPerIP: full,
 		HandshakeTimeout: time.Hour, dropRoll: func() int { return roll }})
 	conn, _ := net.Pipe()
 	defer conn.Close()
@@ -191,7 +191,8 @@ func TestEarlyDropRisesFromStartToFull(t *testing.T) {
 	// roll; one that does stays in the handshake.
 	admitted := func(r int) bool {
 		roll = r
-		h, ok := g.enter(conn)
+		h, why := g.enter(conn)
+		ok := why == ""
 		if ok {
 			held = append(held, h)
 		}

@@ -104,6 +104,7 @@ func helpLines(cmds []core.Command) []string {
 		"  Ctrl-N / Ctrl-P  next / previous conversation      Alt-1…9  conversation N",
 		"  Esc, :q          home screen (or close this panel)  F2  members panel",
 		"  F1, ? (empty)    this help                          Ctrl-C  quit",
+		"  /bell on|off     ring for mentions and private messages (on)",
 		"",
 		"The mouse is left to your terminal, so you can select and copy text.",
 		"",

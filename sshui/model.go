@@ -95,6 +95,8 @@ type model struct {
 	statusErr bool
 	panel     *panel
 
+	bell bool // ring for mentions and private messages (/bell)
+
 	showMembers bool
 	members     []core.Member
 	membersGen  int // counts refreshes of members, for the memo
@@ -126,6 +128,7 @@ func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, send func(t
 		quietGap: time.Second / time.Duration(cfg.QuietFPS),
 		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
 		convs: map[string]*convState{},
+		bell:  true,
 	}
 	m.resize(w, h)
 	m.rooms = cs.Rooms()
@@ -349,6 +352,9 @@ func (m *model) apply(ev core.Event) {
 		m.addMessage(ev.Conv, ev.Msg)
 	case core.EventConvOpened:
 		m.openConv(ev.View)
+		if ev.View != nil && ev.By.ID != 0 && ev.By.ID != m.cs.ID() {
+			m.invited(ev.View.ID, ev.By.Name)
+		}
 	case core.EventConvClosed:
 		m.closeConv(ev.Conv, ev.Text, ev.ByYou)
 	case core.EventCurrent:
@@ -394,6 +400,40 @@ func (m *model) apply(ev core.Event) {
 		m.setStatus(ev.Text, true)
 		m.closing = ev.Text
 	}
+}
+
+// invited takes the user into the private chat id that name opened with
+// them, ready to answer, unless they are typing: then they stay, told
+// which key takes them there. Either way the key back is one press.
+func (m *model) invited(id, name string) {
+	if m.bell {
+		m.scr.ring()
+	}
+	if m.dropping || m.typed() != "" {
+		m.setStatus(fmt.Sprintf("%s opened a private chat with you: %s to answer it", name, m.keyTo(id)), false)
+		return
+	}
+	from, back := "home", m.keyTo(m.viewing)
+	if c := m.convs[m.viewing]; c != nil {
+		from = convTitle(c)
+	}
+	m.switchTo(id)
+	if m.viewing == id {
+		m.setStatus(fmt.Sprintf("%s opened a private chat with you · %s back to %s", name, back, from), false)
+	}
+}
+
+// keyTo names the key that shows conversation id ("" is home).
+func (m *model) keyTo(id string) string {
+	if id == "" {
+		return "Esc"
+	}
+	for i, x := range m.order {
+		if x == id && i < 9 {
+			return fmt.Sprintf("Alt-%d", i+1)
+		}
+	}
+	return "Ctrl-N"
 }
 
 func (m *model) newConvState(v *core.ConvView) *convState {
@@ -482,7 +522,7 @@ func (m *model) addMessage(id string, msg *core.Message) {
 		c.callsMe = append(c.callsMe, msg)
 	}
 	m.trim(c)
-	if mention {
+	if m.bell && (mention || (c.kind == core.Private && msg.Kind != core.System && msg.From.ID != m.cs.ID())) {
 		m.scr.ring()
 	}
 	if id != m.viewing {
@@ -810,18 +850,18 @@ func (m *model) submit() {
 		}
 		return
 	}
+	if arg, ok := bellCommand(line); ok {
+		m.remember(line)
+		m.input = nil
+		m.setBell(arg)
+		return
+	}
 	cmd, _, _ := core.ParseCommand(line)
 	if c := m.convs[m.viewing]; c != nil && c.ended != "" && cmd == nil {
 		m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
 		return
 	}
-	if n := len(m.history); n == 0 || m.history[n-1] != line {
-		m.history = append(m.history, line)
-		if len(m.history) > historyLimit {
-			m.history = m.history[1:]
-		}
-	}
-	m.histPos = len(m.history)
+	m.remember(line)
 	if err := m.cs.Input(line); err != nil {
 		m.setStatus(err.Error(), true)
 		return
@@ -832,6 +872,47 @@ func (m *model) submit() {
 	if c := m.convs[m.viewing]; c != nil {
 		c.scroll = 0
 	}
+}
+
+// remember adds a sent line to the input history.
+func (m *model) remember(line string) {
+	if n := len(m.history); n == 0 || m.history[n-1] != line {
+		m.history = append(m.history, line)
+		if len(m.history) > historyLimit {
+			m.history = m.history[1:]
+		}
+	}
+	m.histPos = len(m.history)
+}
+
+// bellCommand reads "/bell [on|off]", the terminal's own command.
+func bellCommand(line string) (arg string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 || len(f) > 2 || !strings.EqualFold(f[0], "/bell") {
+		return "", false
+	}
+	if len(f) == 2 {
+		arg = strings.ToLower(f[1])
+	}
+	return arg, true
+}
+
+func (m *model) setBell(arg string) {
+	switch arg {
+	case "on":
+		m.bell = true
+	case "off":
+		m.bell = false
+	case "":
+	default:
+		m.setStatus("usage: /bell on or /bell off", true)
+		return
+	}
+	state := "off"
+	if m.bell {
+		state = "on"
+	}
+	m.setStatus("the bell for mentions and private messages is "+state, false)
 }
 
 // homeItem is one line of the home screen list: a room or a conversation.

@@ -116,10 +116,11 @@ func TestOpenSSHClientUnderTmux(t *testing.T) {
 	}
 	bob.typeLine("/join " + code[1])
 	bob.waitText("@alice · private chat")
-	alice.waitText("bob opened a private chat with you")
+	alice.waitText("bob opened a private chat with you · Alt-1 back to #lobby")
 	bob.typeLine("a private word")
-	alice.tmux("send-keys", "-t", "alice", "M-2")
 	alice.waitText("bob: a private word")
+	alice.typeLine("answered without a key")
+	bob.waitText("alice: answered without a key")
 
 	bob.tmux("resize-window", "-t", "bob", "-x", "50", "-y", "20")
 	bob.waitFor("the chat without a sidebar", func(s string) bool {

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"parley/core"
+	"parley/internal/logsample"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
@@ -69,6 +70,14 @@ type Config struct {
 	// dropRoll draws the early drops, uniform in [0, 100); nil means
 	// math/rand. Tests fix it to make drops predictable.
 	dropRoll func() int
+	// HandshakesPerIP caps the connections in the handshake from one
+	// address (IPv6: one /64); the Guard's exempt addresses are free of
+	// it. 0 means 8.
+	HandshakesPerIP int
+	// HandshakePenalty is how long an address whose connection ran into
+	// HandshakeTimeout gets no new handshake, times the number of times
+	// it did so in a row (at most 10). 0 means 30s; negative, none.
+	HandshakePenalty time.Duration
 	// HandshakeTimeout is how long a connection may take from its first
 	// byte to being authenticated before it is closed. 0 means 20s.
 	HandshakeTimeout time.Duration
@@ -78,6 +87,13 @@ type Config struct {
 	// SessionsPerConn caps the sessions one SSH connection may open at
 	// once (OpenSSH multiplexing). 0 means 2.
 	SessionsPerConn int
+	// ShellTimeout is how long a session channel may take from being
+	// opened to starting its shell before it is closed. 0 means 10s.
+	ShellTimeout time.Duration
+	// EarlyInputBytes caps the input a session channel may send before
+	// its shell starts (keys typed ahead); a channel sending more is
+	// closed. 0 means 16384.
+	EarlyInputBytes int
 	// MaxWidth and MaxHeight clamp the terminal size a client announces,
 	// so a forged size cannot make rendering huge. 0 means 512×200.
 	MaxWidth, MaxHeight int
@@ -137,8 +153,16 @@ func (c Config) withDefaults() Config {
 	c.EarlyDropHandshakes = min(c.EarlyDropHandshakes, c.MaxHandshakes)
 	def(&c.EarlyDropPercent, 30)
 	c.EarlyDropPercent = min(c.EarlyDropPercent, 100)
+	def(&c.HandshakesPerIP, 8)
+	if c.HandshakePenalty == 0 {
+		c.HandshakePenalty = 30 * time.Second
+	}
 	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
+	def(&c.EarlyInputBytes, 16384)
+	if c.ShellTimeout <= 0 {
+		c.ShellTimeout = 10 * time.Second
+	}
 	def(&c.MaxWidth, 512)
 	def(&c.MaxHeight, 200)
 	def(&c.MaxInputRunes, 16384)
@@ -157,6 +181,9 @@ type Server struct {
 	signer gossh.Signer
 	guard  *core.ConnGuard
 	gate   *handshakeGate
+	// refusals logs refused connections, a few a minute: a flood of
+	// them must not flood the log.
+	refusals *logsample.Sampler
 
 	couriers *courierPool // delivers hub events to every session
 
@@ -189,8 +216,9 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	cfg.Guard = guard
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
-		gate: newHandshakeGate(cfg), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
+		gate: newHandshakeGate(cfg), refusals: logsample.New(cfg.Logger), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithAddress(cfg.Addr),
@@ -394,13 +422,13 @@ func (s *Server) unregister(ts *termSession) {
 func (s *Server) admitConn(ctx ssh.Context, conn net.Conn) net.Conn {
 	release, err := s.guard.Admit(conn.RemoteAddr().String())
 	if err != nil {
-		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", err.Error())
+		s.refusals.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", err.Error())
 		return nil
 	}
-	hs, ok := s.gate.enter(conn)
-	if !ok {
+	hs, why := s.gate.enter(conn)
+	if hs == nil {
 		release()
-		s.log.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", "too many connections in the handshake (dropped early or at the cap)")
+		s.refusals.Warn("ssh connection refused", "remote", remoteIP(conn.RemoteAddr()), "why", why)
 		return nil
 	}
 	ctx.SetValue(handshakeKey{}, hs)

@@ -25,7 +25,7 @@ const state = {
   self: null,
   code: '',
   commands: [],
-  convs: new Map(), // id -> { view, log: [entries], unread, members: Map|null }
+  convs: new Map(), // id -> { view, log: [entries], seen: last seq in log, unread, members: Map|null }
   order: [],
   current: '',
   rooms: [],
@@ -45,11 +45,20 @@ function status(text, isError) {
 
 // ---- conversations ----
 
-function addConv(view) {
+// addConv adds or refreshes a conversation. Catching up (after a
+// reconnection or a reload), messages the page has not shown yet count as
+// unread; a conversation it never saw counts all of its messages.
+function addConv(view, catchingUp) {
   const existing = state.convs.get(view.id);
-  const c = existing || { unread: 0, members: null };
+  const c = existing || { unread: 0, seen: 0, members: null };
+  const known = existing || rememberedConv(view.id) || (catchingUp ? { seen: 0, unread: 0 } : null);
   c.view = view;
   c.log = view.history.map((m) => ({ msg: m }));
+  if (known) {
+    const fresh = view.history.filter((m) => m.seq > known.seen && m.kind !== 'system' && !(state.self && m.from.id === state.self.id));
+    c.unread = known.unread + fresh.length;
+  }
+  if (view.history.length > 0) c.seen = view.history[view.history.length - 1].seq;
   if (!existing) {
     state.convs.set(view.id, c);
     state.order.push(view.id);
@@ -57,9 +66,35 @@ function addConv(view) {
   return c;
 }
 
+function clearConvs() {
+  state.convs.clear();
+  state.order = [];
+}
+
+// The title counts unread messages, for a tab in the background.
+function renderTitle() {
+  let n = 0;
+  for (const c of state.convs.values()) n += c.unread;
+  document.title = (n > 0 ? '(' + n + ') ' : '') + 'Parley';
+}
+
 function removeConv(id) {
   state.convs.delete(id);
   state.order = state.order.filter((x) => x !== id);
+}
+
+// itemEl is an entry of a side list: a button, so it is reached with Tab
+// and pressed with Enter or Space; its click bubbles to the li, which acts.
+function itemEl(li) {
+  const b = el('button', 'item');
+  b.type = 'button';
+  li.append(b);
+  return b;
+}
+
+// hiddenText is read by screen readers only: what the eye gets from layout.
+function hiddenText(text) {
+  return el('span', 'visually-hidden', text);
 }
 
 function renderConvs() {
@@ -69,14 +104,23 @@ function renderConvs() {
     const c = state.convs.get(id);
     const li = el('li');
     li.dataset.conv = id;
-    if (id === state.current) li.classList.add('current');
-    li.append(c.view.kind === 'private' ? el('span', 'muted', '@') : el('span', 'muted', ''));
-    li.append(nameEl(c.view.title));
-    if (c.unread > 0) li.append(el('span', 'count', String(c.unread)));
+    const b = itemEl(li);
+    if (id === state.current) {
+      li.classList.add('current');
+      b.setAttribute('aria-current', 'true');
+    }
+    if (c.view.kind === 'private') {
+      const at = el('span', 'muted', '@');
+      at.setAttribute('aria-hidden', 'true');
+      b.append(at, hiddenText('private chat with '));
+    }
+    b.append(nameEl(c.view.title));
+    if (c.unread > 0) b.append(el('span', 'count', String(c.unread)), hiddenText(' unread'));
     li.addEventListener('click', () => { closeDrawers(); conn.switchTo(id).then((err) => err && status(err, true)); });
     ul.append(li);
   }
   $('no-convs').hidden = state.order.length > 0;
+  renderTitle();
 }
 
 function renderRooms() {
@@ -85,10 +129,11 @@ function renderRooms() {
   for (const r of state.rooms) {
     const li = el('li');
     li.title = r.description || '';
-    li.append(nameEl(r.name));
     let count = String(r.members);
     if (r.maxMembers) count += '/' + r.maxMembers;
-    li.append(el('span', 'tag', (r.locked ? '🔒 ' : '') + count));
+    const b = itemEl(li);
+    b.append(nameEl(r.name));
+    b.append(el('span', 'tag', (r.locked ? '🔒 ' : '') + count), hiddenText(' here' + (r.locked ? ', password needed' : '')));
     li.addEventListener('click', () => {
       closeDrawers();
       if (r.locked) {
@@ -122,9 +167,9 @@ function entryEl(entry) {
   if (m.kind === 'system') {
     li.append(el('span', 'text', m.text));
   } else if (m.kind === 'action') {
-    li.append('* ', nameEl(m.from.name, 'from'), el('span', 'text', m.text));
+    li.append('* ', nameEl(m.from.name, 'from'), textWithLinks(m.text));
   } else {
-    li.append(nameEl(m.from.name, 'from'), el('span', 'text', m.text));
+    li.append(nameEl(m.from.name, 'from'), textWithLinks(m.text));
   }
   if (state.self && m.from.id !== state.self.id && m.kind !== 'system' && mentions(m.text)) li.classList.add('mention');
   return li;
@@ -139,26 +184,41 @@ function renderLog() {
   const log = $('log');
   const c = state.convs.get(state.current);
   log.replaceChildren();
-  if (c) for (const entry of c.log) log.append(entryEl(entry));
+  if (c) for (const entry of c.log) placeEntry(log, c, entry);
   log.scrollTop = log.scrollHeight;
 }
 
 function appendEntry(convID, entry) {
   const c = state.convs.get(convID);
   if (!c) return;
+  if (entry.msg) {
+    if (entry.msg.seq <= c.seen) return; // shown already, by a resync that crossed it
+    c.seen = entry.msg.seq;
+  }
   c.log.push(entry);
   if (c.log.length > 1000) c.log.splice(0, c.log.length - 1000);
+  noticeInBackground(c, entry.msg);
   if (convID !== state.current) {
+    if (entry.msg && entry.msg.kind !== 'system' && c.view.kind === 'private') announce('private message from ' + entry.msg.from.name + ': ' + entry.msg.text, true);
     if (entry.msg && entry.msg.kind !== 'system') {
       c.unread++;
       renderConvs();
     }
     return;
   }
+  announceEntry(entry);
   const log = $('log');
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  log.append(entryEl(entry));
+  placeEntry(log, c, entry);
   if (atBottom || (entry.msg && state.self && entry.msg.from.id === state.self.id)) log.scrollTop = log.scrollHeight;
+}
+
+// announceEntry reads out, through the polite live region, what others
+// write in the conversation on screen.
+function announceEntry(entry) {
+  const m = entry.msg;
+  if (!m || m.kind === 'system' || !state.self || m.from.id === state.self.id) return;
+  announce((m.kind === 'action' ? '* ' : '') + m.from.name + ': ' + m.text, true);
 }
 
 function renderHeader() {
@@ -182,17 +242,28 @@ function renderMembers() {
   const list = [...c.members.values()].sort((a, b) => a.name.localeCompare(b.name));
   for (const m of list) {
     const li = el('li');
-    li.append(nameEl(m.name));
     if (m.id === state.self.id) {
-      li.append(el('span', 'tag', 'you'));
+      li.append(nameEl(m.name), el('span', 'tag', 'you'));
     } else {
-      li.append(el('span', 'tag', m.transport));
-      if (m.keyTag) li.append(el('span', 'tag', 'key ' + m.keyTag));
+      const b = itemEl(li);
+      b.append(nameEl(m.name), el('span', 'tag', m.transport));
+      if (m.keyTag) b.append(el('span', 'tag', 'key ' + m.keyTag));
       li.title = 'Private chat with ' + m.name;
       li.addEventListener('click', () => { closeDrawers(); shown(conn.dm(m.name)); });
     }
     ul.append(li);
   }
+}
+
+// invited takes the user into a private chat someone opened with them,
+// ready to answer, unless a draft is being typed: then it only says so.
+function invited(view, by) {
+  if ($('input').value.trim() !== '') {
+    status(by.name + ' opened a private chat with you: choose @' + view.title + ' in your conversations to answer');
+    return;
+  }
+  conn.switchTo(view.id).then((err) => err && status(err, true));
+  status(by.name + ' opened a private chat with you');
 }
 
 function setCurrent(id) {
@@ -242,6 +313,7 @@ function setupInput() {
   const input = $('input');
   $('composer').addEventListener('submit', (e) => {
     e.preventDefault();
+    askNotifications(); // for mentions and private messages, once the person is here to answer
     const text = input.value;
     if (text.trim() === '') return;
     const c = state.convs.get(state.current);
@@ -278,7 +350,19 @@ function setupInput() {
     e.preventDefault();
     const code = $('code-input').value.trim();
     if (!code) return;
-    shown(conn.openCode(code)).then((err) => { if (!err) $('code-input').value = ''; });
+    conn.openCode(code).then((err) => {
+      $('code-error').textContent = err;
+      $('code-input').setAttribute('aria-invalid', String(err !== ''));
+      if (!err) {
+        $('code-input').value = '';
+        closeDrawers();
+      }
+    });
+  });
+  document.addEventListener('keydown', onEscape);
+  $('code-input').addEventListener('input', () => {
+    $('code-error').textContent = '';
+    $('code-input').removeAttribute('aria-invalid');
   });
   $('copy-code').addEventListener('click', () => {
     const done = () => status('code copied');
@@ -305,11 +389,23 @@ function setupInput() {
   });
 }
 
+// closeDrawers closes the phone's menus, and says whether one was open.
 function closeDrawers() {
-  if (window.matchMedia('(max-width: 720px)').matches) {
-    $('sidebar').classList.remove('open');
-    $('members').classList.remove('open');
-  }
+  if (!window.matchMedia('(max-width: 720px)').matches) return false;
+  const open = $('sidebar').classList.contains('open') || $('members').classList.contains('open');
+  $('sidebar').classList.remove('open');
+  $('members').classList.remove('open');
+  return open;
+}
+
+// Esc goes home, as /help says; an open menu closes first, and the call
+// view keeps Esc for itself.
+function onEscape(e) {
+  if (e.key !== 'Escape' || e.defaultPrevented || $('call').contains(e.target)) return;
+  if (closeDrawers()) return;
+  e.preventDefault();
+  $('hints').hidden = true;
+  conn.switchTo('').then((err) => err && status(err, true));
 }
 
 // ---- chat events ----
@@ -363,6 +459,10 @@ function setupChat() {
     state.code = d.code;
     state.commands = d.commands;
     state.rooms = d.rooms;
+    if (!d.resumed) { // a new user: whatever the page showed belonged to the old one
+      clearConvs();
+      setCurrent('');
+    }
     $('me').hidden = false;
     $('me-name').textContent = d.self.name;
     $('me-code').textContent = d.code;
@@ -378,6 +478,8 @@ function setupChat() {
     renderConvs();
     if (e.detail.view.id === state.current) setCurrent(state.current);
     conn.rooms();
+    const by = e.detail.by;
+    if (by && state.self && by.id !== state.self.id) invited(e.detail.view, by);
   });
   conn.addEventListener('conv-closed', (e) => {
     const c = state.convs.get(e.detail.conv);
@@ -421,7 +523,7 @@ function setupChat() {
       appendEntry(state.current, entry);
     } else {
       const home = $('home');
-      const box = el('div', 'info');
+      const box = el('ol', 'info-box');
       box.append(entryEl(entry));
       home.append(box);
     }
@@ -431,16 +533,21 @@ function setupChat() {
   conn.addEventListener('closing', (e) => status(e.detail.text, true));
   conn.addEventListener('resync', (e) => {
     const d = e.detail;
-    state.convs.clear();
-    state.order = [];
-    for (const v of d.convs) addConv(v);
-    status('you missed ' + d.missed + ' updates: the page has been refreshed');
+    const before = new Map(state.convs);
+    clearConvs();
+    for (const v of d.convs) {
+      const old = before.get(v.id);
+      if (old) { // keeps its unread count; its members are asked again
+        old.members = null;
+        state.convs.set(v.id, old);
+        state.order.push(v.id);
+      }
+      addConv(v, true);
+    }
+    if (d.missed > 0) status('you missed ' + d.missed + ' updates: the page has been refreshed');
     setCurrent(d.current);
   });
-  conn.addEventListener('disconnected', (e) => {
-    $('conn-state').textContent = 'disconnected' + (e.detail.reason ? ': ' + e.detail.reason : '') + ' — reload to reconnect';
-    endCall('the connection to the server was lost');
-  });
+  conn.addEventListener('disconnected', () => endCall('the connection to the server was lost'));
 }
 
 // ---- calls ----
@@ -475,7 +582,8 @@ function showCall(text) {
   panel.classList.toggle('incoming', incoming);
   panel.classList.toggle('modal', incoming && !linkMode);
   panel.setAttribute('role', incoming ? 'alertdialog' : 'region');
-  panel.setAttribute('aria-modal', String(incoming && !linkMode));
+  if (incoming && !linkMode) panel.setAttribute('aria-modal', 'true');
+  else panel.removeAttribute('aria-modal');
   $('call-text').textContent = text;
   $('call-ring').hidden = !incoming;
   $('call-hangup').textContent = call.state === 'ringing-out' ? 'Cancel' : 'Hang up';
@@ -504,9 +612,10 @@ function trapFocus(e) {
   }
 }
 
-// announce reads text out through the page's assertive live region.
-function announce(text) {
-  const a = $('announce');
+// announce reads text out through one of the page's live regions: the
+// polite one for messages, the assertive one for calls.
+function announce(text, polite) {
+  const a = $(polite ? 'announce-polite' : 'announce');
   a.textContent = '';
   setTimeout(() => { a.textContent = text; }, 50);
 }
@@ -899,6 +1008,6 @@ if (linkMode) {
 } else {
   setupInput();
   setupChat();
-  conn.hello(localStorage.getItem('parley-name') || '');
+  setupSession();
   conn.addEventListener('self', (e) => localStorage.setItem('parley-name', e.detail.self.name));
 }

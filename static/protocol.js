@@ -13,13 +13,16 @@ class ParleyConnection extends EventTarget {
     this.pending = new Map();
   }
 
-  // open connects and sends the first message: hello (a chat session) or
-  // attach (the browser side of a call link).
+  // open connects and sends the first message: hello (a chat session),
+  // resume (the user of an earlier connection) or attach (the browser side
+  // of a call link). Events of a socket that has been replaced are ignored.
   open(first) {
+    if (this.ws) this.ws.close();
     const ws = new WebSocket(this.url);
     this.ws = ws;
     ws.addEventListener('open', () => this.send(first));
     ws.addEventListener('message', (e) => {
+      if (this.ws !== ws) return;
       let msg;
       try {
         msg = JSON.parse(e.data);
@@ -37,6 +40,7 @@ class ParleyConnection extends EventTarget {
       this.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
     });
     ws.addEventListener('close', (e) => {
+      if (this.ws !== ws) return;
       for (const resolve of this.pending.values()) resolve('not connected');
       this.pending.clear();
       this.dispatchEvent(new CustomEvent('disconnected', { detail: { code: e.code, reason: e.reason } }));
@@ -66,12 +70,13 @@ class ParleyConnection extends EventTarget {
     });
   }
 
-  hello(name) { this.open(name ? { type: 'hello', name } : { type: 'hello' }); }
+  hello(name) { this.open(name ? { type: 'hello', name, resumable: true } : { type: 'hello', resumable: true }); }
+  resume(secret, name) { this.open(name ? { type: 'resume', secret, name } : { type: 'resume', secret }); }
   attach(token) { this.open({ type: 'attach', token }); }
   input(text) { return this.request('input', { text }); }
   switchTo(conv) { return this.request('switch', { conv }); }
+  openCode(code) { return this.request('open-code', { code }); }
   join(room, password) { return this.request('join', { room, password }); }
-  openCode(code) { return this.request('open', { code }); }
   dm(name) { return this.request('dm', { name }); }
   leave(conv) { return this.request('leave', { conv }); }
   members(conv) { this.send({ type: 'members', conv }); }

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the client's files at its root.
 //
-//go:embed index.html app.css protocol.js app.js
+//go:embed index.html app.css favicon.svg protocol.js session.js messages.js app.js
 var FS embed.FS

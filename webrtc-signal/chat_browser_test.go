@@ -59,3 +59,43 @@ func TestMembersPanelShowsKeyTags(t *testing.T) {
 		t.Fatal("a user without a key shows a key tag")
 	}
 }
+
+// A private chat someone opens by code takes a browser user into it, ready
+// to answer; one typing a draft stays, told who opened which chat.
+func TestPrivateChatByCodeIsWhereTheBrowserUserIs(t *testing.T) {
+	ts := startServer(t)
+	browser := testkit.Chromium(t)
+	page := testkit.OpenPage(t, browser, "bob", ts.url)
+	code := page.Code()
+
+	terminalUser := func(name string) *core.Session {
+		s, err := ts.hub.Connect(core.ConnectInfo{LoginName: name, Transport: "ssh", IP: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close("") })
+		go testkit.DiscardEvents(s)
+		return s
+	}
+	alice := terminalUser("alice")
+	if err := alice.Input("/join " + code); err != nil {
+		t.Fatal(err)
+	}
+	page.WaitJS("bob in the chat alice opened", `document.getElementById('conv-title').textContent === 'alice'`)
+	page.WaitJS("who opened it", `document.getElementById('status').textContent.includes('alice opened a private chat with you')`)
+	if err := alice.Input("hello bob"); err != nil {
+		t.Fatal(err)
+	}
+	page.WaitLog("hello bob")
+
+	page.ClickCSS(`#convs li[data-conv="#lobby"]`)
+	page.WaitJS("bob back in the lobby", `document.getElementById('conv-title').textContent === '#lobby'`)
+	page.Do(chromedp.SetValue(chromedp.ID("input"), "a draft"))
+	if err := terminalUser("carol").Input("/join " + code); err != nil {
+		t.Fatal(err)
+	}
+	page.WaitJS("the status naming carol's chat", `document.getElementById('status').textContent.includes('carol opened a private chat with you: choose @carol')`)
+	if title, draft := testkit.Eval[string](page, `document.getElementById('conv-title').textContent`), testkit.Eval[string](page, `document.getElementById('input').value`); title != "#lobby" || draft != "a draft" {
+		t.Fatalf("bob, typing, was moved to %q or lost his draft (%q)", title, draft)
+	}
+}

@@ -74,6 +74,9 @@ type Config struct {
 	// InviteInterval is how soon a user may place another call, so nobody
 	// can ring someone over and over.
 	InviteInterval time.Duration
+	// ResumeGrace is how long a browser user whose connection ended stays,
+	// unseen, for its tab to come back as the same user.
+	ResumeGrace time.Duration
 	// HSTS adds Strict-Transport-Security to responses (set it when the
 	// page is served over TLS).
 	HSTS bool
@@ -111,6 +114,7 @@ func DefaultConfig() Config {
 		ConnectTimeout: 20 * time.Second,
 		LinkTTL:        2 * time.Minute,
 		InviteInterval: 3 * time.Second,
+		ResumeGrace:    2 * time.Minute,
 	}
 }
 
@@ -164,6 +168,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.InviteInterval == 0 {
 		c.InviteInterval = d.InviteInterval
+	}
+	if c.ResumeGrace == 0 {
+		c.ResumeGrace = d.ResumeGrace
 	}
 	switch {
 	case c.MaxSDP > int(c.ReadLimit):

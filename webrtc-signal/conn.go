@@ -110,10 +110,10 @@ func (c *conn) run() {
 		return
 	}
 	// Registered before the browser hears it is in, so a call placed to
-	// it at once finds it. The first message goes out before the writer
-	// starts, so it always comes first.
+	// it at once finds it. The first messages go out before the writer
+	// starts, so they always come first.
 	c.srv.register(c)
-	if c.write(first) {
+	if c.writeAll(first) {
 		go c.writer()
 		c.read()
 	} else {
@@ -124,14 +124,21 @@ func (c *conn) run() {
 	c.ws.Close()
 	c.srv.calls.detach(c)
 	if c.sess != nil {
-		c.sess.Close("")
+		// The user stays for a while, for the tab to resume it; a session
+		// another tab took is left alone.
+		c.sess.Detach(c.srv.cfg.ResumeGrace)
 	}
 	c.srv.unregister(c)
 }
 
-// open handles the first frame, which must be hello or attach, and
-// returns the answer.
-func (c *conn) open() (any, error) {
+// closeTakenOver is the close code of a connection whose user another tab
+// resumed: the page must not reconnect by itself, or the two would take
+// the user from each other forever.
+const closeTakenOver = 4000
+
+// open handles the first frame, which must be hello, resume or attach,
+// and returns the answer.
+func (c *conn) open() ([]any, error) {
 	typ, data, err := c.ws.ReadMessage()
 	if err != nil {
 		return nil, fmt.Errorf("no hello within %s", c.srv.cfg.HelloTimeout)
@@ -145,32 +152,68 @@ func (c *conn) open() (any, error) {
 	}
 	switch m := msg.(type) {
 	case helloMsg:
-		sess, err := c.srv.hub.Connect(core.ConnectInfo{
-			LoginName:  m.Name,
-			Transport:  "web",
-			IP:         c.ip,
-			Disconnect: func(reason string) { c.stop(websocket.CloseNormalClosure, reason) },
-		})
+		return c.connect(m.Name, m.Resumable)
+	case resumeMsg:
+		sess, err := c.srv.hub.Resume(m.Secret, c.connectInfo(""))
+		if errors.Is(err, core.ErrNotResumable) {
+			return c.connect(m.Name, true) // the page tells the user their old code is gone
+		}
 		if err != nil {
 			return nil, err
 		}
 		c.sess = sess
-		return welcomeOut{
-			Type:     "welcome",
-			Self:     memberJSON{ID: sess.ID(), Name: sess.Name(), Transport: "web"},
-			Code:     sess.Code(),
-			Welcome:  sess.Welcome(),
-			Commands: commandList(sess.Commands()),
-			Rooms:    toRooms(sess.Rooms()),
-		}, nil
+		w := c.welcome()
+		w.Resumed = true
+		return []any{w, c.resync(0)}, nil
 	case attachMsg:
 		self, err := c.srv.calls.attach(m.Token, c)
 		if err != nil {
 			return nil, err
 		}
-		return attachedOut{Type: "attached", Self: toMember(self)}, nil
+		return []any{attachedOut{Type: "attached", Self: toMember(self)}}, nil
 	}
 	return nil, errors.New("the first message must be hello or attach")
+}
+
+// connect starts a new chat user who would like to be called name.
+func (c *conn) connect(name string, resumable bool) ([]any, error) {
+	sess, err := c.srv.hub.Connect(c.connectInfo(name))
+	if err != nil {
+		return nil, err
+	}
+	c.sess = sess
+	w := c.welcome()
+	if resumable {
+		w.Resume = sess.ResumeSecret()
+	}
+	return []any{w}, nil
+}
+
+func (c *conn) connectInfo(name string) core.ConnectInfo {
+	return core.ConnectInfo{
+		LoginName: name,
+		Transport: "web",
+		IP:        c.ip,
+		Disconnect: func(reason string) {
+			code := websocket.CloseNormalClosure
+			if reason == core.ReasonTakenOver {
+				code = closeTakenOver
+			}
+			c.stop(code, reason)
+		},
+	}
+}
+
+func (c *conn) welcome() welcomeOut {
+	s := c.sess
+	return welcomeOut{
+		Type:     "welcome",
+		Self:     memberJSON{ID: s.ID(), Name: s.Name(), Transport: "web"},
+		Code:     s.Code(),
+		Welcome:  s.Welcome(),
+		Commands: commandList(s.Commands()),
+		Rooms:    toRooms(s.Rooms()),
+	}
 }
 
 // allowFrame applies the frame rate limit.
@@ -188,19 +231,51 @@ func (c *conn) allowFrame() bool {
 	return true
 }
 
+// errFrameFlood ends the reading of a connection over the frame limit.
+var errFrameFlood = errors.New("too many frames")
+
+// countFrame counts a frame against the limit; over it, the connection
+// is told why and closed.
+func (c *conn) countFrame() error {
+	if c.allowFrame() {
+		return nil
+	}
+	c.stop(websocket.ClosePolicyViolation, "too many messages: slow down")
+	return errFrameFlood
+}
+
 func (c *conn) read() {
 	cfg := c.srv.cfg
 	alive := func() { c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait)) }
 	alive()
-	c.ws.SetPongHandler(func(string) error { alive(); return nil })
+	// Control frames count toward the frame limit too: answering pings
+	// costs as much as reading messages, and a browser sending nothing
+	// but pings must not escape the limit.
+	c.ws.SetPongHandler(func(string) error {
+		if err := c.countFrame(); err != nil {
+			return err
+		}
+		alive()
+		return nil
+	})
+	c.ws.SetPingHandler(func(data string) error {
+		if err := c.countFrame(); err != nil {
+			return err
+		}
+		alive()
+		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(cfg.WriteWait))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			return err
+		}
+		return nil
+	})
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
 			return
 		}
 		alive()
-		if !c.allowFrame() {
-			c.stop(websocket.ClosePolicyViolation, "too many messages: slow down")
+		if c.countFrame() != nil {
 			return
 		}
 		if typ != websocket.TextMessage {
@@ -260,12 +335,12 @@ func (c *conn) handle(msg clientMessage) {
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Switch(m.Conv))})
 	case joinMsg:
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Join(m.Room, m.Password))})
-	case openMsg:
-		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.OpenPrivate(m.Code))})
 	case dmMsg:
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.DM(m.Name))})
 	case leaveMsg:
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Leave(m.Conv))})
+	case openCodeMsg:
+		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.OpenCode(m.Code))})
 	case callInviteMsg:
 		c.deliver(resultOut{Type: "result", ID: m.ID, Error: errorText(c.sess.Video(m.Conv))})
 	case membersMsg:
@@ -363,14 +438,7 @@ func (p *flushPacer) wait(now time.Time) time.Duration {
 }
 
 // writeDirect writes the messages waiting in the direct queue.
-func (c *conn) writeDirect() bool {
-	for _, m := range c.direct.take() {
-		if !c.write(m) {
-			return false
-		}
-	}
-	return true
-}
+func (c *conn) writeDirect() bool { return c.writeAll(c.direct.take()) }
 
 // burst runs write with the connection corked, so that the frames it
 // writes leave together.
@@ -378,6 +446,15 @@ func (c *conn) burst(write func() bool) bool {
 	c.cork.cork()
 	ok := write()
 	return c.cork.uncork() == nil && ok
+}
+
+func (c *conn) writeAll(ms []any) bool {
+	for _, m := range ms {
+		if !c.write(m) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *conn) write(m any) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,6 +21,9 @@ type testServer struct {
 	hub *core.Hub
 	srv *Server
 	url string // http://127.0.0.1:port
+	// stop shuts the server down before the test ends, as a restart
+	// would; the test's end does it anyway.
+	stop func(context.Context) error
 }
 
 func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
@@ -30,11 +34,16 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 // startServerWith starts a server whose hub has the config hubCfg.
 func startServerWith(t *testing.T, hubCfg core.Config, mutate ...func(*Config)) *testServer {
 	t.Helper()
+	return startServerOn(t, testkit.Listen(t), hubCfg, mutate...)
+}
+
+// startServerOn starts a server on ln.
+func startServerOn(t *testing.T, ln net.Listener, hubCfg core.Config, mutate ...func(*Config)) *testServer {
+	t.Helper()
 	hub, err := core.NewHub(hubCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := testkit.Listen(t)
 	cfg := DefaultConfig()
 	cfg.RingTimeout = 20 * time.Second
 	cfg.InviteInterval = time.Nanosecond // the tests call again at once
@@ -48,10 +57,11 @@ func startServerWith(t *testing.T, hubCfg core.Config, mutate ...func(*Config)) 
 	}
 	t.Cleanup(hub.Stop)
 	web := &http.Server{Handler: srv.Handler()}
-	testkit.Serve(t, ln, web.Serve, func(ctx context.Context) error {
+	stop := func(ctx context.Context) error {
 		return errors.Join(srv.Shutdown(ctx), web.Shutdown(ctx))
-	})
-	return &testServer{hub: hub, srv: srv, url: "http://" + ln.Addr().String()}
+	}
+	testkit.Serve(t, ln, web.Serve, stop)
+	return &testServer{hub: hub, srv: srv, url: "http://" + ln.Addr().String(), stop: stop}
 }
 
 // wsClient is a bare protocol client: what a script, or an attacker,

@@ -55,6 +55,10 @@ type welcomeOut struct {
 	Welcome  string        `json:"welcome"`
 	Commands []commandJSON `json:"commands"`
 	Rooms    []roomJSON    `json:"rooms"`
+	// Resume is a new user's resume secret, for the tab to keep.
+	Resume string `json:"resume,omitempty"`
+	// Resumed says the user came back: a resync with its state follows.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 type resultOut struct {
@@ -69,8 +73,9 @@ type messageOut struct {
 }
 
 type convOpenedOut struct {
-	Type string   `json:"type"` // "conv-opened"
-	View viewJSON `json:"view"`
+	Type string      `json:"type"` // "conv-opened"
+	View viewJSON    `json:"view"`
+	By   *memberJSON `json:"by,omitempty"` // who opened it, when someone did
 }
 
 type convClosedOut struct {
@@ -192,7 +197,12 @@ func fromEvent(ev core.Event) any {
 	case core.EventMessage:
 		return messageOut{Type: "message", Msg: toMessage(ev.Msg)}
 	case core.EventConvOpened:
-		return convOpenedOut{Type: "conv-opened", View: toView(ev.View)}
+		out := convOpenedOut{Type: "conv-opened", View: toView(ev.View)}
+		if ev.By.ID != 0 {
+			by := toMember(ev.By)
+			out.By = &by
+		}
+		return out
 	case core.EventConvClosed:
 		return convClosedOut{Type: "conv-closed", Conv: ev.Conv, Text: ev.Text, ByYou: ev.ByYou}
 	case core.EventCurrent:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -28,9 +29,20 @@ const (
 type clientMessage interface{ clientType() string }
 
 // helloMsg opens a chat session; Name is the name the user would like.
+// A resumable session gets a resume secret and outlives its connection
+// for the grace period; others (scripts, bots) end with it.
 type helloMsg struct {
-	Type string `json:"type"`
-	Name string `json:"name,omitempty"`
+	Type      string `json:"type"`
+	Name      string `json:"name,omitempty"`
+	Resumable bool   `json:"resumable,omitempty"`
+}
+
+// resumeMsg takes back the user of a tab that reloaded or lost its
+// connection; Name is used as hello's when that user is gone.
+type resumeMsg struct {
+	Type   string `json:"type"`
+	Secret string `json:"secret"`
+	Name   string `json:"name,omitempty"`
 }
 
 // attachMsg opens a call-only session from a one-time call link.
@@ -61,8 +73,9 @@ type joinMsg struct {
 	Password string `json:"password,omitempty"`
 }
 
-// openMsg opens a private chat with the holder of a code.
-type openMsg struct {
+// openCodeMsg opens a private chat with the holder of a code, and never
+// joins a room, whatever was typed.
+type openCodeMsg struct {
 	Type string `json:"type"`
 	ID   uint32 `json:"id"`
 	Code string `json:"code"`
@@ -137,11 +150,12 @@ type iceCandidate struct {
 }
 
 func (m helloMsg) clientType() string      { return m.Type }
+func (m resumeMsg) clientType() string     { return m.Type }
 func (m attachMsg) clientType() string     { return m.Type }
 func (m inputMsg) clientType() string      { return m.Type }
 func (m switchMsg) clientType() string     { return m.Type }
 func (m joinMsg) clientType() string       { return m.Type }
-func (m openMsg) clientType() string       { return m.Type }
+func (m openCodeMsg) clientType() string   { return m.Type }
 func (m dmMsg) clientType() string         { return m.Type }
 func (m leaveMsg) clientType() string      { return m.Type }
 func (m membersMsg) clientType() string    { return m.Type }
@@ -171,6 +185,11 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, protoErr("not a JSON object")
 	}
+	// encoding/json keeps the last of two equal keys; another reader
+	// may keep the first, and the two would not agree on what was sent.
+	if key := duplicateKey(json.NewDecoder(bytes.NewReader(data))); key != "" {
+		return nil, protoErr("duplicate field %q", clip(key))
+	}
 	var msg clientMessage
 	var err error
 	switch env.Type {
@@ -178,6 +197,15 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 		var m helloMsg
 		if err = strictUnmarshal(data, &m); err == nil {
 			err = checkString("name", m.Name, maxNameBytes)
+		}
+		msg = m
+	case "resume":
+		var m resumeMsg
+		if err = strictUnmarshal(data, &m); err == nil {
+			err = checkString("name", m.Name, maxNameBytes)
+		}
+		if err == nil && !isToken(m.Secret) {
+			err = protoErr("bad secret")
 		}
 		msg = m
 	case "attach":
@@ -204,10 +232,10 @@ func decode(data []byte, maxSDP int) (clientMessage, error) {
 			err = errors.Join(checkString("room", m.Room, maxConvBytes), checkString("password", m.Password, maxNameBytes))
 		}
 		msg = m
-	case "open":
-		var m openMsg
+	case "open-code":
+		var m openCodeMsg
 		if err = strictUnmarshal(data, &m); err == nil {
-			err = checkString("code", m.Code, maxConvBytes)
+			err = checkString("code", m.Code, maxNameBytes)
 		}
 		msg = m
 	case "dm":
@@ -288,9 +316,73 @@ func strictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return protoErr("%s must be %s, not %s", clip(typeErr.Field), jsonKind(typeErr.Type), typeErr.Value)
+		}
 		return protoErr("%s", clip(strings.TrimPrefix(err.Error(), "json: ")))
 	}
 	return nil
+}
+
+// jsonKind names what a JSON value must be to fill a field of type t, in
+// the client's terms rather than Go's.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("a whole number from %d to %d", -(int64(1) << (t.Bits() - 1)), int64(1)<<(t.Bits()-1)-1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return fmt.Sprintf("a whole number from 0 to %d", uint64(1)<<t.Bits()-1)
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
+}
+
+// duplicateKey reads one JSON value from dec and returns the first key
+// that appears twice in one of its objects, or "". Malformed input gives
+// "": the decoding that follows refuses it.
+func duplicateKey(dec *json.Decoder) string {
+	tok, err := dec.Token()
+	if err != nil {
+		return ""
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			key, ok := k.(string)
+			if err != nil || !ok {
+				return ""
+			}
+			if seen[key] {
+				return key
+			}
+			seen[key] = true
+			if dup := duplicateKey(dec); dup != "" {
+				return dup
+			}
+		}
+		dec.Token()
+	case json.Delim('['):
+		for dec.More() {
+			if dup := duplicateKey(dec); dup != "" {
+				return dup
+			}
+		}
+		dec.Token()
+	}
+	return ""
 }
 
 func checkString(field, s string, max int) error {

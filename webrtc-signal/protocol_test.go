@@ -16,8 +16,10 @@ func TestDecodeEveryClientMessage(t *testing.T) {
 		want clientMessage
 	}{
 		{`{"type":"hello"}`, helloMsg{Type: "hello"}},
+		{`{"type":"open-code","id":4,"code":"vaj8 c053"}`, openCodeMsg{Type: "open-code", ID: 4, Code: "vaj8 c053"}},
 		{`{"type":"hello","name":"zoë"}`, helloMsg{Type: "hello", Name: "zoë"}},
 		{`{"type":"attach","token":"` + callID + `"}`, attachMsg{Type: "attach", Token: callID}},
+		{`{"type":"resume","secret":"` + callID + `","name":"ann"}`, resumeMsg{Type: "resume", Secret: callID, Name: "ann"}},
 		{`{"type":"input","id":7,"text":"/join #lobby"}`, inputMsg{Type: "input", ID: 7, Text: "/join #lobby"}},
 		{`{"type":"switch","id":1,"conv":""}`, switchMsg{Type: "switch", ID: 1}},
 		{`{"type":"members","conv":"#lobby"}`, membersMsg{Type: "members", Conv: "#lobby"}},
@@ -54,21 +56,28 @@ func TestDecodeRefusesBadFrames(t *testing.T) {
 		{`{"type":"launch"}`, "unknown type"},
 		{`{"type":"hello","admin":true}`, "unknown field"},
 		{`{"type":"hello"} {"type":"hello"}`, "not a JSON object"},
-		{`{"type":"hello","name":5}`, "cannot unmarshal"},
-		{`{"type":"input","id":-1,"text":"x"}`, "cannot unmarshal"},
+		{`{"type":"hello","name":5}`, "name must be a string, not number"},
+		{`{"type":"input","id":-1,"text":"x"}`, "id must be a whole number from 0 to 4294967295, not number -1"},
+		{`{"type":"input","id":1,"text":["x"]}`, "text must be a string, not array"},
+		{`{"type":"hello","type":"attach"}`, `duplicate field "type"`},
+		{`{"type":"call-ice","call":"` + callID + `","candidate":{"candidate":"a","candidate":"b"}}`, `duplicate field "candidate"`},
 		{`{"type":"input","text":"` + strings.Repeat("x", maxTextBytes+1) + `"}`, "longer than"},
 		{`{"type":"call-accept","call":"../../etc"}`, "bad call id"},
 		{`{"type":"call-accept","call":"abcdefghijklmnopqrstuvwxyz"}`, "bad call id"},
 		{`{"type":"attach","token":""}`, "bad token"},
+		{`{"type":"resume","secret":"../etc"}`, "bad secret"},
 		{`{"type":"call-offer","call":"` + callID + `","sdp":""}`, "empty sdp"},
 		{`{"type":"call-offer","call":"` + callID + `","sdp":"` + strings.Repeat("v", 1001) + `"}`, "sdp longer than 1000"},
 		{`{"type":"call-ice","call":"` + callID + `","candidate":{"candidate":"` + strings.Repeat("c", maxCandidateBytes+1) + `"}}`, "longer than"},
-		{`{"type":"call-ice","call":"` + callID + `","candidate":{"candidate":"c","sdpMLineIndex":70000}}`, "cannot unmarshal"},
+		{`{"type":"call-ice","call":"` + callID + `","candidate":{"candidate":"c","sdpMLineIndex":70000}}`, "candidate.sdpMLineIndex must be a whole number from 0 to 65535"},
 		{"{\"type\":\"hello\",\"name\":\"\xff\"}", "not valid UTF-8"},
 	} {
 		_, err := decode([]byte(tc.in), 1000)
 		if err == nil || !errors.Is(err, errProtocol) || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("%.60s: got %v, want an error about %q", tc.in, err, tc.why)
+		}
+		if err != nil && (strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "uint")) {
+			t.Errorf("%.60s: the error speaks of Go types: %v", tc.in, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ package webrtcsignal
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,7 +28,7 @@ type Server struct {
 	calls    *registry
 	upgrader websocket.Upgrader
 	frames   *frameCache
-	files    http.Handler
+	files    staticFiles
 	allowed  map[string]bool // allowed origins, lower case
 
 	mu      sync.Mutex
@@ -74,7 +75,9 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		publicURL:      cfg.PublicURL,
 		iceServers:     func(user uint64) []iceServerJSON { return cfg.iceServersFor(user, time.Now()) },
 	}, hub, s.webEndpoint)
-	s.files = http.FileServer(http.FS(static.FS))
+	if s.files, err = newStaticFiles(static.FS); err != nil {
+		return nil, fmt.Errorf("reading the embedded client: %w", err)
+	}
 	hub.SetCalls(s.calls)
 	return s, nil
 }
@@ -110,8 +113,9 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		if s.cfg.HSTS {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		// The embedded files carry no dates, so browsers revalidate rather
-		// than keep a stale client across an upgrade.
+		// Browsers may keep the client but ask each time whether it is
+		// still current (a 304 by ETag when it is), so an upgrade never
+		// leaves a stale page behind.
 		h.Set("Cache-Control", "no-cache")
 		next.ServeHTTP(w, r)
 	})
@@ -132,31 +136,57 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	return strings.EqualFold(u.Host, r.Host)
+	return strings.EqualFold(u.Host, r.Host) && strings.EqualFold(u.Scheme, s.requestScheme(r))
+}
+
+// requestScheme is the scheme the browser asked with: https over TLS, or
+// what a trusted proxy says in X-Forwarded-Proto, else http. A page
+// served over http must not open the socket of the https site, nor the
+// other way round.
+func (s *Server) requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if _, trusted := s.fromTrustedProxy(r); trusted {
+		protos := strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")
+		if p := strings.ToLower(strings.TrimSpace(protos[len(protos)-1])); p == "https" {
+			return p
+		}
+	}
+	return "http"
 }
 
 // clientIP is the address per-IP limits count: the peer, or the address a
 // trusted proxy forwarded.
 func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	for _, p := range s.cfg.TrustedProxies {
-		if !p.Contains(peer) {
-			continue
-		}
+	peer, trusted := s.fromTrustedProxy(r)
+	if trusted {
 		hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
 		if fwd, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1])); err == nil {
 			return fwd.Unmap().String()
 		}
 	}
-	return peer.String()
+	return peer
+}
+
+// fromTrustedProxy returns the peer's address and whether it is one of
+// the trusted proxies.
+func (s *Server) fromTrustedProxy(r *http.Request) (peer string, trusted bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host, false
+	}
+	addr = addr.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return addr.String(), true
+		}
+	}
+	return addr.String(), false
 }
 
 // admit counts a new connection from ip against the per-address limits

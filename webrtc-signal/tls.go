@@ -17,6 +17,9 @@ type TLSSettings struct {
 	// ACMECache is where they are kept between runs.
 	ACMEDomains []string
 	ACMECache   string
+	// Limit, when set, wraps the TCP listener under TLS, so that limits
+	// on connections apply before any handshake work.
+	Limit func(net.Listener) net.Listener
 }
 
 // TLSConfig builds the server's TLS configuration. It returns nil, nil
@@ -63,6 +66,9 @@ func (t TLSSettings) Listen(addr string) (ln net.Listener, acmeHTTP http.Handler
 	ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, err
+	}
+	if t.Limit != nil {
+		ln = t.Limit(ln)
 	}
 	if cfg != nil {
 		ln = tls.NewListener(ln, cfg)

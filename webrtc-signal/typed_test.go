@@ -60,7 +60,7 @@ func TestTypedRequests(t *testing.T) {
 	// The code field opens private chats only: a room name and a
 	// "code with a password" are refused, and no room appears.
 	for i, text := range []string{"projects", "VAJ8 C053"} {
-		if err, _ := ann.request(map[string]any{"type": "open", "id": 10 + i, "code": text}, "", nil); err == "" {
+		if err, _ := ann.request(map[string]any{"type": "open-code", "id": 10 + i, "code": text}, "", nil); err == "" {
 			t.Fatalf("open %q was taken", text)
 		}
 	}
@@ -73,7 +73,7 @@ func TestTypedRequests(t *testing.T) {
 		}
 	}
 
-	err, data := ann.request(map[string]any{"type": "open", "id": 20, "code": strings.ToLower(benHi.Code)}, "current",
+	err, data := ann.request(map[string]any{"type": "open-code", "id": 20, "code": strings.ToLower(benHi.Code)}, "current",
 		currentIs(func(c string) bool { return strings.HasPrefix(c, "@") }))
 	if err != "" {
 		t.Fatalf("open by code: %s", err)

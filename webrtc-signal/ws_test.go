@@ -131,6 +131,7 @@ func TestOriginCheck(t *testing.T) {
 		{"https://app.example.org", true},
 		{"https://evil.example.org", false},
 		{"http://127.0.0.1.evil.example.org", false},
+		{"https" + strings.TrimPrefix(ts.url, "http"), false}, // the same host, another scheme
 		{"null", false},
 	} {
 		c, resp, err := dialWS(t, ts, tc.origin)

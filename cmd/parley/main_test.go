@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -194,7 +195,15 @@ type server struct {
 // loopback port unless args say otherwise.
 func startServer(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--log-format", "json", "--admin-addr", "127.0.0.1:0"}, args...)...)
+	return startServerUnder(t, nil, env, args...)
+}
+
+// startServerUnder is startServer with the binary run by the command
+// wrapper (such as prlimit and its options).
+func startServerUnder(t *testing.T, wrapper, env []string, args ...string) *server {
+	t.Helper()
+	argv := append(append(slices.Clone(wrapper), binary, "--log-format", "json", "--admin-addr", "127.0.0.1:0"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(cleanEnv(), env...)
 	s := &server{cmd: cmd, stdout: &testkit.Buffer{}, logs: &testkit.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout = s.stdout

@@ -53,6 +53,7 @@ var settingFlags = []setting{
 	{name: "acme-domain", key: "web.acme_domains", kind: list, usage: "get certificates automatically for these `domains`, comma-separated (needs ports 80 and 443)"},
 	{name: "acme-cache", key: "web.acme_cache", usage: "keep automatic certificates in this `folder`"},
 	{name: "hsts", key: "web.hsts", kind: boolean, usage: "send Strict-Transport-Security (when served over HTTPS)"},
+	{name: "resume-grace", key: "web.resume_grace", kind: duration, usage: "keep a browser user whose connection ended this `long` for its tab to resume it"},
 	{name: "stun", key: "ice.stun", kind: list, usage: "STUN server `URLs` for calls, comma-separated"},
 	{name: "turn", key: "ice.turn", kind: list, usage: "TURN server `URLs` for calls, comma-separated"},
 	{name: "turn-secret", key: "ice.turn_secret", envOnly: true},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -20,6 +21,8 @@ import (
 	"parley/cluster"
 	"parley/config"
 	"parley/core"
+	"parley/internal/connlimit"
+	"parley/internal/logsample"
 	"parley/sshui"
 	webrtcsignal "parley/webrtc-signal"
 )
@@ -133,11 +136,13 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		Addr:                cfg.Server.SSHAddr,
 		HostKeyDir:          cfg.Server.HostKeyDir,
 		IdleTimeout:         cfg.Server.IdleTimeout,
-		AnswerTimeout:       answerTimeout(cfg.Server.TerminalAnswerTimeout),
+		AnswerTimeout:       offIfZero(cfg.Server.TerminalAnswerTimeout),
 		MaxHandshakes:       cfg.Server.MaxHandshakes,
 		EarlyDropHandshakes: cfg.Server.EarlyDropHandshakes,
 		EarlyDropPercent:    cfg.Server.EarlyDropPercent,
 		HandshakeTimeout:    cfg.Server.HandshakeTimeout,
+		HandshakesPerIP:     cfg.Server.HandshakesPerIP,
+		HandshakePenalty:    offIfZero(cfg.Server.HandshakePenalty),
 		MaxAuthTries:        cfg.Server.MaxAuthTries,
 		ResizeInterval:      cfg.Server.ResizeInterval,
 		Logger:              log,
@@ -146,7 +151,7 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 	if err != nil {
 		return fail("cannot set up the SSH server", err)
 	}
-	lns, err := listen(cfg)
+	lns, err := listen(cfg, newConnLimits(cfg, log))
 	if err != nil {
 		return fail("cannot listen", err)
 	}
@@ -161,7 +166,7 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 			return fail("invalid web settings", err)
 		}
 		s.http = &http.Server{
-			Handler:           routes(s.web),
+			Handler:           connlimit.BodyDeadline(routes(s.web), cfg.Server.HTTPReadTimeout),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          errorLog,
@@ -173,7 +178,8 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 	if lns.admin != nil {
 		// No WriteTimeout: the monitor's event stream and pprof's
 		// profiles run for as long as they are asked to.
-		s.adminHTTP = &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+		s.adminHTTP = &http.Server{Handler: connlimit.BodyDeadline(adm.Handler(), cfg.Server.HTTPReadTimeout),
+			ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
 	}
 
 	failed := make(chan error, 4)
@@ -217,28 +223,72 @@ wait:
 	return code
 }
 
-// answerTimeout maps the config's "0 is off" to the SSH server's, where
-// zero means its default.
-func answerTimeout(d time.Duration) time.Duration {
+// offIfZero maps the config's "0 is off" to the SSH server's, where
+// zero means its default and a negative duration off.
+func offIfZero(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}
 	return d
 }
 
-func tlsSettings(w config.Web) webrtcsignal.TLSSettings {
-	return webrtcsignal.TLSSettings{CertFile: w.TLSCert, KeyFile: w.TLSKey, ACMEDomains: w.ACMEDomains, ACMECache: w.ACMECache}
+func tlsSettings(w config.Web, limit func(net.Listener) net.Listener) webrtcsignal.TLSSettings {
+	return webrtcsignal.TLSSettings{CertFile: w.TLSCert, KeyFile: w.TLSKey, ACMEDomains: w.ACMEDomains, ACMECache: w.ACMECache,
+		Limit: limit}
+}
+
+// connLimits are the bounds of each listener's connections. Their
+// automatic totals share the process's file limit: half for HTTP, a
+// quarter for SSH, and the rest stays free for the admin listener, the
+// files Parley opens and the slack of connections being closed.
+type connLimits struct {
+	ssh, http, admin connlimit.Limits
+}
+
+func newConnLimits(cfg config.Config, log *slog.Logger) connLimits {
+	files := connlimit.FileLimit()
+	// Both lists were checked when the config was read.
+	exempt, _ := config.Prefixes(cfg.Core.Limits.ExemptIPs)
+	proxies, _ := config.Prefixes(cfg.Web.TrustedProxies)
+	refusals := logsample.New(log)
+	refused := func(listener string) func(netip.Addr, string) {
+		return func(addr netip.Addr, limit string) {
+			refusals.Warn("connection refused", "listener", listener, "remote", addr.String(), "limit", limit)
+		}
+	}
+	l := connLimits{
+		ssh: connlimit.Limits{Total: cfg.Server.MaxSSHConns, Refused: refused("ssh")},
+		http: connlimit.Limits{PerAddress: cfg.Server.HTTPConnsPerIP, Total: cfg.Server.MaxHTTPConns,
+			Exempt: append(exempt, proxies...), Refused: refused("http")},
+		admin: connlimit.Limits{PerAddress: cfg.Server.HTTPConnsPerIP, Total: cfg.Admin.MaxConns, Exempt: exempt,
+			Refused: refused("admin")},
+	}
+	if l.ssh.Total == 0 {
+		l.ssh.Total = connlimit.Share(files, 1, 4, 4096)
+	}
+	if l.http.Total == 0 {
+		l.http.Total = connlimit.Share(files, 1, 2, 8192)
+	}
+	log.Info("connection limits", "files", files, "ssh", l.ssh.Total, "http", l.http.Total, "http_per_ip", l.http.PerAddress,
+		"admin", l.admin.Total)
+	return l
+}
+
+// limit wraps ln with limits.
+func limit(limits connlimit.Limits) func(net.Listener) net.Listener {
+	return func(ln net.Listener) net.Listener { return connlimit.Listen(ln, limits) }
 }
 
 // listen opens every listener the settings ask for, or none.
-func listen(cfg config.Config) (*listeners, error) {
+func listen(cfg config.Config, limits connLimits) (*listeners, error) {
 	l := &listeners{}
 	var err error
 	if l.ssh, err = net.Listen("tcp", cfg.Server.SSHAddr); err != nil {
 		return nil, fmt.Errorf("SSH: %w", err)
 	}
+	l.ssh = connlimit.Listen(l.ssh, limits.ssh)
 	if cfg.Server.HTTPAddr != "" {
-		if l.http, l.acmeHandler, err = tlsSettings(cfg.Web).Listen(cfg.Server.HTTPAddr); err != nil {
+		if l.http, l.acmeHandler, err = tlsSettings(cfg.Web, limit(limits.http)).Listen(cfg.Server.HTTPAddr); err != nil {
 			l.close()
 			return nil, fmt.Errorf("HTTP: %w", err)
 		}
@@ -255,6 +305,7 @@ func listen(cfg config.Config) (*listeners, error) {
 			l.close()
 			return nil, fmt.Errorf("admin: %w", err)
 		}
+		l.admin = connlimit.Listen(l.admin, limits.admin)
 	}
 	return l, nil
 }
@@ -280,6 +331,7 @@ func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.Conn
 		Guard:          guard,
 		HSTS:           cfg.Web.HSTS,
 		ConnectTimeout: cfg.Web.CallConnectTimeout,
+		ResumeGrace:    cfg.Web.ResumeGrace,
 	})
 }
 

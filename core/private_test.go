@@ -1,0 +1,55 @@
+package core
+
+import (
+	"strings"
+	"testing"
+)
+
+func current(s *Session) string {
+	return s.Snapshot().Current
+}
+
+// /msg writes privately without leaving the room on screen, opening the
+// chat the first time; /reply answers whoever wrote last.
+func TestMsgAndReply(t *testing.T) {
+	h := newTestHub(t)
+	alice, bob, carol := connect(t, h, "alice"), connect(t, h, "bob"), connect(t, h, "carol")
+	if err := alice.Input("/msg bob are you there?"); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, bob, "alice's private message", message("are you there?"))
+	if !strings.HasPrefix(got.Conv, "@") || got.Msg.From.Name != "alice" {
+		t.Fatalf("the message reached bob in %s from %q", got.Conv, got.Msg.From.Name)
+	}
+	if cur := current(alice); cur != "#lobby" {
+		t.Fatalf("after /msg alice is in %q, want #lobby", cur)
+	}
+	if err := alice.Input("/msg bob still there?"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, "the second message", message("still there?"))
+
+	if err := carol.Input("/reply hello?"); err == nil || !strings.Contains(err.Error(), "no one has written to you privately") {
+		t.Fatalf("/reply with no one to answer: %v", err)
+	}
+	if err := carol.Input("/msg carol me"); err == nil || err.Error() != "that is you" {
+		t.Fatalf("/msg to oneself: %v", err)
+	}
+	if err := carol.Input("/msg nobody hi"); err == nil || !strings.Contains(err.Error(), "no one called nobody") {
+		t.Fatalf("/msg to no one: %v", err)
+	}
+	if err := carol.Input("/msg bob"); err == nil || !strings.Contains(err.Error(), "usage: /msg NAME TEXT") {
+		t.Fatalf("/msg without text: %v", err)
+	}
+
+	if err := bob.Input("/reply yes, here"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice, "bob's reply", message("yes, here"))
+	if err := bob.Input("/reply"); err != nil {
+		t.Fatal(err)
+	}
+	if cur := current(bob); cur != got.Conv {
+		t.Fatalf("/reply without text left bob in %q, want %s", cur, got.Conv)
+	}
+}
