@@ -27,10 +27,12 @@ type clusterNode struct {
 	hub  *core.Hub
 }
 
-// nodeTTL is short in tests, so a killed node is noticed quickly.
+// The lease's timing in tests: short, so a killed node is noticed
+// quickly, yet long enough that a node busy on a loaded machine (the race
+// detector, other tests) never misses its renewals and fences itself.
 const (
-	testHeartbeat = 200 * time.Millisecond
-	testNodeTTL   = time.Second
+	testHeartbeat = 500 * time.Millisecond
+	testNodeTTL   = 3 * time.Second
 )
 
 // startNode runs node name of the cluster whose NATS servers are urls.
