@@ -473,8 +473,10 @@ func (h *Hub) renameLocked(u *user, name string) {
 	if h.byName[u.nameKey] == u {
 		delete(h.byName, u.nameKey)
 	}
+	h.lookDropLocked(u)
 	u.name, u.nameKey = name, NameKey(name)
 	h.byName[u.nameKey] = u
+	h.lookAddLocked(u)
 	h.monitorLocked(MonitorEvent{Kind: MonitorRenamed, Name: name, OldName: old, Transport: u.transport})
 	for _, c := range u.convs {
 		notice := h.postLocked(c, System, Member{}, old+" is now "+name)

@@ -23,6 +23,7 @@ type Hub struct {
 	users    map[uint64]*user
 	byCode   map[string]*user
 	byName   map[string]*user       // by NameKey
+	looks    map[string][]*user     // by lookAlikeKey, for names that resemble each other
 	reserved map[string]reservation // by NameKey
 	convs    map[string]*conv
 	ipCodes  map[string]*window // wrong codes and passwords per IP
@@ -91,6 +92,7 @@ type user struct {
 	wrongCodes window
 
 	fingerprint string  // of the SSH key the session authenticated with, or ""
+	lookAlike   bool    // another user online has a resembling name
 	mute        modMute // set by an operator
 	resume      *userResume
 
@@ -98,7 +100,7 @@ type user struct {
 }
 
 func (u *user) member() Member {
-	return Member{ID: u.id, Name: u.name, Transport: u.transport, KeyTag: KeyTag(u.fingerprint)}
+	return Member{ID: u.id, Name: u.name, Transport: u.transport, KeyTag: KeyTag(u.fingerprint), LookAlike: u.lookAlike}
 }
 
 // Option adjusts a Hub at creation.
@@ -614,6 +616,7 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 	if h.byName[u.nameKey] == u {
 		delete(h.byName, u.nameKey)
 	}
+	h.lookDropLocked(u)
 	if h.isLocal(u) {
 		h.observeEndLocked(u, cause)
 		u.out.close()

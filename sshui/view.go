@@ -439,7 +439,7 @@ func (m *model) renderMessage(msg *core.Message, w int, mention bool) []string {
 	stamp := m.st.time.Render(msg.Time.Format("15:04")) + " "
 	const stampW = 6
 	text := safeText(msg.Text)
-	name := safeText(msg.From.Name)
+	name := safeText(msg.From.Author())
 	body := m.st.plain
 	var prefix string
 	prefixW := stampW
