@@ -355,6 +355,8 @@ func limits(t *table, l *core.Limits) {
 	t.integer("rate_warnings", &l.RateWarnings)
 	t.duration("mute_for", &l.MuteFor)
 	t.integer("muted_strikes", &l.MutedStrikes)
+	t.integer("rename_burst", &l.RenameBurst)
+	t.number("renames_per_minute", &l.RenamesPerMinute)
 	t.integer("wrong_codes_per_minute", &l.WrongCodes)
 	t.integer("outbox_size", &l.OutboxSize)
 	t.duration("slow_timeout", &l.SlowTimeout)

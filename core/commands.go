@@ -185,6 +185,9 @@ func (s *Session) openByCode(code, typed string) error {
 	h.mu.Lock()
 	defer h.unlock()
 	u := s.u
+	if err := h.chargeLocked(u, actPrivate); err != nil {
+		return err
+	}
 	if err := h.guessWaitLocked(u); err != nil {
 		return err
 	}
@@ -286,6 +289,10 @@ func (s *Session) joinRoom(target, password string) error {
 	case c == nil && h.roomCountLocked() >= h.cfg.Limits.MaxRooms:
 		h.unlock()
 		return errors.New("the server has too many rooms right now: join an existing one")
+	}
+	if err := h.chargeLocked(s.u, actJoin); err != nil {
+		h.unlock()
+		return err
 	}
 	var hash string
 	if c != nil {
@@ -389,6 +396,9 @@ func (s *Session) cmdDM(args string) error {
 		}
 		return fmt.Errorf("no one called %s in your rooms", strings.ToValidUTF8(args, "?"))
 	}
+	if err := h.chargeLocked(s.u, actPrivate); err != nil {
+		return err
+	}
 	h.openPrivateWithLocked(s.u, t)
 	return nil
 }
@@ -415,6 +425,9 @@ func (s *Session) cmdName(args string) error {
 	h.mu.Lock()
 	u := s.u
 	err = h.renameAllowedLocked(u, name)
+	if err == nil {
+		err = h.chargeLocked(u, actRename)
+	}
 	dir, o, oldKey := h.dir, h.owner(u.id), u.nameKey
 	h.mu.Unlock()
 	if err != nil {
@@ -632,6 +645,9 @@ func (s *Session) cmdLeave(string) error {
 	c := u.current
 	if c == nil {
 		return errors.New("you are not in a conversation")
+	}
+	if err := h.chargeLocked(u, actLeave); err != nil {
+		return err
 	}
 	why := u.name + " left"
 	if c.kind == Private {

@@ -86,6 +86,7 @@ type user struct {
 	incarnation string
 
 	rate       bucket
+	renames    bucket // renames have a slower limit of their own
 	warnings   int
 	mutedUntil time.Time
 	strikes    int
@@ -886,7 +887,7 @@ func (h *Hub) rateLocked(u *user) error {
 		u.mutedUntil = now.Add(l.MuteFor)
 		return fmt.Errorf("muted for %s: too many messages", roundUp(l.MuteFor))
 	}
-	return fmt.Errorf("slow down: message not sent (at most %g per second after a burst of %d)", l.RatePerSec, l.RateBurst)
+	return fmt.Errorf("slow down: not sent (at most %g messages, renames, joins and leaves a second after a burst of %d)", l.RatePerSec, l.RateBurst)
 }
 
 func roundUp(d time.Duration) time.Duration {
