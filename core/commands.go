@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Command is one slash command. The one registry feeds the parser, /help,
@@ -222,12 +220,15 @@ func blocks(owner, other *user) bool {
 
 // ipWindowLocked returns the per-address counter (IPv6 per /64) for
 // wrong codes and passwords, or nil for exempt and unknown addresses.
-func (h *Hub) ipWindowLocked(addr string) *window {
+func (h *Hub) ipWindowLocked(addr string) *window { return h.addrWindowLocked(addr, "") }
+
+// addrWindowLocked is ipWindowLocked for the counter named kind.
+func (h *Hub) addrWindowLocked(addr, kind string) *window {
 	ip, ok := parseAddr(addr)
 	if !ok || h.exempt.contains(ip) {
 		return nil
 	}
-	key := clientPrefix(ip).String()
+	key := kind + clientPrefix(ip).String()
 	w := h.ipCodes[key]
 	if w == nil {
 		w = &window{}
@@ -304,6 +305,13 @@ func (s *Session) joinRoom(target, password string) error {
 			}
 		}
 	}
+	var gate *passwordGate
+	if password != "" && (hash != "" || c == nil) {
+		if gate, err = h.passwordWorkLocked(s.u); err != nil {
+			h.unlock()
+			return err
+		}
+	}
 	h.unlock()
 
 	// bcrypt takes tens of milliseconds: never with the hub locked.
@@ -311,18 +319,22 @@ func (s *Session) joinRoom(target, password string) error {
 	switch {
 	case hash != "" && password == "":
 		return fmt.Errorf("%s needs a password: /join %s PASSWORD", id, id)
-	case hash != "" && bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil:
-		h.mu.Lock()
-		h.wrongGuessLocked(s.u)
-		h.watch.refused(RefusedWrongPassword)
-		h.unlock()
-		return fmt.Errorf("wrong password for %s", id)
-	case c == nil && password != "":
-		b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	case hash != "":
+		match, err := gate.compare(hash, password)
 		if err != nil {
 			return err
 		}
-		newHash = string(b)
+		if !match {
+			h.mu.Lock()
+			h.wrongGuessLocked(s.u)
+			h.watch.refused(RefusedWrongPassword)
+			h.unlock()
+			return fmt.Errorf("wrong password for %s", id)
+		}
+	case c == nil && password != "":
+		if newHash, err = gate.hash(password); err != nil {
+			return err
+		}
 	}
 
 	h.mu.Lock()

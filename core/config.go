@@ -57,10 +57,17 @@ type Limits struct {
 	// a rename also counts as a message.
 	RenameBurst      int
 	RenamesPerMinute float64
-	WrongCodes       int           // wrong /join codes per minute, per user and per IP
-	OutboxSize       int           // events queued for a session before it misses some
-	SlowTimeout      time.Duration // how long a session may stay behind before it is cut off
-	MaxRooms         int           // rooms in existence at once, config rooms included
+	WrongCodes       int // wrong /join codes per minute, per user and per IP
+	// PasswordWorkers room passwords are hashed or checked at once in the
+	// whole server, PasswordQueue more wait; beyond that they are refused.
+	PasswordWorkers int
+	PasswordQueue   int
+	// PasswordChecks is how many room passwords one user, and one
+	// address, may have hashed or checked per minute.
+	PasswordChecks int
+	OutboxSize     int           // events queued for a session before it misses some
+	SlowTimeout    time.Duration // how long a session may stay behind before it is cut off
+	MaxRooms       int           // rooms in existence at once, config rooms included
 	// JoinNoticesUpTo is the largest room whose joins and leaves are
 	// posted as notices; in a bigger one they would drown the talk, so
 	// only the member count changes. 0 means every room posts them.
@@ -106,6 +113,9 @@ func DefaultLimits() Limits {
 		RenameBurst:       3,
 		RenamesPerMinute:  2,
 		WrongCodes:        5,
+		PasswordWorkers:   1,
+		PasswordQueue:     8,
+		PasswordChecks:    10,
 		OutboxSize:        512,
 		SlowTimeout:       15 * time.Second,
 		MaxRooms:          1000,
@@ -137,6 +147,9 @@ func (c Config) Validate() error {
 		{"rename_burst", l.RenameBurst >= 1},
 		{"renames_per_minute", l.RenamesPerMinute > 0},
 		{"wrong_codes_per_minute", l.WrongCodes >= 1},
+		{"password_workers", l.PasswordWorkers >= 1 && l.PasswordWorkers <= 64},
+		{"password_queue", l.PasswordQueue >= 0 && l.PasswordQueue <= 10000},
+		{"password_checks_per_minute", l.PasswordChecks >= 1},
 		{"outbox_size", l.OutboxSize >= 16},
 		{"slow_timeout", l.SlowTimeout >= time.Second},
 		{"max_rooms", l.MaxRooms >= len(c.Rooms)},

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Hub is one node's chat state. All of its methods are safe for
@@ -26,8 +28,11 @@ type Hub struct {
 	looks    map[string][]*user     // by lookAlikeKey, for names that resemble each other
 	reserved map[string]reservation // by NameKey
 	convs    map[string]*conv
-	ipCodes  map[string]*window // wrong codes and passwords per IP
-	exempt   ipSet
+	ipCodes  map[string]*window // wrong codes and passwords per IP, and other per-IP counters by kind
+	// passwords bounds the bcrypt work of the whole server.
+	passwords    *passwordGate
+	passwordCost int // bcrypt cost of new room passwords
+	exempt       ipSet
 	// pending are this node's new users whose EntryOnline is not applied
 	// yet.
 	pending  map[uint64]*user
@@ -91,6 +96,7 @@ type user struct {
 	mutedUntil time.Time
 	strikes    int
 	wrongCodes window
+	passwords  window // room passwords hashed or checked
 
 	fingerprint string  // of the SSH key the session authenticated with, or ""
 	lookAlike   bool    // another user online has a resembling name
@@ -117,19 +123,20 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{
-		users:     map[uint64]*user{},
-		pending:   map[uint64]*user{},
-		byCode:    map[string]*user{},
-		byName:    map[string]*user{},
-		convs:     map[string]*conv{},
-		ipCodes:   map[string]*window{},
-		mutes:     map[string]modMute{},
-		bans:      &MemoryBans{},
-		now:       time.Now,
-		rand:      defaultRand,
-		stop:      make(chan struct{}),
-		stopped:   make(chan struct{}),
-		countWake: make(chan time.Duration, 1),
+		users:        map[uint64]*user{},
+		pending:      map[uint64]*user{},
+		byCode:       map[string]*user{},
+		byName:       map[string]*user{},
+		convs:        map[string]*conv{},
+		ipCodes:      map[string]*window{},
+		mutes:        map[string]modMute{},
+		bans:         &MemoryBans{},
+		now:          time.Now,
+		passwordCost: bcrypt.DefaultCost,
+		rand:         defaultRand,
+		stop:         make(chan struct{}),
+		stopped:      make(chan struct{}),
+		countWake:    make(chan time.Duration, 1),
 	}
 	for _, o := range opts {
 		o(h)
