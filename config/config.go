@@ -29,6 +29,10 @@ type Config struct {
 	Web    Web
 	ICE    ICE
 	Admin  Admin
+	// ReloadMayClear lets a reload remove every room besides the default
+	// one, every room password, every operator or every reserved name,
+	// which CheckReload otherwise refuses.
+	ReloadMayClear bool
 }
 
 // Server holds the settings of the process rather than of the chat.

@@ -253,6 +253,7 @@ func (r *reader) document(t *table, cfg *Config) {
 		c.Welcome = checkWelcome(t, welcome)
 	}
 	t.str("motd", &c.Motd)
+	t.boolean("reload_may_clear", &cfg.ReloadMayClear)
 	t.strings("operators", &c.Operators)
 	if rooms, ok := t.list("rooms"); ok {
 		c.Rooms = make([]core.RoomConfig, 0, len(rooms))
