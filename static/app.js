@@ -83,7 +83,9 @@ function clearConvs() {
 function renderTitle() {
   let n = 0;
   for (const c of state.convs.values()) n += c.unread;
-  document.title = (n > 0 ? '(' + n + ') ' : '') + 'Parley';
+  const title = (n > 0 ? '(' + n + ') ' : '') + 'Parley';
+  if (ringer.timer) ringer.title = title; // the ringer flashes the title, and puts this back
+  else document.title = title;
 }
 
 function removeConv(id) {
