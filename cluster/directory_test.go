@@ -1,0 +1,143 @@
+package cluster
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"parley/cluster/natstest"
+)
+
+// Eight claims of one name from two nodes at once: exactly one wins, and
+// the winner claiming again still holds it.
+func TestClaimRaceHasOneWinner(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a := connect(t, testSettings("a", srv.ClientURL()))
+	b := connect(t, testSettings("b", srv.ClientURL()))
+	ctx := ctxT(t)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []Owner
+		taken   int
+	)
+	for i := range 8 {
+		d, node := a.Directory(), "a"
+		if i%2 == 1 {
+			d, node = b.Directory(), "b"
+		}
+		o := Owner{Node: node, Incarnation: "i1", User: uint64(i + 1)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := d.Claim(ctx, ClaimName, "alice", o)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				winners = append(winners, o)
+			case errors.Is(err, ErrTaken):
+				taken++
+			default:
+				t.Errorf("claim: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(winners) != 1 || taken != 7 {
+		t.Fatalf("%d winners (%v) and %d refusals, want 1 and 7", len(winners), winners, taken)
+	}
+	if err := a.Directory().Claim(ctx, ClaimName, "alice", winners[0]); err != nil {
+		t.Fatalf("the winner claiming again: %v", err)
+	}
+	if err := a.Directory().Claim(ctx, ClaimCode, "alice", Owner{Node: "a", User: 99}); err != nil {
+		t.Fatalf("a code is not a name: %v", err)
+	}
+}
+
+// A release by an owner that no longer holds the claim — from the same
+// process or from a reaper elsewhere — never removes the newer holder.
+func TestStaleReleaseKeepsNewerHolder(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a := connect(t, testSettings("a", srv.ClientURL()))
+	b := connect(t, testSettings("b", srv.ClientURL()))
+	ctx := ctxT(t)
+	old := Owner{Node: "a", Incarnation: "i1", User: 1}
+	newer := Owner{Node: "b", Incarnation: "i1", User: 2}
+	if err := a.Directory().Claim(ctx, ClaimCode, "ABCD2345", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Directory().Release(ctx, ClaimCode, "ABCD2345", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Directory().Claim(ctx, ClaimCode, "ABCD2345", newer); err != nil {
+		t.Fatalf("claiming a released code: %v", err)
+	}
+	if err := a.Directory().Release(ctx, ClaimCode, "ABCD2345", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Directory().Release(ctx, ClaimCode, "ABCD2345", old); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Directory().Claim(ctx, ClaimCode, "ABCD2345", Owner{Node: "a", Incarnation: "i1", User: 3})
+	if !errors.Is(err, ErrTaken) {
+		t.Fatalf("after stale releases a third claim got %v, want ErrTaken: the newer holder lost it", err)
+	}
+}
+
+// IDs from two nodes taking blocks at once never repeat, and none is 0.
+func TestNewIDUniqueAcrossNodes(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a := connect(t, testSettings("a", srv.ClientURL()))
+	b := connect(t, testSettings("b", srv.ClientURL()))
+	ctx := ctxT(t)
+	const each = 3 * idBlock
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seen = map[uint64]bool{}
+	)
+	for _, d := range []*Directory{a.Directory(), b.Directory(), a.Directory()} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				id, err := d.NewID(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if seen[id] || id == 0 || id >= maxID {
+					t.Errorf("ID %d repeated or out of range", id)
+				}
+				seen[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 3*each {
+		t.Fatalf("%d distinct IDs, want %d", len(seen), 3*each)
+	}
+}
+
+// Names are claimed whatever characters they hold: NATS keys allow few.
+func TestClaimAnyName(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a := connect(t, testSettings("a", srv.ClientURL()))
+	ctx := ctxT(t)
+	o := Owner{Node: "a", Incarnation: "i1", User: 1}
+	for _, name := range []string{"ålice", "a.b", "*", ">", "with space", "Ωmega", "a/b"} {
+		if err := a.Directory().Claim(ctx, ClaimName, name, o); err != nil {
+			t.Fatalf("claiming %q: %v", name, err)
+		}
+		if err := a.Directory().Claim(ctx, ClaimName, name, Owner{Node: "a", Incarnation: "i1", User: 2}); !errors.Is(err, ErrTaken) {
+			t.Fatalf("claiming %q twice: %v, want ErrTaken", name, err)
+		}
+	}
+}

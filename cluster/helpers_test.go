@@ -1,0 +1,160 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"parley/internal/testkit"
+)
+
+// kindLost marks the fake hub's Lost entries.
+const kindLost = 99
+
+// fakeHub is a replica that remembers the IDs of the entries it applied,
+// in order: two replicas agree when their lists are equal.
+type fakeHub struct {
+	mu      sync.Mutex
+	applied []string
+	lost    []string // "node/incarnation" of every Lost entry applied
+	fenced  []string // reasons, one per Fence
+	unfence []string // incarnations, one per Unfence
+	changed chan struct{}
+}
+
+func newFakeHub() *fakeHub { return &fakeHub{changed: make(chan struct{}, 1)} }
+
+func (h *fakeHub) poke() {
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (h *fakeHub) Apply(e Entry) {
+	h.mu.Lock()
+	h.applied = append(h.applied, e.ID)
+	if e.Kind == kindLost {
+		h.lost = append(h.lost, e.Node+"/"+e.Text)
+	}
+	h.mu.Unlock()
+	h.poke()
+}
+
+func (h *fakeHub) Snapshot() ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return json.Marshal(h.applied)
+}
+
+func (h *fakeHub) Restore(state []byte) error {
+	var applied []string
+	if err := json.Unmarshal(state, &applied); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.applied = applied
+	h.mu.Unlock()
+	h.poke()
+	return nil
+}
+
+func (h *fakeHub) Fence(reason string) {
+	h.mu.Lock()
+	h.fenced = append(h.fenced, reason)
+	h.mu.Unlock()
+	h.poke()
+}
+
+func (h *fakeHub) Unfence(incarnation string) {
+	h.mu.Lock()
+	h.unfence = append(h.unfence, incarnation)
+	h.mu.Unlock()
+	h.poke()
+}
+
+func (h *fakeHub) Lost(node, incarnation string) Entry {
+	return Entry{Kind: kindLost, ID: "lost-" + node + "-" + incarnation, Node: node, Text: incarnation}
+}
+
+func (h *fakeHub) state() (applied, lost []string, fences, unfences int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.applied), slices.Clone(h.lost), len(h.fenced), len(h.unfence)
+}
+
+// waitFor waits until cond holds, failing the test after testkit.WaitLimit.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testkit.WaitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", testkit.WaitLimit, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testSettings are quick to expire, so lease tests take about a second.
+func testSettings(node string, urls ...string) Settings {
+	return Settings{
+		Node:           node,
+		NATS:           urls,
+		Heartbeat:      200 * time.Millisecond,
+		NodeTTL:        time.Second,
+		PublishTimeout: time.Second,
+		ConfigHash:     "same",
+	}
+}
+
+// start connects and attaches a node with a fake hub, closed with the test.
+func start(t testing.TB, s Settings) (*Node, *fakeHub) {
+	t.Helper()
+	n := connect(t, s)
+	h := newFakeHub()
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
+	defer cancel()
+	if err := n.Attach(ctx, h, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	return n, h
+}
+
+func connect(t testing.TB, s Settings) *Node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
+	defer cancel()
+	n, err := Connect(ctx, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
+// noLeaks checks, when the test ends, that the nodes and servers it
+// started left no goroutine behind. Call it first: cleanups run last in,
+// first out.
+func noLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, ignore) })
+}
+
+// appendAll appends count entries with IDs prefix-0 … from one goroutine.
+func appendAll(l *Log, prefix string, count int) {
+	for i := range count {
+		l.Append(Entry{ID: fmt.Sprintf("%s-%d", prefix, i), Conv: "#lobby"})
+	}
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
+	t.Cleanup(cancel)
+	return ctx
+}

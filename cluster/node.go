@@ -1,0 +1,514 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"parley/cluster/embedded"
+	"parley/core"
+)
+
+// Node is this process's membership of a cluster: its NATS connection,
+// lease, log, directory and ban list. Connect makes one; Attach hands it
+// the hub it feeds.
+type Node struct {
+	s      Settings
+	names  names
+	logger *slog.Logger
+	stats  counters
+
+	emb    *embedded.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	dir    *Directory
+	log    *Log
+	bans   *Bans
+	leases jetstream.KeyValue
+	reaps  jetstream.KeyValue
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	trouble chan string
+
+	mu          sync.Mutex
+	incarnation string
+	lease       []byte
+	rev, rank   uint64
+	held        bool
+	lastRenewal time.Time
+	notReady    string // why the node is not serving; "" when it is
+	fenced      bool   // cut off until recover succeeds
+
+	// run serializes what changes the node's phase: Attach, fencing,
+	// recovery and Close.
+	run       sync.Mutex
+	hub       Hub
+	empty     []byte // the hub's state before any entry: where a first node starts
+	toReap    []string // this node's incarnations to reap once it serves
+	responder *nats.Subscription
+	closed    bool
+}
+
+// Hooks are what a node calls back into the rest of Parley. Each may be nil.
+type Hooks struct {
+	// PublishFailed is told of an entry the stream did not take in time,
+	// so its author can be told it was not sent.
+	PublishFailed func(e Entry, err error)
+	// Banned is told of every ban added on another node, so the hub can
+	// cut the local sessions it covers (the node where an operator bans
+	// cuts them itself, as a single node does).
+	Banned func(b core.Ban)
+}
+
+// Connect starts an embedded NATS server if the settings ask for one,
+// connects, makes sure the stream and buckets exist, and takes the node's
+// lease. The node serves once Attach has brought its hub up to date.
+func Connect(ctx context.Context, s Settings, logger *slog.Logger) (*Node, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	s = s.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{s: s, names: names{s.Prefix}, logger: logger.With("cluster_node", s.Node), trouble: make(chan string, 1), notReady: "starting"}
+	if err := n.connect(ctx); err != nil {
+		n.shutdownTransport()
+		return nil, err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	taken, err := n.acquire(ctx, "")
+	if err != nil {
+		n.cancel()
+		n.log.close()
+		n.bans.stop()
+		n.shutdownTransport()
+		return nil, err
+	}
+	if taken != "" {
+		n.toReap = append(n.toReap, taken)
+	}
+	n.setNotReady("waiting for its hub")
+	n.wg.Add(2)
+	go n.renewer()
+	go n.supervisor()
+	return n, nil
+}
+
+// connect opens the NATS side: server, connection, stream, buckets.
+func (n *Node) connect(ctx context.Context) error {
+	s := n.s
+	if s.Embed != nil {
+		emb, err := embedded.Start(*s.Embed, n.logger)
+		if err != nil {
+			return err
+		}
+		n.emb = emb
+		if len(s.NATS) == 0 {
+			n.s.NATS = []string{emb.ClientURL()}
+		}
+	}
+	nc, err := dial(n.s, n.logger, &n.stats)
+	if err != nil {
+		return err
+	}
+	n.nc = nc
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(s.PublishTimeout))
+	if err != nil {
+		return err
+	}
+	n.js = js
+	if _, err := js.CreateOrUpdateStream(ctx, streamConfig(n.names, s)); err != nil {
+		return fmt.Errorf("the cluster's log stream %s: %w", n.names.stream(), err)
+	}
+	bucket := func(name, what string, storage jetstream.StorageType, ttl, markers time.Duration) (jetstream.KeyValue, error) {
+		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: name, Description: "Parley: " + what, Storage: storage, Replicas: s.Replicas,
+			TTL: ttl, LimitMarkerTTL: markers,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("the cluster's bucket %s: %w", name, err)
+		}
+		return kv, nil
+	}
+	d := &Directory{claims: map[ClaimKind]jetstream.KeyValue{}, held: map[heldKey]uint64{}}
+	if d.ids, err = bucket(n.names.ids(), "user ID blocks", jetstream.MemoryStorage, 0, 0); err != nil {
+		return err
+	}
+	for k, what := range map[ClaimKind]string{ClaimName: "names in use", ClaimCode: "codes in use"} {
+		if d.claims[k], err = bucket(n.names.claims(k), what, jetstream.MemoryStorage, 0, 0); err != nil {
+			return err
+		}
+	}
+	n.dir = d
+	if n.leases, err = bucket(n.names.nodes(), "node leases", jetstream.MemoryStorage, s.NodeTTL, s.NodeTTL); err != nil {
+		return err
+	}
+	if n.reaps, err = bucket(n.names.reap(), "reap locks", jetstream.MemoryStorage, 0, time.Second); err != nil {
+		return err
+	}
+	banKV, err := bucket(n.names.bans(), "bans", jetstream.FileStorage, 0, 0)
+	if err != nil {
+		return err
+	}
+	if n.bans, err = openBans(ctx, banKV, s.ImportBans, 2*s.PublishTimeout, n.logger); err != nil {
+		return err
+	}
+	n.log = newLog(nc, js, n.names, s, &n.stats, n.logger)
+	n.log.troubled = func(err error) { n.signal(err.Error()) }
+	return nil
+}
+
+// dial connects to NATS with settings that keep a slow or broken link
+// from stalling anyone: writes time out with the publish timeout,
+// nothing is buffered while reconnecting (a publish fails and is
+// retried), and a dead link is noticed within about two heartbeats.
+func dial(s Settings, logger *slog.Logger, st *counters) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("parley " + s.Node),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(100 * time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.ReconnectBufSize(-1),
+		nats.FlusherTimeout(s.PublishTimeout),
+		nats.PingInterval(s.Heartbeat),
+		nats.MaxPingsOutstanding(2),
+		nats.Timeout(s.PublishTimeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			logger.Warn("disconnected from NATS", "err", err)
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			logger.Info("reconnected to NATS", "server", c.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				st.slowCons.Add(1)
+			}
+			logger.Warn("NATS", "err", err)
+		}),
+	}
+	if s.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(s.CredsFile))
+	}
+	if s.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(s.TLSCA))
+	}
+	if s.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(s.TLSCert, s.TLSKey))
+	}
+	nc, err := nats.Connect(strings.Join(s.NATS, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS at %s: %w", strings.Join(s.NATS, ", "), err)
+	}
+	return nc, nil
+}
+
+// Log is the cluster's log, for core.WithCluster.
+func (n *Node) Log() *Log { return n.log }
+
+// Directory is the cluster's directory, for core.WithCluster.
+func (n *Node) Directory() *Directory { return n.dir }
+
+// Bans is the cluster's ban list, for core.WithBans.
+func (n *Node) Bans() *Bans { return n.bans }
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.s.Node }
+
+// Incarnation names this run of the node; it changes after a fence.
+func (n *Node) Incarnation() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.incarnation
+}
+
+// Stats returns what the node has counted.
+func (n *Node) Stats() Stats { return n.stats.snapshot() }
+
+// Ready returns nil while the node serves, else why it does not: for
+// /readyz.
+func (n *Node) Ready() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.notReady != "" {
+		return fmt.Errorf("cluster node %s: %s", n.s.Node, n.notReady)
+	}
+	return nil
+}
+
+func (n *Node) setNotReady(why string) {
+	n.mu.Lock()
+	n.notReady = why
+	n.mu.Unlock()
+}
+
+func (n *Node) serving() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.notReady == "" && n.hub != nil
+}
+
+// Attach brings hub up to date — from a ready node's snapshot, or empty
+// when no older node lives — then feeds it the log and serves. hub must
+// be fresh: no session and no entry applied yet.
+func (n *Node) Attach(ctx context.Context, hub Hub, hooks Hooks) error {
+	n.run.Lock()
+	defer n.run.Unlock()
+	if n.hub != nil {
+		return errors.New("cluster: the node already has a hub")
+	}
+	if hooks.PublishFailed != nil {
+		n.log.OnPublishFailed(hooks.PublishFailed)
+	}
+	n.bans.onBan(hooks.Banned)
+	empty, err := hub.Snapshot()
+	if err != nil {
+		return fmt.Errorf("cluster: the hub's first snapshot: %w", err)
+	}
+	n.empty = empty
+	n.mu.Lock()
+	n.hub, n.log.hub = hub, hub
+	held, inc := n.held, n.incarnation
+	n.mu.Unlock()
+	if !held {
+		// The lease was lost before the hub came: take a new one first.
+		if _, err := n.acquire(ctx, inc); err != nil {
+			return err
+		}
+		n.toReap = append(n.toReap, inc)
+	}
+	if err := n.bootstrap(ctx); err != nil {
+		return err
+	}
+	n.wg.Add(1)
+	go n.watchLeases()
+	if err := n.serve(); err != nil {
+		return err
+	}
+	for _, inc := range n.toReap {
+		n.reap(n.s.Node, inc)
+	}
+	n.toReap = nil
+	return nil
+}
+
+// bootstrap restores the hub from a ready node's snapshot and follows
+// the log from there. When no node answers and no older node lives, this
+// is the first node: it starts from the empty state at the stream's end,
+// and releases the claims of nodes that died while no node watched.
+func (n *Node) bootstrap(ctx context.Context) error {
+	for {
+		state, seq, err := n.log.requestSnapshot(ctx)
+		if err == nil {
+			if err := n.hub.Restore(state); err != nil {
+				return fmt.Errorf("cluster: restoring another node's snapshot: %w", err)
+			}
+			return n.log.consume(ctx, seq)
+		}
+		if !errors.Is(err, errNoResponders) {
+			n.logger.Warn("asking for a snapshot", "err", err)
+		} else {
+			senior, live, err := n.seniorPeer(ctx)
+			if err != nil {
+				return fmt.Errorf("cluster: reading the nodes' leases: %w", err)
+			}
+			if !senior {
+				return n.startFirst(ctx, live)
+			}
+		}
+		if err := sleep(ctx, n.s.Heartbeat); err != nil {
+			return fmt.Errorf("cluster: no node answered with the cluster's state: %w", err)
+		}
+	}
+}
+
+func (n *Node) startFirst(ctx context.Context, live map[string]string) error {
+	last, err := n.log.lastSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: reading the log's end: %w", err)
+	}
+	if err := n.hub.Restore(n.empty); err != nil {
+		return fmt.Errorf("cluster: resetting the hub: %w", err)
+	}
+	if err := n.dir.releaseAllBut(ctx, live); err != nil {
+		n.logger.Warn("releasing names and codes of nodes gone", "err", err)
+	}
+	n.logger.Info("no other node is up: starting the cluster's state", "log_seq", last)
+	return n.log.consume(ctx, last)
+}
+
+// serve answers snapshot requests and marks the node ready.
+func (n *Node) serve() error {
+	sub, err := n.nc.QueueSubscribe(n.names.snapshot(), "ready", n.log.answerSnapshot)
+	if err != nil {
+		return fmt.Errorf("cluster: answering snapshot requests: %w", err)
+	}
+	n.responder = sub
+	n.mu.Lock()
+	n.fenced, n.notReady = false, ""
+	n.mu.Unlock()
+	n.stats.fenced.Store(false)
+	return nil
+}
+
+// supervisor fences the node when its lease or log is in trouble, and
+// brings it back once NATS answers again.
+func (n *Node) supervisor() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.s.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case reason := <-n.trouble:
+			n.fence(reason)
+		case <-t.C:
+		}
+		n.mu.Lock()
+		fenced := n.fenced
+		n.mu.Unlock()
+		if fenced {
+			n.recover()
+		}
+	}
+}
+
+// FenceReason is what users of a fenced node are told.
+const FenceReason = "lost contact with the other servers"
+
+// fence cuts the node's users off and stops it serving.
+func (n *Node) fence(why string) {
+	n.run.Lock()
+	defer n.run.Unlock()
+	if n.closed {
+		return
+	}
+	n.mu.Lock()
+	already, attached := n.fenced, n.hub != nil
+	n.fenced, n.notReady = true, "fenced: "+why
+	n.mu.Unlock()
+	if already || !attached {
+		return
+	}
+	n.logger.Error("fencing: this node's users are cut off until it is back in touch", "why", why)
+	n.stats.fenced.Store(true)
+	n.stats.fences.Add(1)
+	if n.responder != nil {
+		_ = n.responder.Unsubscribe()
+		n.responder = nil
+	}
+	n.hub.Fence(FenceReason)
+	n.log.stopConsuming()
+}
+
+// recover takes a new lease, brings the hub up to date again and serves.
+func (n *Node) recover() {
+	n.run.Lock()
+	defer n.run.Unlock()
+	if n.closed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.s.NodeTTL)
+	defer cancel()
+	n.mu.Lock()
+	held, old := n.held, n.incarnation
+	n.mu.Unlock()
+	if held {
+		// A gap, not a lost lease: still a new incarnation, so that a
+		// late reap of the old one touches nobody who comes after.
+		n.mu.Lock()
+		n.held = false
+		n.mu.Unlock()
+	}
+	if _, err := n.acquire(ctx, old); err != nil {
+		n.logger.Debug("taking a new lease", "err", err)
+		return
+	}
+	if n.hub == nil {
+		n.mu.Lock()
+		n.fenced, n.notReady = false, "waiting for its hub"
+		n.mu.Unlock()
+		return
+	}
+	if err := n.bootstrap(ctx); err != nil {
+		n.logger.Debug("bringing the hub up to date", "err", err)
+		n.log.stopConsuming()
+		return
+	}
+	if err := n.serve(); err != nil {
+		n.log.stopConsuming()
+		return
+	}
+	n.hub.Unfence(n.Incarnation())
+	n.logger.Info("serving again", "incarnation", n.Incarnation())
+	n.reapLater(n.s.Node, old)
+}
+
+// Close leaves the cluster cleanly: the node's users are reaped at once
+// (not after the lease expires), queued entries are published, the lease
+// is deleted and the connection closed.
+func (n *Node) Close() error {
+	n.run.Lock()
+	if n.closed {
+		n.run.Unlock()
+		return nil
+	}
+	n.closed = true
+	if n.responder != nil {
+		_ = n.responder.Unsubscribe()
+		n.responder = nil
+	}
+	n.run.Unlock()
+	if n.serving() {
+		n.reap(n.s.Node, n.Incarnation())
+	}
+	n.cancel()
+	n.wg.Wait()
+	n.log.close()
+	n.log.stopConsuming()
+	n.mu.Lock()
+	held, rev := n.held, n.rev
+	n.mu.Unlock()
+	if held {
+		ctx, cancel := context.WithTimeout(context.Background(), n.s.PublishTimeout)
+		_ = n.leases.Delete(ctx, n.s.Node, jetstream.LastRevision(rev))
+		cancel()
+	}
+	n.bans.stop()
+	n.shutdownTransport()
+	return nil
+}
+
+// Halt stops the node without a goodbye, as if its process died: the
+// others learn of it only when its lease expires. For tests.
+func (n *Node) Halt() {
+	n.run.Lock()
+	n.closed = true
+	n.run.Unlock()
+	n.cancel()
+	n.wg.Wait()
+	n.log.stopConsuming()
+	n.nc.Close()
+	n.log.close()
+	n.bans.stop()
+	n.shutdownTransport()
+}
+
+func (n *Node) shutdownTransport() {
+	if n.nc != nil {
+		n.nc.Close()
+	}
+	if n.emb != nil {
+		n.emb.Shutdown()
+	}
+}
