@@ -35,7 +35,7 @@ type Bans struct {
 	byKey map[string]core.Ban
 	set   core.BanSet // byKey's bans, oldest first
 
-	banned atomic.Pointer[func(core.Ban)]
+	banned    atomic.Pointer[func(core.Ban)]
 	w         jetstream.KeyWatcher
 	following bool // follow runs, and closes done when the watch ends
 	done      chan struct{}

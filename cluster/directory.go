@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"parley/core"
 )
 
 // idBlock is how many user IDs one round trip to NATS hands out.
@@ -27,7 +29,7 @@ const idKey = "blocks"
 // network and are never called with the hub's lock held.
 type Directory struct {
 	ids    jetstream.KeyValue
-	claims map[ClaimKind]jetstream.KeyValue
+	claims map[core.ClaimKind]jetstream.KeyValue
 
 	idMu      sync.Mutex
 	next, end uint64 // the rest of the current ID block
@@ -37,31 +39,19 @@ type Directory struct {
 }
 
 type heldKey struct {
-	kind ClaimKind
+	kind core.ClaimKind
 	key  string
-	o    Owner
+	o    core.Owner
 }
 
-// claimValue is a claim as stored: who holds it.
-type claimValue struct {
-	Node        string `json:"node"`
-	Incarnation string `json:"incarnation"`
-	User        uint64 `json:"user"`
-}
-
-func (c claimValue) owner() Owner { return Owner{Node: c.Node, Incarnation: c.Incarnation, User: c.User} }
-
-func encodeOwner(o Owner) []byte {
-	b, _ := json.Marshal(claimValue{Node: o.Node, Incarnation: o.Incarnation, User: o.User})
+func encodeOwner(o core.Owner) []byte {
+	b, _ := json.Marshal(o)
 	return b
 }
 
-func decodeOwner(b []byte) (Owner, bool) {
-	var c claimValue
-	if err := json.Unmarshal(b, &c); err != nil {
-		return Owner{}, false
-	}
-	return c.owner(), true
+func decodeOwner(b []byte) (core.Owner, bool) {
+	var o core.Owner
+	return o, json.Unmarshal(b, &o) == nil
 }
 
 // claimKey turns any name or code into a valid KV key, the same on every node.
@@ -121,9 +111,9 @@ func (d *Directory) takeBlock(ctx context.Context) (uint64, error) {
 	}
 }
 
-// Claim makes o the holder of key, or returns ErrTaken when someone else
+// Claim makes o the holder of key, or returns core.ErrTaken when someone else
 // holds it. Claiming again what o already holds succeeds.
-func (d *Directory) Claim(ctx context.Context, kind ClaimKind, key string, o Owner) error {
+func (d *Directory) Claim(ctx context.Context, kind core.ClaimKind, key string, o core.Owner) error {
 	kv, err := d.bucket(kind)
 	if err != nil {
 		return err
@@ -133,12 +123,12 @@ func (d *Directory) Claim(ctx context.Context, kind ClaimKind, key string, o Own
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		e, gerr := kv.Get(ctx, k)
 		if gerr != nil {
-			return ErrTaken // gone meanwhile or unreadable: taken at the moment we asked
+			return core.ErrTaken // gone meanwhile or unreadable: taken at the moment we asked
 		}
 		if cur, ok := decodeOwner(e.Value()); ok && cur == o {
 			rev, err = e.Revision(), nil
 		} else {
-			return ErrTaken
+			return core.ErrTaken
 		}
 	}
 	if err != nil {
@@ -152,7 +142,7 @@ func (d *Directory) Claim(ctx context.Context, kind ClaimKind, key string, o Own
 
 // Release gives key up if o still holds it; a claim that has since passed
 // to someone else is left alone.
-func (d *Directory) Release(ctx context.Context, kind ClaimKind, key string, o Owner) error {
+func (d *Directory) Release(ctx context.Context, kind core.ClaimKind, key string, o core.Owner) error {
 	kv, err := d.bucket(kind)
 	if err != nil {
 		return err
@@ -197,7 +187,7 @@ func releaseRevision(ctx context.Context, kv jetstream.KeyValue, key string, rev
 	return nil
 }
 
-func (d *Directory) bucket(kind ClaimKind) (jetstream.KeyValue, error) {
+func (d *Directory) bucket(kind core.ClaimKind) (jetstream.KeyValue, error) {
 	kv, ok := d.claims[kind]
 	if !ok {
 		return nil, fmt.Errorf("claim kind %d is unknown", kind)
@@ -221,7 +211,7 @@ func (d *Directory) releaseIncarnation(ctx context.Context, node, incarnation st
 			if err := releaseRevision(ctx, kv, e.Key(), e.Revision()); err != nil {
 				return names, err
 			}
-			if kind == ClaimName {
+			if kind == core.ClaimName {
 				names++
 			}
 		}

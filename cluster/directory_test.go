@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"parley/cluster/natstest"
+
+	"parley/core"
 )
 
 // Eight claims of one name from two nodes at once: exactly one wins, and
@@ -19,7 +21,7 @@ func TestClaimRaceHasOneWinner(t *testing.T) {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
-		winners []Owner
+		winners []core.Owner
 		taken   int
 	)
 	for i := range 8 {
@@ -27,17 +29,17 @@ func TestClaimRaceHasOneWinner(t *testing.T) {
 		if i%2 == 1 {
 			d, node = b.Directory(), "b"
 		}
-		o := Owner{Node: node, Incarnation: "i1", User: uint64(i + 1)}
+		o := core.Owner{Node: node, Incarnation: "i1", User: uint64(i + 1)}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := d.Claim(ctx, ClaimName, "alice", o)
+			err := d.Claim(ctx, core.ClaimName, "alice", o)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				winners = append(winners, o)
-			case errors.Is(err, ErrTaken):
+			case errors.Is(err, core.ErrTaken):
 				taken++
 			default:
 				t.Errorf("claim: %v", err)
@@ -48,10 +50,10 @@ func TestClaimRaceHasOneWinner(t *testing.T) {
 	if len(winners) != 1 || taken != 7 {
 		t.Fatalf("%d winners (%v) and %d refusals, want 1 and 7", len(winners), winners, taken)
 	}
-	if err := a.Directory().Claim(ctx, ClaimName, "alice", winners[0]); err != nil {
+	if err := a.Directory().Claim(ctx, core.ClaimName, "alice", winners[0]); err != nil {
 		t.Fatalf("the winner claiming again: %v", err)
 	}
-	if err := a.Directory().Claim(ctx, ClaimCode, "alice", Owner{Node: "a", User: 99}); err != nil {
+	if err := a.Directory().Claim(ctx, core.ClaimCode, "alice", core.Owner{Node: "a", User: 99}); err != nil {
 		t.Fatalf("a code is not a name: %v", err)
 	}
 }
@@ -64,26 +66,26 @@ func TestStaleReleaseKeepsNewerHolder(t *testing.T) {
 	a := connect(t, testSettings("a", srv.ClientURL()))
 	b := connect(t, testSettings("b", srv.ClientURL()))
 	ctx := ctxT(t)
-	old := Owner{Node: "a", Incarnation: "i1", User: 1}
-	newer := Owner{Node: "b", Incarnation: "i1", User: 2}
-	if err := a.Directory().Claim(ctx, ClaimCode, "ABCD2345", old); err != nil {
+	old := core.Owner{Node: "a", Incarnation: "i1", User: 1}
+	newer := core.Owner{Node: "b", Incarnation: "i1", User: 2}
+	if err := a.Directory().Claim(ctx, core.ClaimCode, "ABCD2345", old); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Directory().Release(ctx, ClaimCode, "ABCD2345", old); err != nil {
+	if err := a.Directory().Release(ctx, core.ClaimCode, "ABCD2345", old); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Directory().Claim(ctx, ClaimCode, "ABCD2345", newer); err != nil {
+	if err := b.Directory().Claim(ctx, core.ClaimCode, "ABCD2345", newer); err != nil {
 		t.Fatalf("claiming a released code: %v", err)
 	}
-	if err := a.Directory().Release(ctx, ClaimCode, "ABCD2345", old); err != nil {
+	if err := a.Directory().Release(ctx, core.ClaimCode, "ABCD2345", old); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Directory().Release(ctx, ClaimCode, "ABCD2345", old); err != nil {
+	if err := b.Directory().Release(ctx, core.ClaimCode, "ABCD2345", old); err != nil {
 		t.Fatal(err)
 	}
-	err := a.Directory().Claim(ctx, ClaimCode, "ABCD2345", Owner{Node: "a", Incarnation: "i1", User: 3})
-	if !errors.Is(err, ErrTaken) {
-		t.Fatalf("after stale releases a third claim got %v, want ErrTaken: the newer holder lost it", err)
+	err := a.Directory().Claim(ctx, core.ClaimCode, "ABCD2345", core.Owner{Node: "a", Incarnation: "i1", User: 3})
+	if !errors.Is(err, core.ErrTaken) {
+		t.Fatalf("after stale releases a third claim got %v, want core.ErrTaken: the newer holder lost it", err)
 	}
 }
 
@@ -131,13 +133,13 @@ func TestClaimAnyName(t *testing.T) {
 	srv := natstest.Embedded(t)
 	a := connect(t, testSettings("a", srv.ClientURL()))
 	ctx := ctxT(t)
-	o := Owner{Node: "a", Incarnation: "i1", User: 1}
+	o := core.Owner{Node: "a", Incarnation: "i1", User: 1}
 	for _, name := range []string{"ålice", "a.b", "*", ">", "with space", "Ωmega", "a/b"} {
-		if err := a.Directory().Claim(ctx, ClaimName, name, o); err != nil {
+		if err := a.Directory().Claim(ctx, core.ClaimName, name, o); err != nil {
 			t.Fatalf("claiming %q: %v", name, err)
 		}
-		if err := a.Directory().Claim(ctx, ClaimName, name, Owner{Node: "a", Incarnation: "i1", User: 2}); !errors.Is(err, ErrTaken) {
-			t.Fatalf("claiming %q twice: %v, want ErrTaken", name, err)
+		if err := a.Directory().Claim(ctx, core.ClaimName, name, core.Owner{Node: "a", Incarnation: "i1", User: 2}); !errors.Is(err, core.ErrTaken) {
+			t.Fatalf("claiming %q twice: %v, want core.ErrTaken", name, err)
 		}
 	}
 }

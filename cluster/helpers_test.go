@@ -12,10 +12,9 @@ import (
 	"go.uber.org/goleak"
 
 	"parley/internal/testkit"
-)
 
-// kindLost marks the fake hub's Lost entries.
-const kindLost = 99
+	"parley/core"
+)
 
 // fakeHub is a replica that remembers the IDs of the entries it applied,
 // in order: two replicas agree when their lists are equal.
@@ -24,7 +23,7 @@ type fakeHub struct {
 	applied []string
 	lost    []string // "node/incarnation" of every Lost entry applied
 	fenced  []string // reasons, one per Fence
-	unfence []string // incarnations, one per Unfence
+	unfence int      // calls of Unfence
 	changed chan struct{}
 }
 
@@ -37,11 +36,11 @@ func (h *fakeHub) poke() {
 	}
 }
 
-func (h *fakeHub) Apply(e Entry) {
+func (h *fakeHub) Apply(e core.Entry) {
 	h.mu.Lock()
 	h.applied = append(h.applied, e.ID)
-	if e.Kind == kindLost {
-		h.lost = append(h.lost, e.Node+"/"+e.Text)
+	if e.Kind == core.EntryNodeLost {
+		h.lost = append(h.lost, e.Note+"/"+e.Text)
 	}
 	h.mu.Unlock()
 	h.poke()
@@ -72,21 +71,21 @@ func (h *fakeHub) Fence(reason string) {
 	h.poke()
 }
 
-func (h *fakeHub) Unfence(incarnation string) {
+func (h *fakeHub) Unfence() {
 	h.mu.Lock()
-	h.unfence = append(h.unfence, incarnation)
+	h.unfence++
 	h.mu.Unlock()
 	h.poke()
 }
 
-func (h *fakeHub) Lost(node, incarnation string) Entry {
-	return Entry{Kind: kindLost, ID: "lost-" + node + "-" + incarnation, Node: node, Text: incarnation}
+func (h *fakeHub) Lost(node, incarnation string) core.Entry {
+	return core.Entry{Kind: core.EntryNodeLost, Note: node, Text: incarnation}
 }
 
 func (h *fakeHub) state() (applied, lost []string, fences, unfences int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return slices.Clone(h.applied), slices.Clone(h.lost), len(h.fenced), len(h.unfence)
+	return slices.Clone(h.applied), slices.Clone(h.lost), len(h.fenced), h.unfence
 }
 
 // waitFor waits until cond holds, failing the test after testkit.WaitLimit.
@@ -149,7 +148,7 @@ func noLeaks(t *testing.T) {
 // appendAll appends count entries with IDs prefix-0 … from one goroutine.
 func appendAll(l *Log, prefix string, count int) {
 	for i := range count {
-		l.Append(Entry{ID: fmt.Sprintf("%s-%d", prefix, i), Conv: "#lobby"})
+		l.Append(core.Entry{ID: fmt.Sprintf("%s-%d", prefix, i), Conv: "#lobby"})
 	}
 }
 

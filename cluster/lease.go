@@ -7,25 +7,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"parley/core"
 )
 
 // ErrNodeInUse refuses to start a node whose name a running process holds.
 var ErrNodeInUse = errors.New("node name in use")
 
-// reapLockTTL bounds how long a reaper that died halfway keeps others
-// from reaping the same incarnation.
-const reapLockTTL = time.Minute
-
 // leaseValue is what a node's lease says about it.
 type leaseValue struct {
 	Incarnation string `json:"incarnation"`
 	Config      string `json:"config"`
-	// Rank orders nodes by when their incarnation started (the lease's
-	// revision then); 0 until written. The oldest live node is the one
-	// that may start a cluster from nothing.
+	// Rank is the lease's revision when this holding of it began; 0 until
+	// written. It orders nodes by age (the oldest live node may start a
+	// cluster from nothing), and names each holding, so one expiry is
+	// reaped once even when the same incarnation holds the lease again.
 	Rank uint64 `json:"rank,omitempty"`
 }
 
@@ -35,12 +35,22 @@ func decodeLease(b []byte) (leaseValue, bool) {
 }
 
 // rankOf is a lease's rank, or its revision while the rank is unwritten
-// (then the lease was just created, so its revision is its rank).
+// (then the lease was just taken, so its revision is its rank).
 func rankOf(e jetstream.KeyValueEntry, v leaseValue) uint64 {
 	if v.Rank != 0 {
 		return v.Rank
 	}
 	return e.Revision()
+}
+
+// holding names one holding of a node's lease: what a reaper reaps.
+type holding struct {
+	node, incarnation string
+	rank              uint64
+}
+
+func (h holding) reapKey() string {
+	return h.node + "." + h.incarnation + "." + strconv.FormatUint(h.rank, 10)
 }
 
 func newIncarnation() string {
@@ -49,44 +59,44 @@ func newIncarnation() string {
 	return hex.EncodeToString(b[:])
 }
 
-// acquire takes this node's lease for a new incarnation. previous is the
-// incarnation this process held before (after a fence), or "" at start.
-// A lease held by another incarnation is taken over only once its
-// revision has stopped moving for two heartbeats (its process is dead);
-// it returns that incarnation, to be reaped.
-func (n *Node) acquire(ctx context.Context, previous string) (taken string, err error) {
-	inc := newIncarnation()
-	val := leaseValue{Incarnation: inc, Config: n.s.ConfigHash}
-	data, _ := json.Marshal(val)
+// acquire takes this node's lease. A lease held by this incarnation
+// (before a fence) is taken back at once; one held by another incarnation
+// only once its revision has stood still for two heartbeats (its process
+// is dead). It returns the holding it replaced, to be reaped, if any.
+func (n *Node) acquire(ctx context.Context) (replaced *holding, err error) {
+	n.mu.Lock()
+	inc := n.incarnation
+	n.mu.Unlock()
+	data, _ := json.Marshal(leaseValue{Incarnation: inc, Config: n.s.ConfigHash})
 	for {
 		rev, err := n.leases.Create(ctx, n.s.Node, data)
 		if err == nil {
-			return "", n.hold(ctx, inc, val, rev)
+			return nil, n.hold(ctx, rev)
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return "", fmt.Errorf("taking the lease of node %s: %w", n.s.Node, err)
+			return nil, fmt.Errorf("taking the lease of node %s: %w", n.s.Node, err)
 		}
 		e, err := n.leases.Get(ctx, n.s.Node)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // expired meanwhile
 		}
 		if err != nil {
-			return "", fmt.Errorf("reading the lease of node %s: %w", n.s.Node, err)
+			return nil, fmt.Errorf("reading the lease of node %s: %w", n.s.Node, err)
 		}
 		old, _ := decodeLease(e.Value())
-		if old.Incarnation != previous || previous == "" {
+		if old.Incarnation != inc {
 			if err := sleep(ctx, 2*n.s.Heartbeat+n.s.Heartbeat/2); err != nil {
-				return "", err
+				return nil, err
 			}
 			again, err := n.leases.Get(ctx, n.s.Node)
 			if errors.Is(err, jetstream.ErrKeyNotFound) {
 				continue
 			}
 			if err != nil {
-				return "", fmt.Errorf("reading the lease of node %s: %w", n.s.Node, err)
+				return nil, fmt.Errorf("reading the lease of node %s: %w", n.s.Node, err)
 			}
 			if again.Revision() != e.Revision() {
-				return "", fmt.Errorf("%w: another running process is node %s (its lease is renewed): give this one another name", ErrNodeInUse, n.s.Node)
+				return nil, fmt.Errorf("%w: another running process is node %s (its lease is being renewed): give this one another name", ErrNodeInUse, n.s.Node)
 			}
 		}
 		rev, err = n.leases.Update(ctx, n.s.Node, data, e.Revision())
@@ -94,25 +104,26 @@ func (n *Node) acquire(ctx context.Context, previous string) (taken string, err 
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("taking the lease of node %s: %w", n.s.Node, err)
+			return nil, fmt.Errorf("taking the lease of node %s: %w", n.s.Node, err)
 		}
-		return old.Incarnation, n.hold(ctx, inc, val, rev)
+		return &holding{n.s.Node, old.Incarnation, rankOf(e, old)}, n.hold(ctx, rev)
 	}
 }
 
-// hold records a lease just taken at revision rev, with its rank written.
-func (n *Node) hold(ctx context.Context, inc string, val leaseValue, rev uint64) error {
+// hold records the lease just taken at revision rev, with its rank.
+func (n *Node) hold(ctx context.Context, rev uint64) error {
 	sent := time.Now()
-	val.Rank = rev
+	n.mu.Lock()
+	val := leaseValue{Incarnation: n.incarnation, Config: n.s.ConfigHash, Rank: rev}
+	n.mu.Unlock()
 	data, _ := json.Marshal(val)
-	rev, err := n.leases.Update(ctx, n.s.Node, data, rev)
+	next, err := n.leases.Update(ctx, n.s.Node, data, rev)
 	if err != nil {
 		return fmt.Errorf("writing the lease of node %s: %w", n.s.Node, err)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.incarnation, n.lease, n.rev, n.held, n.lastRenewal = inc, data, rev, true, sent
-	n.rank = val.Rank
+	n.lease, n.rev, n.rank, n.held, n.lastRenewal = data, next, rev, true, sent
 	return nil
 }
 
@@ -130,7 +141,7 @@ func (n *Node) renewer() {
 		case <-t.C:
 		}
 		n.mu.Lock()
-		held, inc, data, rev, last := n.held, n.incarnation, n.lease, n.rev, n.lastRenewal
+		held, data, rev, last := n.held, n.lease, n.rev, n.lastRenewal
 		n.mu.Unlock()
 		if !held {
 			continue
@@ -138,7 +149,7 @@ func (n *Node) renewer() {
 		deadline := last.Add(n.s.NodeTTL - n.s.Heartbeat)
 		timeout := min(n.s.Heartbeat, time.Until(deadline))
 		if timeout <= 0 {
-			n.lose(inc, "lost contact with the other servers")
+			n.lose(rev, FenceReason)
 			continue
 		}
 		sent := time.Now()
@@ -148,28 +159,32 @@ func (n *Node) renewer() {
 		switch {
 		case err == nil:
 			n.mu.Lock()
-			if n.incarnation == inc {
+			if n.rev == rev {
 				n.rev, n.lastRenewal = next, sent
 			}
 			n.mu.Unlock()
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-			n.lose(inc, "lost its lease to another process or to expiry")
+			n.lose(rev, "lost its lease to another process or to expiry")
 		case n.ctx.Err() != nil:
 			return
 		case !time.Now().Before(deadline):
-			n.lose(inc, "lost contact with the other servers")
+			n.lose(rev, FenceReason)
 		}
 	}
 }
 
-// lose marks the lease of incarnation inc as lost and wakes the supervisor.
-func (n *Node) lose(inc, reason string) {
+// lose marks the lease at revision rev as lost, unless it has been taken
+// again meanwhile, and wakes the supervisor.
+func (n *Node) lose(rev uint64, reason string) {
 	n.mu.Lock()
-	if n.incarnation == inc {
+	current := n.held && n.rev == rev
+	if current {
 		n.held = false
 	}
 	n.mu.Unlock()
-	n.signal(reason)
+	if current {
+		n.signal(reason)
+	}
 }
 
 func (n *Node) signal(reason string) {
@@ -179,8 +194,8 @@ func (n *Node) signal(reason string) {
 	}
 }
 
-// watchLeases follows every node's lease: a lease that expires or passes
-// to a new incarnation means the old incarnation is lost, and one
+// watchLeases follows every node's lease: a lease that expires, is
+// deleted, or passes to another incarnation ends a holding, and one
 // survivor reaps it.
 func (n *Node) watchLeases() {
 	defer n.wg.Done()
@@ -194,8 +209,8 @@ func (n *Node) watchLeases() {
 		for range w.Updates() {
 		}
 	}()
-	live := map[string]leaseValue{}
-	warned := map[string]string{}
+	live := map[string]holding{}
+	config := map[string]string{}
 	for {
 		var e jetstream.KeyValueEntry
 		select {
@@ -207,29 +222,29 @@ func (n *Node) watchLeases() {
 			continue
 		}
 		prev, known := live[e.Key()]
-		switch e.Operation() {
-		case jetstream.KeyValuePut:
+		if e.Operation() == jetstream.KeyValuePut {
 			v, ok := decodeLease(e.Value())
 			if !ok {
 				continue
 			}
-			if known && prev.Incarnation != v.Incarnation {
-				n.reapLater(e.Key(), prev.Incarnation)
+			if known && prev.incarnation != v.Incarnation {
+				n.reapLater(prev)
 			}
-			live[e.Key()] = v
-			if v.Config != n.s.ConfigHash && warned[e.Key()] != v.Config {
-				warned[e.Key()] = v.Config
+			live[e.Key()] = holding{e.Key(), v.Incarnation, rankOf(e, v)}
+			if v.Config != n.s.ConfigHash && config[e.Key()] != v.Config {
 				n.logger.Warn("a node runs with another configuration (rooms, operators, reserved names): give every node the same", "node", e.Key())
 			}
-		default:
+			config[e.Key()] = v.Config
+		} else {
 			delete(live, e.Key())
+			delete(config, e.Key())
 			if known {
-				n.reapLater(e.Key(), prev.Incarnation)
+				n.reapLater(prev)
 			}
 		}
 		mismatch := 0
-		for _, v := range live {
-			if v.Config != n.s.ConfigHash {
+		for _, c := range config {
+			if c != n.s.ConfigHash {
 				mismatch++
 			}
 		}
@@ -238,44 +253,91 @@ func (n *Node) watchLeases() {
 	}
 }
 
-func (n *Node) reapLater(node, inc string) {
+func (n *Node) reapLater(h holding) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.reap(node, inc)
+		if n.serving() { // a fenced replica is stale: a serving node reaps
+			_, _ = n.reap(n.ctx, h)
+		}
 	}()
 }
 
-// reap removes a lost incarnation's users, once for the whole cluster:
-// the node that creates the reap lock appends the hub's Lost entry and
-// releases the incarnation's names and codes.
-func (n *Node) reap(node, inc string) {
-	if !n.serving() {
-		return // a fenced replica is stale: a serving node reaps
-	}
-	ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
+// reap ends a lost holding's sessions once for the whole cluster: the
+// node that creates its reap lock appends the hub's Lost entry and
+// releases the incarnation's names and codes. It reports whether this
+// node did.
+func (n *Node) reap(ctx context.Context, h holding) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := n.reaps.Create(ctx, node+"."+inc, nil, jetstream.KeyTTL(reapLockTTL))
+	_, err := n.reaps.Create(ctx, h.reapKey(), nil, jetstream.KeyTTL(n.reapLockTTL()))
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return
+		return false, nil
 	}
 	if err != nil {
-		n.logger.Error("reaping a lost node", "node", node, "err", err)
-		return
+		n.logger.Error("reaping a lost node", "node", h.node, "err", err)
+		return false, err
 	}
-	n.log.Append(n.hub.Lost(node, inc))
-	users, err := n.dir.releaseIncarnation(ctx, node, inc)
+	n.endIncarnation(ctx, h)
+	return true, nil
+}
+
+// endIncarnation appends the Lost entry of h's incarnation and releases
+// its claims.
+func (n *Node) endIncarnation(ctx context.Context, h holding) {
+	n.log.Append(n.hub.Lost(h.node, h.incarnation))
+	users, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation)
 	if err != nil {
-		n.logger.Error("releasing a lost node's names and codes", "node", node, "err", err)
+		n.logger.Error("releasing a lost node's names and codes", "node", h.node, "err", err)
 	}
 	n.stats.reapedNodes.Add(1)
 	n.stats.reapedUsers.Add(uint64(users))
-	n.logger.Info("reaped a lost node", "node", node, "incarnation", inc, "users", users)
+	n.logger.Info("reaped a lost node", "node", h.node, "incarnation", h.incarnation, "users", users)
 }
 
-// seniorPeer reports whether a live node older than this incarnation
-// exists: then this node waits for it to answer instead of starting the
-// cluster's state from nothing. It also returns the live incarnations.
+// reapLockTTL outlasts any serving node's view of an expiry, so a holding
+// is never reaped twice; a node that cannot keep up fences itself first.
+func (n *Node) reapLockTTL() time.Duration { return max(time.Minute, 10*n.s.NodeTTL) }
+
+// reapOwn ends one of this node's own earlier holdings before the node
+// serves again: its sessions are gone (fenced, or a previous process),
+// but the others may still list them. It returns once the Lost entry —
+// its own, or that of a survivor that reaped first — has been applied
+// here, so it comes before anything the node does next.
+func (n *Node) reapOwn(ctx context.Context, h holding) error {
+	seen := n.log.expectLost(h.node, h.incarnation)
+	defer n.log.forgetLost(h.node, h.incarnation)
+	won, err := n.reap(ctx, h)
+	if err != nil {
+		return err
+	}
+	wait := 2 * n.s.PublishTimeout
+	if !won {
+		// A survivor reaps it; if its entry has come and gone already,
+		// or never comes, end it once more ourselves (applying it twice
+		// changes nothing).
+		select {
+		case <-seen:
+			return nil
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		n.endIncarnation(ctx, h)
+	}
+	select {
+	case <-seen:
+		return nil
+	case <-time.After(wait):
+		return fmt.Errorf("the entry ending %s's earlier sessions did not come back within %s", h.node, wait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// seniorPeer reports whether a live node older than this holding exists:
+// then this node waits for it to answer instead of starting the cluster's
+// state from nothing. It also returns the live incarnations.
 func (n *Node) seniorPeer(ctx context.Context) (bool, map[string]string, error) {
 	entries, err := readAll(ctx, n.leases)
 	if err != nil {
@@ -309,3 +371,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// isLost reports whether e ends a node's incarnation.
+func isLost(e core.Entry) bool { return e.Kind == core.EntryNodeLost }

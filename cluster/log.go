@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"parley/core"
 )
 
 // ErrQueueFull reports an entry dropped because too many were waiting to
@@ -46,14 +48,17 @@ type Log struct {
 	stats   *counters
 	logger  *slog.Logger
 
+	idPrefix string        // node.incarnation.: entry IDs are unique across nodes and starts
+	idSeq    atomic.Uint64 // the last entry ID's counter
+
 	mu      sync.Mutex
-	queue   []Entry
-	dropped []Entry
+	queue   []core.Entry
+	dropped []core.Entry
 	max     int
 	closing bool
 	wake    chan struct{}
 	pubDone chan struct{}
-	onFail  atomic.Pointer[func(Entry, error)]
+	onFail  atomic.Pointer[func(core.Entry, error)]
 
 	// Consumption: at most one at a time, started and stopped by the node.
 	hub      Hub
@@ -61,6 +66,9 @@ type Log struct {
 	cur      *consumption
 	snapReq  chan snapRequest
 	troubled func(error) // the apply loop found a gap
+
+	lostMu sync.Mutex
+	lost   map[string]chan struct{} // closed when a Lost entry for node/incarnation is applied
 }
 
 // consumption is one run of the ordered consumer and the apply loop.
@@ -78,11 +86,12 @@ type snapAnswer struct {
 	err   error
 }
 
-func newLog(nc *nats.Conn, js jetstream.JetStream, n names, s Settings, st *counters, logger *slog.Logger) *Log {
+func newLog(nc *nats.Conn, js jetstream.JetStream, n names, s Settings, incarnation string, st *counters, logger *slog.Logger) *Log {
 	l := &Log{
-		nc: nc, js: js, names: n, timeout: s.PublishTimeout, stats: st, logger: logger,
+		idPrefix: s.Node + "." + incarnation + ".",
+		nc:       nc, js: js, names: n, timeout: s.PublishTimeout, stats: st, logger: logger,
 		max: s.QueueSize, wake: make(chan struct{}, 1), pubDone: make(chan struct{}),
-		snapReq: make(chan snapRequest),
+		snapReq: make(chan snapRequest), lost: map[string]chan struct{}{},
 	}
 	go l.publisher()
 	return l
@@ -91,7 +100,10 @@ func newLog(nc *nats.Conn, js jetstream.JetStream, n names, s Settings, st *coun
 // Append queues e for the stream; it never blocks. An entry that cannot
 // be queued or published in time is reported to the callback set by
 // OnPublishFailed.
-func (l *Log) Append(e Entry) {
+func (l *Log) Append(e core.Entry) {
+	if e.ID == "" {
+		e.ID = l.idPrefix + strconv.FormatUint(l.idSeq.Add(1), 10)
+	}
 	l.mu.Lock()
 	if len(l.queue) >= l.max || l.closing {
 		l.dropped = append(l.dropped, e)
@@ -107,9 +119,9 @@ func (l *Log) Append(e Entry) {
 
 // OnPublishFailed sets what is called, from the publisher's goroutine,
 // with an entry the stream did not take.
-func (l *Log) OnPublishFailed(f func(Entry, error)) { l.onFail.Store(&f) }
+func (l *Log) OnPublishFailed(f func(core.Entry, error)) { l.onFail.Store(&f) }
 
-func (l *Log) fail(e Entry, err error) {
+func (l *Log) fail(e core.Entry, err error) {
 	l.stats.publishFailures.Add(1)
 	l.logger.Warn("entry not published", "entry", e.ID, "conv", e.Conv, "err", err)
 	if f := l.onFail.Load(); f != nil {
@@ -177,7 +189,7 @@ func convToken(conv string) string {
 }
 
 type inFlight struct {
-	e     Entry
+	e     core.Entry
 	msg   *nats.Msg
 	ack   jetstream.PubAckFuture
 	start time.Time
@@ -187,7 +199,7 @@ type inFlight struct {
 // acknowledgements in order; an entry not acknowledged is retried with
 // the same message ID (the stream drops duplicates) until the publish
 // timeout runs out.
-func (l *Log) publish(batch []Entry) {
+func (l *Log) publish(batch []core.Entry) {
 	sent := make([]inFlight, 0, len(batch))
 	for _, e := range batch {
 		data, err := json.Marshal(e)
@@ -299,12 +311,15 @@ func (l *Log) applyLoop(c *consumption, msgs <-chan jetstream.Msg) {
 				l.troubled(fmt.Errorf("entries %d to %d left the stream before this node applied them", l.last+1, seq-1))
 				continue
 			}
-			var e Entry
+			var e core.Entry
 			if err := json.Unmarshal(m.Data(), &e); err != nil {
 				l.logger.Error("an entry in the log cannot be read; skipped", "seq", seq, "err", err)
 			} else {
 				l.hub.Apply(e)
 				l.stats.applied.Add(1)
+				if isLost(e) {
+					l.lostApplied(e.Note, e.Text)
+				}
 			}
 			l.last = seq
 		case r := <-l.snapReq:
@@ -313,6 +328,31 @@ func (l *Log) applyLoop(c *consumption, msgs <-chan jetstream.Msg) {
 		case <-c.stop:
 			return
 		}
+	}
+}
+
+// expectLost returns a channel closed once a Lost entry for the node's
+// incarnation is applied.
+func (l *Log) expectLost(node, incarnation string) <-chan struct{} {
+	l.lostMu.Lock()
+	defer l.lostMu.Unlock()
+	ch := make(chan struct{})
+	l.lost[node+"/"+incarnation] = ch
+	return ch
+}
+
+func (l *Log) forgetLost(node, incarnation string) {
+	l.lostMu.Lock()
+	defer l.lostMu.Unlock()
+	delete(l.lost, node+"/"+incarnation)
+}
+
+func (l *Log) lostApplied(node, incarnation string) {
+	l.lostMu.Lock()
+	defer l.lostMu.Unlock()
+	if ch, ok := l.lost[node+"/"+incarnation]; ok {
+		close(ch)
+		delete(l.lost, node+"/"+incarnation)
 	}
 }
 

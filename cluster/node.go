@@ -52,8 +52,8 @@ type Node struct {
 	// recovery and Close.
 	run       sync.Mutex
 	hub       Hub
-	empty     []byte // the hub's state before any entry: where a first node starts
-	toReap    []string // this node's incarnations to reap once it serves
+	empty     []byte    // the hub's state before any entry: where a first node starts
+	toReap    []holding // this node's earlier holdings to end before it serves
 	responder *nats.Subscription
 	closed    bool
 }
@@ -62,7 +62,7 @@ type Node struct {
 type Hooks struct {
 	// PublishFailed is told of an entry the stream did not take in time,
 	// so its author can be told it was not sent.
-	PublishFailed func(e Entry, err error)
+	PublishFailed func(e core.Entry, err error)
 	// Banned is told of every ban added on another node, so the hub can
 	// cut the local sessions it covers (the node where an operator bans
 	// cuts them itself, as a single node does).
@@ -80,13 +80,14 @@ func Connect(ctx context.Context, s Settings, logger *slog.Logger) (*Node, error
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{s: s, names: names{s.Prefix}, logger: logger.With("cluster_node", s.Node), trouble: make(chan string, 1), notReady: "starting"}
+	n := &Node{s: s, names: names{s.Prefix}, logger: logger.With("cluster_node", s.Node), trouble: make(chan string, 1),
+		notReady: "starting", incarnation: newIncarnation()}
 	if err := n.connect(ctx); err != nil {
 		n.shutdownTransport()
 		return nil, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	taken, err := n.acquire(ctx, "")
+	replaced, err := n.acquire(ctx)
 	if err != nil {
 		n.cancel()
 		n.log.close()
@@ -94,8 +95,8 @@ func Connect(ctx context.Context, s Settings, logger *slog.Logger) (*Node, error
 		n.shutdownTransport()
 		return nil, err
 	}
-	if taken != "" {
-		n.toReap = append(n.toReap, taken)
+	if replaced != nil {
+		n.toReap = append(n.toReap, *replaced) // a previous process's
 	}
 	n.setNotReady("waiting for its hub")
 	n.wg.Add(2)
@@ -140,11 +141,11 @@ func (n *Node) connect(ctx context.Context) error {
 		}
 		return kv, nil
 	}
-	d := &Directory{claims: map[ClaimKind]jetstream.KeyValue{}, held: map[heldKey]uint64{}}
+	d := &Directory{claims: map[core.ClaimKind]jetstream.KeyValue{}, held: map[heldKey]uint64{}}
 	if d.ids, err = bucket(n.names.ids(), "user ID blocks", jetstream.MemoryStorage, 0, 0); err != nil {
 		return err
 	}
-	for k, what := range map[ClaimKind]string{ClaimName: "names in use", ClaimCode: "codes in use"} {
+	for k, what := range map[core.ClaimKind]string{core.ClaimName: "names in use", core.ClaimCode: "codes in use"} {
 		if d.claims[k], err = bucket(n.names.claims(k), what, jetstream.MemoryStorage, 0, 0); err != nil {
 			return err
 		}
@@ -163,7 +164,7 @@ func (n *Node) connect(ctx context.Context) error {
 	if n.bans, err = openBans(ctx, banKV, s.ImportBans, 2*s.PublishTimeout, n.logger); err != nil {
 		return err
 	}
-	n.log = newLog(nc, js, n.names, s, &n.stats, n.logger)
+	n.log = newLog(nc, js, n.names, s, n.incarnation, &n.stats, n.logger)
 	n.log.troubled = func(err error) { n.signal(err.Error()) }
 	return nil
 }
@@ -224,7 +225,7 @@ func (n *Node) Bans() *Bans { return n.bans }
 // Name is the node's name.
 func (n *Node) Name() string { return n.s.Node }
 
-// Incarnation names this run of the node; it changes after a fence.
+// Incarnation names this run of the node, for core.WithCluster.
 func (n *Node) Incarnation() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -277,28 +278,41 @@ func (n *Node) Attach(ctx context.Context, hub Hub, hooks Hooks) error {
 	n.empty = empty
 	n.mu.Lock()
 	n.hub, n.log.hub = hub, hub
-	held, inc := n.held, n.incarnation
 	n.mu.Unlock()
-	if !held {
-		// The lease was lost before the hub came: take a new one first.
-		if _, err := n.acquire(ctx, inc); err != nil {
-			return err
-		}
-		n.toReap = append(n.toReap, inc)
-	}
-	if err := n.bootstrap(ctx); err != nil {
+	if err := n.catchUp(ctx); err != nil {
 		return err
 	}
 	n.wg.Add(1)
 	go n.watchLeases()
-	if err := n.serve(); err != nil {
+	return nil
+}
+
+// catchUp brings the hub up to date, ends this node's earlier holdings
+// everywhere and serves; on failure the node stays fenced.
+func (n *Node) catchUp(ctx context.Context) error {
+	n.mu.Lock()
+	held, previous := n.held, holding{n.s.Node, n.incarnation, n.rank}
+	n.mu.Unlock()
+	if !held {
+		// The lease was lost (a fence, or before the hub came): take it
+		// back, and end what the others may still list of the holding
+		// that lapsed.
+		if _, err := n.acquire(ctx); err != nil {
+			return err
+		}
+		n.toReap = append(n.toReap, previous)
+	}
+	if err := n.bootstrap(ctx); err != nil {
 		return err
 	}
-	for _, inc := range n.toReap {
-		n.reap(n.s.Node, inc)
+	for len(n.toReap) > 0 {
+		if err := n.reapOwn(ctx, n.toReap[0]); err != nil {
+			n.log.stopConsuming()
+			return fmt.Errorf("cluster: %w", err)
+		}
+		n.toReap = n.toReap[1:]
 	}
-	n.toReap = nil
-	return nil
+	return n.serve()
 }
 
 // bootstrap restores the hub from a ready node's snapshot and follows
@@ -411,7 +425,8 @@ func (n *Node) fence(why string) {
 	n.log.stopConsuming()
 }
 
-// recover takes a new lease, brings the hub up to date again and serves.
+// recover takes the lease back, brings the hub up to date again and
+// serves.
 func (n *Node) recover() {
 	n.run.Lock()
 	defer n.run.Unlock()
@@ -420,38 +435,25 @@ func (n *Node) recover() {
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.s.NodeTTL)
 	defer cancel()
-	n.mu.Lock()
-	held, old := n.held, n.incarnation
-	n.mu.Unlock()
-	if held {
-		// A gap, not a lost lease: still a new incarnation, so that a
-		// late reap of the old one touches nobody who comes after.
-		n.mu.Lock()
-		n.held = false
-		n.mu.Unlock()
-	}
-	if _, err := n.acquire(ctx, old); err != nil {
-		n.logger.Debug("taking a new lease", "err", err)
-		return
-	}
 	if n.hub == nil {
-		n.mu.Lock()
-		n.fenced, n.notReady = false, "waiting for its hub"
-		n.mu.Unlock()
+		if _, err := n.acquire(ctx); err == nil {
+			n.mu.Lock()
+			n.fenced, n.notReady = false, "waiting for its hub"
+			n.mu.Unlock()
+		}
 		return
 	}
-	if err := n.bootstrap(ctx); err != nil {
-		n.logger.Debug("bringing the hub up to date", "err", err)
-		n.log.stopConsuming()
+	n.mu.Lock()
+	// Fenced with the lease still held (the log had a gap): take it
+	// again all the same, so this holding ends like any other.
+	n.held = false
+	n.mu.Unlock()
+	if err := n.catchUp(ctx); err != nil {
+		n.logger.Debug("not back yet", "err", err)
 		return
 	}
-	if err := n.serve(); err != nil {
-		n.log.stopConsuming()
-		return
-	}
-	n.hub.Unfence(n.Incarnation())
-	n.logger.Info("serving again", "incarnation", n.Incarnation())
-	n.reapLater(n.s.Node, old)
+	n.hub.Unfence()
+	n.logger.Info("serving again")
 }
 
 // Close leaves the cluster cleanly: the node's users are reaped at once
@@ -470,7 +472,10 @@ func (n *Node) Close() error {
 	}
 	n.run.Unlock()
 	if n.serving() {
-		n.reap(n.s.Node, n.Incarnation())
+		n.mu.Lock()
+		h := holding{n.s.Node, n.incarnation, n.rank}
+		n.mu.Unlock()
+		_, _ = n.reap(n.ctx, h)
 	}
 	n.cancel()
 	n.wg.Wait()

@@ -1,47 +1,12 @@
 package cluster
 
-import (
-	"errors"
-	"time"
-)
+import "parley/core"
 
-// The types below mirror the core's seam (core/seam.go) until it lands;
-// they become aliases of the core's then.
-
-// Entry is one change to the state every node shares.
-type Entry struct {
-	Kind uint8
-	ID   string
-	Node string
-	Conv string
-	Time time.Time
-	User uint64
-	Text string
-}
-
-// ClaimKind names what a claim keeps unique.
-type ClaimKind uint8
-
-// The kinds of claims.
-const (
-	ClaimName ClaimKind = iota + 1
-	ClaimCode
-)
-
-// Owner says who holds a claim.
-type Owner struct {
-	Node, Incarnation string
-	User              uint64
-}
-
-// ErrTaken refuses a claim held by someone else.
-var ErrTaken = errors.New("taken")
-
-// Hub is what a node needs of the core's hub: a replica of the cluster's
-// state machine that the log feeds.
+// Hub is what a node needs of the core's hub (*core.Hub): a replica of
+// the cluster's state that the log feeds.
 type Hub interface {
 	// Apply applies one entry; called in log order from one goroutine.
-	Apply(e Entry)
+	Apply(e core.Entry)
 	// Snapshot returns the replica as of the last applied entry; called
 	// from the goroutine that calls Apply.
 	Snapshot() ([]byte, error)
@@ -49,8 +14,10 @@ type Hub interface {
 	Restore(state []byte) error
 	// Fence cuts every local session off with reason and refuses new ones.
 	Fence(reason string)
-	// Unfence serves again, as the given (new) incarnation.
-	Unfence(incarnation string)
+	// Unfence serves again.
+	Unfence()
 	// Lost returns the entry that removes a dead incarnation's users.
-	Lost(node, incarnation string) Entry
+	Lost(node, incarnation string) core.Entry
 }
+
+var _ Hub = (*core.Hub)(nil)

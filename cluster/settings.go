@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"parley/cluster/embedded"
+
+	"parley/core"
 )
 
 // Settings say how a node joins its cluster. The configuration side fills
@@ -167,16 +169,16 @@ func (n names) upper(suffix string) string {
 	return strings.ToUpper(strings.ReplaceAll(n.prefix, "-", "_")) + "_" + suffix
 }
 
-func (n names) stream() string   { return n.upper("LOG") }
-func (n names) ids() string      { return n.upper("IDS") }
-func (n names) nodes() string    { return n.upper("NODES") }
-func (n names) reap() string     { return n.upper("REAP") }
-func (n names) bans() string     { return n.upper("BANS") }
-func (n names) claims(k ClaimKind) string {
+func (n names) stream() string { return n.upper("LOG") }
+func (n names) ids() string    { return n.upper("IDS") }
+func (n names) nodes() string  { return n.upper("NODES") }
+func (n names) reap() string   { return n.upper("REAP") }
+func (n names) bans() string   { return n.upper("BANS") }
+func (n names) claims(k core.ClaimKind) string {
 	switch k {
-	case ClaimName:
+	case core.ClaimName:
 		return n.upper("NAMES")
-	case ClaimCode:
+	case core.ClaimCode:
 		return n.upper("CODES")
 	}
 	return ""

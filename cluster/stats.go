@@ -31,11 +31,11 @@ type Stats struct {
 
 // counters are the live form of Stats.
 type counters struct {
-	nodes, configMismatch                                   atomic.Int64
-	published, publishFailures, publishNanos                atomic.Uint64
-	buckets                                                 [13]atomic.Uint64 // len(PublishBuckets)+1
+	nodes, configMismatch                                     atomic.Int64
+	published, publishFailures, publishNanos                  atomic.Uint64
+	buckets                                                   [13]atomic.Uint64 // len(PublishBuckets)+1
 	applied, gaps, reapedUsers, reapedNodes, fences, slowCons atomic.Uint64
-	fenced                                                  atomic.Bool
+	fenced                                                    atomic.Bool
 }
 
 func (c *counters) observePublish(d time.Duration) {
