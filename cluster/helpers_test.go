@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -100,13 +102,14 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// testSettings are quick to expire, so lease tests take about a second.
+// testSettings are quick to expire, so lease tests take seconds, yet
+// leave a loaded machine running the race detector time to renew.
 func testSettings(node string, urls ...string) Settings {
 	return Settings{
 		Node:           node,
 		NATS:           urls,
-		Heartbeat:      200 * time.Millisecond,
-		NodeTTL:        time.Second,
+		Heartbeat:      300 * time.Millisecond,
+		NodeTTL:        2 * time.Second,
 		PublishTimeout: time.Second,
 		ConfigHash:     "same",
 	}
@@ -129,7 +132,7 @@ func connect(t testing.TB, s Settings) *Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
 	defer cancel()
-	n, err := Connect(ctx, s, nil)
+	n, err := Connect(ctx, s, testLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,3 +160,5 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -132,43 +132,45 @@ func (n *Node) hold(ctx context.Context, rev uint64) error {
 // tells the supervisor, which fences the node.
 func (n *Node) renewer() {
 	defer n.wg.Done()
-	t := time.NewTicker(n.s.Heartbeat)
-	defer t.Stop()
+	next := time.Now().Add(n.s.Heartbeat)
 	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-		}
 		n.mu.Lock()
 		held, data, rev, last := n.held, n.lease, n.rev, n.lastRenewal
 		n.mu.Unlock()
-		if !held {
-			continue
-		}
 		deadline := last.Add(n.s.NodeTTL - n.s.Heartbeat)
-		timeout := min(n.s.Heartbeat, time.Until(deadline))
-		if timeout <= 0 {
+		wake := next
+		if held && deadline.Before(wake) {
+			wake = deadline
+		}
+		if sleep(n.ctx, time.Until(wake)) != nil {
+			return
+		}
+		now := time.Now()
+		switch {
+		case !held:
+			next = now.Add(n.s.Heartbeat)
+			continue
+		case !now.Before(deadline):
 			n.lose(rev, FenceReason)
 			continue
+		case now.Before(next):
+			continue // woke early: the state changed meanwhile
 		}
-		sent := time.Now()
-		ctx, cancel := context.WithTimeout(n.ctx, timeout)
-		next, err := n.leases.Update(ctx, n.s.Node, data, rev)
+		next = now.Add(n.s.Heartbeat)
+		ctx, cancel := context.WithTimeout(n.ctx, min(n.s.Heartbeat, deadline.Sub(now)))
+		renewed, err := n.leases.Update(ctx, n.s.Node, data, rev)
 		cancel()
 		switch {
 		case err == nil:
 			n.mu.Lock()
 			if n.rev == rev {
-				n.rev, n.lastRenewal = next, sent
+				n.rev, n.lastRenewal = renewed, now
 			}
 			n.mu.Unlock()
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			n.lose(rev, "lost its lease to another process or to expiry")
 		case n.ctx.Err() != nil:
 			return
-		case !time.Now().Before(deadline):
-			n.lose(rev, FenceReason)
 		}
 	}
 }
@@ -258,28 +260,38 @@ func (n *Node) reapLater(h holding) {
 	go func() {
 		defer n.wg.Done()
 		if n.serving() { // a fenced replica is stale: a serving node reaps
-			_, _ = n.reap(n.ctx, h)
+			n.reap(n.ctx, h)
 		}
 	}()
 }
 
 // reap ends a lost holding's sessions once for the whole cluster: the
 // node that creates its reap lock appends the hub's Lost entry and
-// releases the incarnation's names and codes. It reports whether this
-// node did.
-func (n *Node) reap(ctx context.Context, h holding) (bool, error) {
+// releases the incarnation's names and codes.
+func (n *Node) reap(ctx context.Context, h holding) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := n.reaps.Create(ctx, h.reapKey(), nil, jetstream.KeyTTL(n.reapLockTTL()))
+	if won, _, err := n.lock(ctx, h); won && err == nil {
+		n.endIncarnation(ctx, h)
+	}
+}
+
+// lock takes h's reap lock; when another node holds it, it returns when
+// that node took it.
+func (n *Node) lock(ctx context.Context, h holding) (won bool, since time.Time, err error) {
+	_, err = n.reaps.Create(ctx, h.reapKey(), nil, jetstream.KeyTTL(n.reapLockTTL()))
+	if err == nil {
+		return true, time.Now(), nil
+	}
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return false, nil
+		e, gerr := n.reaps.Get(ctx, h.reapKey())
+		if gerr != nil {
+			return false, time.Now(), nil // gone meanwhile: count it as just taken
+		}
+		return false, e.Created(), nil
 	}
-	if err != nil {
-		n.logger.Error("reaping a lost node", "node", h.node, "err", err)
-		return false, err
-	}
-	n.endIncarnation(ctx, h)
-	return true, nil
+	n.logger.Error("reaping a lost node", "node", h.node, "err", err)
+	return false, time.Time{}, err
 }
 
 // endIncarnation appends the Lost entry of h's incarnation and releases
@@ -299,32 +311,39 @@ func (n *Node) endIncarnation(ctx context.Context, h holding) {
 // is never reaped twice; a node that cannot keep up fences itself first.
 func (n *Node) reapLockTTL() time.Duration { return max(time.Minute, 10*n.s.NodeTTL) }
 
-// reapOwn ends one of this node's own earlier holdings before the node
-// serves again: its sessions are gone (fenced, or a previous process),
-// but the others may still list them. It returns once the Lost entry —
-// its own, or that of a survivor that reaped first — has been applied
-// here, so it comes before anything the node does next.
-func (n *Node) reapOwn(ctx context.Context, h holding) error {
+// endOwn ends this node's lapsed holdings (all of one incarnation) before
+// the node serves again: their sessions are gone (fenced, or a previous
+// process), but the others may still list them. It takes every holding's
+// reap lock, so no survivor starts reaping one later, and returns once a
+// Lost entry for the incarnation has been applied here after every
+// survivor's could still arrive: nothing the node does next can be undone
+// by a late reaper.
+func (n *Node) endOwn(ctx context.Context, holdings []holding) error {
+	h := holdings[0]
 	seen := n.log.expectLost(h.node, h.incarnation)
 	defer n.log.forgetLost(h.node, h.incarnation)
-	won, err := n.reap(ctx, h)
-	if err != nil {
-		return err
-	}
-	wait := 2 * n.s.PublishTimeout
-	if !won {
-		// A survivor reaps it; if its entry has come and gone already,
-		// or never comes, end it once more ourselves (applying it twice
-		// changes nothing).
-		select {
-		case <-seen:
-			return nil
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
+	// A survivor's Lost entry is published within its publish timeout of
+	// taking the lock, or never.
+	settled := time.Now()
+	for _, h := range holdings {
+		won, since, err := n.lock(ctx, h)
+		if err != nil {
+			return err
 		}
-		n.endIncarnation(ctx, h)
+		if !won {
+			settled = later(settled, since.Add(2*n.s.PublishTimeout))
+		}
 	}
+	select {
+	case <-seen:
+		_, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation)
+		return err
+	case <-time.After(time.Until(settled)):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	n.endIncarnation(ctx, h)
+	wait := 2 * n.s.PublishTimeout
 	select {
 	case <-seen:
 		return nil
@@ -333,6 +352,13 @@ func (n *Node) reapOwn(ctx context.Context, h holding) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // seniorPeer reports whether a live node older than this holding exists:

@@ -27,7 +27,7 @@ var ErrQueueFull = errors.New("too many entries are waiting for the servers")
 var errNoResponders = errors.New("no node answered")
 
 // publishBatch bounds the entries in flight at once.
-const publishBatch = 256
+const publishBatch = 64
 
 // Headers of a snapshot reply, which may come in several messages.
 const (
@@ -52,7 +52,7 @@ type Log struct {
 	idSeq    atomic.Uint64 // the last entry ID's counter
 
 	mu      sync.Mutex
-	queue   []core.Entry
+	queue   []queued
 	dropped []core.Entry
 	max     int
 	closing bool
@@ -69,6 +69,13 @@ type Log struct {
 
 	lostMu sync.Mutex
 	lost   map[string]chan struct{} // closed when a Lost entry for node/incarnation is applied
+}
+
+// queued is an entry waiting for the publisher, with when it was
+// appended: its publish timeout runs from then.
+type queued struct {
+	e  core.Entry
+	at time.Time
 }
 
 // consumption is one run of the ordered consumer and the apply loop.
@@ -108,7 +115,7 @@ func (l *Log) Append(e core.Entry) {
 	if len(l.queue) >= l.max || l.closing {
 		l.dropped = append(l.dropped, e)
 	} else {
-		l.queue = append(l.queue, e)
+		l.queue = append(l.queue, queued{e, time.Now()})
 	}
 	l.mu.Unlock()
 	select {
@@ -199,9 +206,10 @@ type inFlight struct {
 // acknowledgements in order; an entry not acknowledged is retried with
 // the same message ID (the stream drops duplicates) until the publish
 // timeout runs out.
-func (l *Log) publish(batch []core.Entry) {
+func (l *Log) publish(batch []queued) {
 	sent := make([]inFlight, 0, len(batch))
-	for _, e := range batch {
+	for _, q := range batch {
+		e := q.e
 		data, err := json.Marshal(e)
 		if err != nil {
 			l.fail(e, err)
@@ -209,7 +217,7 @@ func (l *Log) publish(batch []core.Entry) {
 		}
 		msg := &nats.Msg{Subject: l.names.subject(e.Conv), Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
-		f := inFlight{e: e, msg: msg, start: time.Now()}
+		f := inFlight{e: e, msg: msg, start: q.at}
 		f.ack, _ = l.js.PublishMsgAsync(msg) // an error here is retried below
 		sent = append(sent, f)
 	}
@@ -411,11 +419,11 @@ func (l *Log) requestSnapshot(ctx context.Context) ([]byte, uint64, error) {
 		wait, cancel := context.WithTimeout(ctx, 2*l.timeout)
 		m, err := sub.NextMsgWithContext(wait)
 		cancel()
+		if errors.Is(err, nats.ErrNoResponders) {
+			return nil, 0, errNoResponders
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("snapshot: %w", err)
-		}
-		if m.Header.Get("Status") == "503" {
-			return nil, 0, errNoResponders
 		}
 		if e := m.Header.Get(hdrError); e != "" {
 			return nil, 0, fmt.Errorf("snapshot: the other node failed: %s", e)
