@@ -161,4 +161,5 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// testLogger shows what went wrong in a failing test's output.
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

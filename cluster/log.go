@@ -130,7 +130,7 @@ func (l *Log) OnPublishFailed(f func(core.Entry, error)) { l.onFail.Store(&f) }
 
 func (l *Log) fail(e core.Entry, err error) {
 	l.stats.publishFailures.Add(1)
-	l.logger.Warn("entry not published", "entry", e.ID, "conv", e.Conv, "err", err)
+	l.logger.Debug("entry not published", "entry", e.ID, "conv", e.Conv, "err", err)
 	if f := l.onFail.Load(); f != nil {
 		(*f)(e, err)
 	}

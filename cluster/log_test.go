@@ -6,36 +6,49 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"parley/cluster/natstest"
 	"parley/core"
+	"parley/internal/testkit"
 )
 
-// sameEverywhere waits until every hub has applied want entries and
-// checks that they applied the same ones in the same order, each once.
+// sameEverywhere waits until every hub has applied at least want entries,
+// the same ones in the same order, each once, and returns them.
 func sameEverywhere(t *testing.T, want int, hubs ...*fakeHub) []string {
 	t.Helper()
-	for i, h := range hubs {
-		waitFor(t, fmt.Sprintf("hub %d to apply %d entries", i, want), func() bool {
+	var lists [][]string
+	settled := func() bool {
+		lists = lists[:0]
+		for _, h := range hubs {
 			applied, _, _, _ := h.state()
-			return len(applied) >= want
-		})
+			lists = append(lists, applied)
+		}
+		for _, l := range lists {
+			if len(l) < want || !slices.Equal(l, lists[0]) {
+				return false
+			}
+		}
+		return true
 	}
-	first, _, _, _ := hubs[0].state()
+	deadline := time.Now().Add(testkit.WaitLimit)
+	for !settled() {
+		if time.Now().After(deadline) {
+			for i, l := range lists {
+				t.Logf("hub %d applied %d: %v", i, len(l), l)
+			}
+			t.Fatalf("the hubs did not apply the same %d or more entries in the same order", want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	seen := map[string]bool{}
-	for _, id := range first {
+	for _, id := range lists[0] {
 		if seen[id] {
 			t.Fatalf("entry %s applied twice", id)
 		}
 		seen[id] = true
 	}
-	for i, h := range hubs[1:] {
-		applied, _, _, _ := h.state()
-		if !slices.Equal(applied, first) {
-			t.Fatalf("hub %d applied another order:\n%v\nwant\n%v", i+1, applied, first)
-		}
-	}
-	return first
+	return lists[0]
 }
 
 // Three nodes appending at once see one order: each node's own entries

@@ -185,7 +185,9 @@ func dial(s Settings, logger *slog.Logger, st *counters) (*nats.Conn, error) {
 		nats.MaxPingsOutstanding(2),
 		nats.Timeout(s.PublishTimeout),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			logger.Warn("disconnected from NATS", "err", err)
+			if err != nil { // nil: closed on purpose
+				logger.Warn("disconnected from NATS", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			logger.Info("reconnected to NATS", "server", c.ConnectedUrlRedacted())
