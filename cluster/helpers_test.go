@@ -48,19 +48,22 @@ func (h *fakeHub) Apply(e core.Entry) {
 	h.poke()
 }
 
+// fakeState is what the fake hub's snapshots carry.
+type fakeState struct{ Applied, Lost []string }
+
 func (h *fakeHub) Snapshot() ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return json.Marshal(h.applied)
+	return json.Marshal(fakeState{h.applied, h.lost})
 }
 
 func (h *fakeHub) Restore(state []byte) error {
-	var applied []string
-	if err := json.Unmarshal(state, &applied); err != nil {
+	var st fakeState
+	if err := json.Unmarshal(state, &st); err != nil {
 		return err
 	}
 	h.mu.Lock()
-	h.applied = applied
+	h.applied, h.lost = st.Applied, st.Lost
 	h.mu.Unlock()
 	h.poke()
 	return nil

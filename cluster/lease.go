@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,8 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"parley/core"
 )
 
 // ErrNodeInUse refuses to start a node whose name a running process holds.
@@ -168,11 +167,33 @@ func (n *Node) renewer() {
 			}
 			n.mu.Unlock()
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-			n.lose(rev, "lost its lease to another process or to expiry")
+			if !n.adopt(rev, data) {
+				n.lose(rev, "lost its lease to another process or to expiry")
+			}
 		case n.ctx.Err() != nil:
 			return
 		}
 	}
+}
+
+// adopt handles a renewal refused for its revision: when the lease still
+// holds exactly this holding's value, an earlier renewal went through but
+// its answer was lost (a NATS server failed over), so the node carries on
+// from the lease's revision. It reports whether it did.
+func (n *Node) adopt(rev uint64, data []byte) bool {
+	ctx, cancel := context.WithTimeout(n.ctx, n.s.Heartbeat)
+	defer cancel()
+	e, err := n.leases.Get(ctx, n.s.Node)
+	if err != nil || !bytes.Equal(e.Value(), data) {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.rev != rev {
+		return false
+	}
+	n.rev = e.Revision()
+	return true
 }
 
 // lose marks the lease at revision rev as lost, unless it has been taken
@@ -203,7 +224,9 @@ func (n *Node) watchLeases() {
 	defer n.wg.Done()
 	w, err := n.leases.WatchAll(n.ctx)
 	if err != nil {
-		n.logger.Error("watching the nodes' leases", "err", err)
+		if n.ctx.Err() == nil {
+			n.logger.Error("watching the nodes' leases: no lost node will be reaped by this one", "err", err)
+		}
 		return
 	}
 	defer func() {
@@ -271,40 +294,65 @@ func (n *Node) reapLater(h holding) {
 func (n *Node) reap(ctx context.Context, h holding) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if won, _, err := n.lock(ctx, h); won && err == nil {
-		n.endIncarnation(ctx, h)
+	l, err := n.lock(ctx, h)
+	if err != nil || !l.won {
+		return
+	}
+	if _, err := n.endIncarnation(ctx, h.node, h.incarnation, l); err != nil {
+		n.logger.Error("reaping a lost node", "node", h.node, "err", err)
 	}
 }
 
-// lock takes h's reap lock; when another node holds it, it returns when
-// that node took it.
-func (n *Node) lock(ctx context.Context, h holding) (won bool, since time.Time, err error) {
-	_, err = n.reaps.Create(ctx, h.reapKey(), nil, jetstream.KeyTTL(n.reapLockTTL()))
+// reapLock is a holding's reap lock as a node found it. Its value is the
+// stream sequence of the Lost entry once the reaper has published it.
+type reapLock struct {
+	key   string
+	won   bool      // this node created it
+	rev   uint64    // its revision, when won
+	since time.Time // when it was created
+	seq   uint64    // where the reaper's Lost entry landed; 0 until known
+}
+
+// lock takes h's reap lock, or reads the one another node took.
+func (n *Node) lock(ctx context.Context, h holding) (reapLock, error) {
+	l := reapLock{key: h.reapKey()}
+	rev, err := n.reaps.Create(ctx, l.key, nil, jetstream.KeyTTL(n.reapLockTTL()))
 	if err == nil {
-		return true, time.Now(), nil
+		l.won, l.rev, l.since = true, rev, time.Now()
+		return l, nil
 	}
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		e, gerr := n.reaps.Get(ctx, h.reapKey())
-		if gerr != nil {
-			return false, time.Now(), nil // gone meanwhile: count it as just taken
-		}
-		return false, e.Created(), nil
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return l, fmt.Errorf("reap lock %s: %w", l.key, err)
 	}
-	n.logger.Error("reaping a lost node", "node", h.node, "err", err)
-	return false, time.Time{}, err
+	e, err := n.reaps.Get(ctx, l.key)
+	if err != nil {
+		l.since = time.Now() // gone meanwhile: count it as just taken
+		return l, nil
+	}
+	l.since = e.Created()
+	l.seq, _ = strconv.ParseUint(string(e.Value()), 10, 64)
+	return l, nil
 }
 
-// endIncarnation appends the Lost entry of h's incarnation and releases
-// its claims.
-func (n *Node) endIncarnation(ctx context.Context, h holding) {
-	n.log.Append(n.hub.Lost(h.node, h.incarnation))
-	users, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation)
+// endIncarnation publishes the Lost entry of node's incarnation, records
+// where it landed in the locks this node won, and releases the
+// incarnation's claims. It returns the entry's stream sequence.
+func (n *Node) endIncarnation(ctx context.Context, node, incarnation string, won ...reapLock) (uint64, error) {
+	seq, err := n.log.publishNow(n.hub.Lost(node, incarnation))
 	if err != nil {
-		n.logger.Error("releasing a lost node's names and codes", "node", h.node, "err", err)
+		return 0, fmt.Errorf("publishing the end of %s's sessions: %w", node, err)
+	}
+	for _, l := range won {
+		_, _ = n.reaps.Update(ctx, l.key, []byte(strconv.FormatUint(seq, 10)), l.rev)
+	}
+	users, err := n.dir.releaseIncarnation(ctx, node, incarnation)
+	if err != nil {
+		n.logger.Error("releasing a lost node's names and codes", "node", node, "err", err)
 	}
 	n.stats.reapedNodes.Add(1)
 	n.stats.reapedUsers.Add(uint64(users))
-	n.logger.Info("reaped a lost node", "node", h.node, "incarnation", h.incarnation, "users", users)
+	n.logger.Info("reaped a lost node", "node", node, "incarnation", incarnation, "users", users)
+	return seq, nil
 }
 
 // reapLockTTL outlasts any serving node's view of an expiry, so a holding
@@ -314,51 +362,55 @@ func (n *Node) reapLockTTL() time.Duration { return max(time.Minute, 10*n.s.Node
 // endOwn ends this node's lapsed holdings (all of one incarnation) before
 // the node serves again: their sessions are gone (fenced, or a previous
 // process), but the others may still list them. It takes every holding's
-// reap lock, so no survivor starts reaping one later, and returns once a
-// Lost entry for the incarnation has been applied here after every
-// survivor's could still arrive: nothing the node does next can be undone
-// by a late reaper.
+// reap lock, so no survivor starts reaping one later, and returns once
+// every Lost entry for them — a survivor's or its own — has been applied
+// here: nothing the node does next can be undone by a late reaper.
 func (n *Node) endOwn(ctx context.Context, holdings []holding) error {
-	h := holdings[0]
-	seen := n.log.expectLost(h.node, h.incarnation)
-	defer n.log.forgetLost(h.node, h.incarnation)
-	// A survivor's Lost entry is published within its publish timeout of
-	// taking the lock, or never.
-	settled := time.Now()
+	var (
+		won     []reapLock
+		pending []reapLock
+		until   uint64 // the last Lost entry to wait for
+	)
 	for _, h := range holdings {
-		won, since, err := n.lock(ctx, h)
+		l, err := n.lock(ctx, h)
+		switch {
+		case err != nil:
+			return err
+		case l.won:
+			won = append(won, l)
+		case l.seq != 0:
+			until = max(until, l.seq)
+		default:
+			pending = append(pending, l)
+		}
+	}
+	// A survivor reaping now publishes within its publish timeout of
+	// taking the lock, or never; wait for it to say where.
+	for _, l := range pending {
+		for l.seq == 0 && time.Since(l.since) < 2*n.s.PublishTimeout {
+			if err := sleep(ctx, n.s.Heartbeat/4); err != nil {
+				return err
+			}
+			if e, err := n.reaps.Get(ctx, l.key); err == nil {
+				l.seq, _ = strconv.ParseUint(string(e.Value()), 10, 64)
+			}
+		}
+		if l.seq == 0 {
+			won = append(won, reapLock{key: l.key}) // its reaper died: end it here
+		}
+		until = max(until, l.seq)
+	}
+	h := holdings[0]
+	if len(won) > 0 {
+		seq, err := n.endIncarnation(ctx, h.node, h.incarnation, won...)
 		if err != nil {
 			return err
 		}
-		if !won {
-			settled = later(settled, since.Add(2*n.s.PublishTimeout))
-		}
-	}
-	select {
-	case <-seen:
-		_, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation)
+		until = max(until, seq)
+	} else if _, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation); err != nil {
 		return err
-	case <-time.After(time.Until(settled)):
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	n.endIncarnation(ctx, h)
-	wait := 2 * n.s.PublishTimeout
-	select {
-	case <-seen:
-		return nil
-	case <-time.After(wait):
-		return fmt.Errorf("the entry ending %s's earlier sessions did not come back within %s", h.node, wait)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
+	return n.log.waitApplied(ctx, until)
 }
 
 // seniorPeer reports whether a live node older than this holding exists:
@@ -397,6 +449,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
-
-// isLost reports whether e ends a node's incarnation.
-func isLost(e core.Entry) bool { return e.Kind == core.EntryNodeLost }

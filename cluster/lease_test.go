@@ -59,9 +59,9 @@ func TestLostNodeIsReaped(t *testing.T) {
 			a.Directory().Claim(ctx, core.ClaimCode, "BOBCODE2", other) == nil
 	})
 	sameEverywhere(t, 1, ha, hc)
-	if got := a.Stats().ReapedUsers + c.Stats().ReapedUsers; got != 1 {
-		t.Errorf("%d reaped users counted, want 1", got)
-	}
+	waitFor(t, "one reaped user to be counted", func() bool {
+		return a.Stats().ReapedUsers+c.Stats().ReapedUsers == 1
+	})
 	waitFor(t, "a to count two nodes", func() bool { return a.Stats().Nodes == 2 })
 }
 
