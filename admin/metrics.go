@@ -47,7 +47,7 @@ func newMetrics(s *Server) *metrics {
 			Name: "parley_outbox_dropped_events_total", Help: "Events dropped because a session's outbox was full.",
 		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_ratelimit_hits_total", Help: "Requests refused by a rate limit (message_rate, muted, guess_rate, connections, connect_rate).",
+			Name: "parley_ratelimit_hits_total", Help: "Requests refused by a rate limit (message_rate, muted, guess_rate, connections, connect_rate, rename_rate, password_rate, password_busy).",
 		}, []string{"limit"}),
 		wrongGuesses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_wrong_guesses_total", Help: "Wrong private-chat codes and room passwords.",
@@ -69,7 +69,7 @@ func newMetrics(s *Server) *metrics {
 	for _, k := range []string{"text", "action", "system"} {
 		m.messages.WithLabelValues(k)
 	}
-	for _, l := range []string{"message_rate", "muted", "guess_rate", "connections", "connect_rate"} {
+	for _, l := range []string{"message_rate", "muted", "guess_rate", "connections", "connect_rate", "rename_rate", "password_rate", "password_busy"} {
 		m.rateLimited.WithLabelValues(l)
 	}
 	for _, w := range []string{"code", "password"} {

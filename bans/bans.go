@@ -80,8 +80,18 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
+// maxTextChars bounds the texts of a ban: the most a message may have.
+const maxTextChars = 10000
+
 func (r record) ban() (core.Ban, error) {
 	b := core.Ban{Name: r.Name, Reason: r.Reason, By: r.By, Since: r.Since, Until: r.Until}
+	// The reason reaches the banned user's terminal and the names reach
+	// the operators': a hand edit is checked like anything a user types.
+	for _, f := range []struct{ key, text string }{{"reason", r.Reason}, {"name", r.Name}, {"by", r.By}} {
+		if _, err := core.CleanMessage(f.text, maxTextChars); err != nil && !errors.Is(err, core.ErrEmpty) {
+			return b, fmt.Errorf("bad %s: %w", f.key, err)
+		}
+	}
 	if r.Fingerprint != "" {
 		t, err := core.ParseBanTarget(r.Fingerprint)
 		if err != nil || t.Fingerprint == "" {

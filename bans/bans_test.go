@@ -145,11 +145,15 @@ func TestWritesAreAtomic(t *testing.T) {
 
 func TestDamagedFileIsRefused(t *testing.T) {
 	for name, content := range map[string]string{
-		"not json":        "{bans: [",
-		"wrong version":   `{"version": 9, "bans": []}`,
-		"bad fingerprint": `{"version": 1, "bans": [{"fingerprint": "SHA256:nope", "name": "x", "by": "y", "since": "2026-01-01T00:00:00Z"}]}`,
-		"bad address":     `{"version": 1, "bans": [{"ip": "300.1.1.1/32", "name": "x", "by": "y", "since": "2026-01-01T00:00:00Z"}]}`,
-		"empty ban":       `{"version": 1, "bans": [{"name": "x", "by": "y", "since": "2026-01-01T00:00:00Z"}]}`,
+		"not json":         "{bans: [",
+		"wrong version":    `{"version": 9, "bans": []}`,
+		"bad fingerprint":  `{"version": 1, "bans": [{"fingerprint": "SHA256:nope", "name": "x", "by": "y", "since": "2026-01-01T00:00:00Z"}]}`,
+		"bad address":      `{"version": 1, "bans": [{"ip": "300.1.1.1/32", "name": "x", "by": "y", "since": "2026-01-01T00:00:00Z"}]}`,
+		"empty ban":        `{"version": 1, "bans": [{"name": "x", "by": "y", "since": "2026-01-01T00:00:00Z"}]}`,
+		"escape in reason": `{"version": 1, "bans": [{"ip": "192.0.2.7/32", "name": "x", "by": "y", "reason": "\u001b]0;pwned\u0007", "since": "2026-01-01T00:00:00Z"}]}`,
+		"C1 in reason":     `{"version": 1, "bans": [{"ip": "192.0.2.7/32", "name": "x", "by": "y", "reason": "\u009b2J", "since": "2026-01-01T00:00:00Z"}]}`,
+		"bidi in name":     `{"version": 1, "bans": [{"ip": "192.0.2.7/32", "name": "a\u202eb", "by": "y", "since": "2026-01-01T00:00:00Z"}]}`,
+		"newline in by":    `{"version": 1, "bans": [{"ip": "192.0.2.7/32", "name": "x", "by": "y\nz", "since": "2026-01-01T00:00:00Z"}]}`,
 	} {
 		path := filepath.Join(t.TempDir(), FileName)
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

@@ -37,7 +37,8 @@ type Bans struct {
 
 	banned    atomic.Pointer[func(core.Ban)]
 	w         jetstream.KeyWatcher
-	following bool // follow runs, and closes done when the watch ends
+	cancel    context.CancelFunc // ends the watch
+	following bool               // follow runs, and closes done when the watch ends
 	done      chan struct{}
 }
 
@@ -94,10 +95,12 @@ func openBans(ctx context.Context, kv jetstream.KeyValue, importPath string, tim
 			return nil, err
 		}
 	}
-	// The watch outlives ctx, which bounds only the start: it ends with
-	// stop.
-	w, err := kv.Watch(context.WithoutCancel(ctx), "ban.>")
+	// The watch lasts until stop, not until ctx (which bounds the start).
+	watchCtx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	w, err := kv.Watch(watchCtx, "ban.>")
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("the cluster's bans: %w", err)
 	}
 	b.w = w
@@ -194,6 +197,7 @@ func (b *Bans) onBan(f func(core.Ban)) { b.banned.Store(&f) }
 
 func (b *Bans) stop() {
 	_ = b.w.Stop()
+	b.cancel()
 	if b.following {
 		<-b.done
 		return

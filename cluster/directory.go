@@ -242,6 +242,8 @@ func (d *Directory) releaseAllBut(ctx context.Context, live map[string]string) e
 
 // readAll returns the current entries of a bucket, deletions left out.
 func readAll(ctx context.Context, kv jetstream.KeyValue) ([]jetstream.KeyValueEntry, error) {
+	ctx, cancel := context.WithCancel(ctx) // the watch's goroutine ends with it
+	defer cancel()
 	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -46,19 +48,22 @@ func (h *fakeHub) Apply(e core.Entry) {
 	h.poke()
 }
 
+// fakeState is what the fake hub's snapshots carry.
+type fakeState struct{ Applied, Lost []string }
+
 func (h *fakeHub) Snapshot() ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return json.Marshal(h.applied)
+	return json.Marshal(fakeState{h.applied, h.lost})
 }
 
 func (h *fakeHub) Restore(state []byte) error {
-	var applied []string
-	if err := json.Unmarshal(state, &applied); err != nil {
+	var st fakeState
+	if err := json.Unmarshal(state, &st); err != nil {
 		return err
 	}
 	h.mu.Lock()
-	h.applied = applied
+	h.applied, h.lost = st.Applied, st.Lost
 	h.mu.Unlock()
 	h.poke()
 	return nil
@@ -100,13 +105,14 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// testSettings are quick to expire, so lease tests take about a second.
+// testSettings are quick to expire, so lease tests take seconds, yet
+// leave a loaded machine running the race detector time to renew.
 func testSettings(node string, urls ...string) Settings {
 	return Settings{
 		Node:           node,
 		NATS:           urls,
-		Heartbeat:      200 * time.Millisecond,
-		NodeTTL:        time.Second,
+		Heartbeat:      300 * time.Millisecond,
+		NodeTTL:        2 * time.Second,
 		PublishTimeout: time.Second,
 		ConfigHash:     "same",
 	}
@@ -129,7 +135,7 @@ func connect(t testing.TB, s Settings) *Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
 	defer cancel()
-	n, err := Connect(ctx, s, nil)
+	n, err := Connect(ctx, s, testLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,3 +163,6 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// testLogger shows what went wrong in a failing test's output.
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,8 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"parley/core"
 )
 
 // ErrNodeInUse refuses to start a node whose name a running process holds.
@@ -132,45 +131,69 @@ func (n *Node) hold(ctx context.Context, rev uint64) error {
 // tells the supervisor, which fences the node.
 func (n *Node) renewer() {
 	defer n.wg.Done()
-	t := time.NewTicker(n.s.Heartbeat)
-	defer t.Stop()
+	next := time.Now().Add(n.s.Heartbeat)
 	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-		}
 		n.mu.Lock()
 		held, data, rev, last := n.held, n.lease, n.rev, n.lastRenewal
 		n.mu.Unlock()
-		if !held {
-			continue
-		}
 		deadline := last.Add(n.s.NodeTTL - n.s.Heartbeat)
-		timeout := min(n.s.Heartbeat, time.Until(deadline))
-		if timeout <= 0 {
+		wake := next
+		if held && deadline.Before(wake) {
+			wake = deadline
+		}
+		if sleep(n.ctx, time.Until(wake)) != nil {
+			return
+		}
+		now := time.Now()
+		switch {
+		case !held:
+			next = now.Add(n.s.Heartbeat)
+			continue
+		case !now.Before(deadline):
 			n.lose(rev, FenceReason)
 			continue
+		case now.Before(next):
+			continue // woke early: the state changed meanwhile
 		}
-		sent := time.Now()
-		ctx, cancel := context.WithTimeout(n.ctx, timeout)
-		next, err := n.leases.Update(ctx, n.s.Node, data, rev)
+		next = now.Add(n.s.Heartbeat)
+		ctx, cancel := context.WithTimeout(n.ctx, min(n.s.Heartbeat, deadline.Sub(now)))
+		renewed, err := n.leases.Update(ctx, n.s.Node, data, rev)
 		cancel()
 		switch {
 		case err == nil:
 			n.mu.Lock()
 			if n.rev == rev {
-				n.rev, n.lastRenewal = next, sent
+				n.rev, n.lastRenewal = renewed, now
 			}
 			n.mu.Unlock()
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-			n.lose(rev, "lost its lease to another process or to expiry")
+			if !n.adopt(rev, data) {
+				n.lose(rev, "lost its lease to another process or to expiry")
+			}
 		case n.ctx.Err() != nil:
 			return
-		case !time.Now().Before(deadline):
-			n.lose(rev, FenceReason)
 		}
 	}
+}
+
+// adopt handles a renewal refused for its revision: when the lease still
+// holds exactly this holding's value, an earlier renewal went through but
+// its answer was lost (a NATS server failed over), so the node carries on
+// from the lease's revision. It reports whether it did.
+func (n *Node) adopt(rev uint64, data []byte) bool {
+	ctx, cancel := context.WithTimeout(n.ctx, n.s.Heartbeat)
+	defer cancel()
+	e, err := n.leases.Get(ctx, n.s.Node)
+	if err != nil || !bytes.Equal(e.Value(), data) {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.rev != rev {
+		return false
+	}
+	n.rev = e.Revision()
+	return true
 }
 
 // lose marks the lease at revision rev as lost, unless it has been taken
@@ -201,7 +224,9 @@ func (n *Node) watchLeases() {
 	defer n.wg.Done()
 	w, err := n.leases.WatchAll(n.ctx)
 	if err != nil {
-		n.logger.Error("watching the nodes' leases", "err", err)
+		if n.ctx.Err() == nil {
+			n.logger.Error("watching the nodes' leases: no lost node will be reaped by this one", "err", err)
+		}
 		return
 	}
 	defer func() {
@@ -258,81 +283,134 @@ func (n *Node) reapLater(h holding) {
 	go func() {
 		defer n.wg.Done()
 		if n.serving() { // a fenced replica is stale: a serving node reaps
-			_, _ = n.reap(n.ctx, h)
+			n.reap(n.ctx, h)
 		}
 	}()
 }
 
 // reap ends a lost holding's sessions once for the whole cluster: the
 // node that creates its reap lock appends the hub's Lost entry and
-// releases the incarnation's names and codes. It reports whether this
-// node did.
-func (n *Node) reap(ctx context.Context, h holding) (bool, error) {
+// releases the incarnation's names and codes.
+func (n *Node) reap(ctx context.Context, h holding) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := n.reaps.Create(ctx, h.reapKey(), nil, jetstream.KeyTTL(n.reapLockTTL()))
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return false, nil
+	l, err := n.lock(ctx, h)
+	if err != nil || !l.won {
+		return
 	}
-	if err != nil {
+	if _, err := n.endIncarnation(ctx, h.node, h.incarnation, l); err != nil {
 		n.logger.Error("reaping a lost node", "node", h.node, "err", err)
-		return false, err
 	}
-	n.endIncarnation(ctx, h)
-	return true, nil
 }
 
-// endIncarnation appends the Lost entry of h's incarnation and releases
-// its claims.
-func (n *Node) endIncarnation(ctx context.Context, h holding) {
-	n.log.Append(n.hub.Lost(h.node, h.incarnation))
-	users, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation)
+// reapLock is a holding's reap lock as a node found it. Its value is the
+// stream sequence of the Lost entry once the reaper has published it.
+type reapLock struct {
+	key   string
+	won   bool      // this node created it
+	rev   uint64    // its revision, when won
+	since time.Time // when it was created
+	seq   uint64    // where the reaper's Lost entry landed; 0 until known
+}
+
+// lock takes h's reap lock, or reads the one another node took.
+func (n *Node) lock(ctx context.Context, h holding) (reapLock, error) {
+	l := reapLock{key: h.reapKey()}
+	rev, err := n.reaps.Create(ctx, l.key, nil, jetstream.KeyTTL(n.reapLockTTL()))
+	if err == nil {
+		l.won, l.rev, l.since = true, rev, time.Now()
+		return l, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return l, fmt.Errorf("reap lock %s: %w", l.key, err)
+	}
+	e, err := n.reaps.Get(ctx, l.key)
 	if err != nil {
-		n.logger.Error("releasing a lost node's names and codes", "node", h.node, "err", err)
+		l.since = time.Now() // gone meanwhile: count it as just taken
+		return l, nil
+	}
+	l.since = e.Created()
+	l.seq, _ = strconv.ParseUint(string(e.Value()), 10, 64)
+	return l, nil
+}
+
+// endIncarnation publishes the Lost entry of node's incarnation, records
+// where it landed in the locks this node won, and releases the
+// incarnation's claims. It returns the entry's stream sequence.
+func (n *Node) endIncarnation(ctx context.Context, node, incarnation string, won ...reapLock) (uint64, error) {
+	seq, err := n.log.publishNow(n.hub.Lost(node, incarnation))
+	if err != nil {
+		return 0, fmt.Errorf("publishing the end of %s's sessions: %w", node, err)
+	}
+	for _, l := range won {
+		_, _ = n.reaps.Update(ctx, l.key, []byte(strconv.FormatUint(seq, 10)), l.rev)
+	}
+	users, err := n.dir.releaseIncarnation(ctx, node, incarnation)
+	if err != nil {
+		n.logger.Error("releasing a lost node's names and codes", "node", node, "err", err)
 	}
 	n.stats.reapedNodes.Add(1)
 	n.stats.reapedUsers.Add(uint64(users))
-	n.logger.Info("reaped a lost node", "node", h.node, "incarnation", h.incarnation, "users", users)
+	n.logger.Info("reaped a lost node", "node", node, "incarnation", incarnation, "users", users)
+	return seq, nil
 }
 
 // reapLockTTL outlasts any serving node's view of an expiry, so a holding
 // is never reaped twice; a node that cannot keep up fences itself first.
 func (n *Node) reapLockTTL() time.Duration { return max(time.Minute, 10*n.s.NodeTTL) }
 
-// reapOwn ends one of this node's own earlier holdings before the node
-// serves again: its sessions are gone (fenced, or a previous process),
-// but the others may still list them. It returns once the Lost entry —
-// its own, or that of a survivor that reaped first — has been applied
-// here, so it comes before anything the node does next.
-func (n *Node) reapOwn(ctx context.Context, h holding) error {
-	seen := n.log.expectLost(h.node, h.incarnation)
-	defer n.log.forgetLost(h.node, h.incarnation)
-	won, err := n.reap(ctx, h)
-	if err != nil {
+// endOwn ends this node's lapsed holdings (all of one incarnation) before
+// the node serves again: their sessions are gone (fenced, or a previous
+// process), but the others may still list them. It takes every holding's
+// reap lock, so no survivor starts reaping one later, and returns once
+// every Lost entry for them — a survivor's or its own — has been applied
+// here: nothing the node does next can be undone by a late reaper.
+func (n *Node) endOwn(ctx context.Context, holdings []holding) error {
+	var (
+		won     []reapLock
+		pending []reapLock
+		until   uint64 // the last Lost entry to wait for
+	)
+	for _, h := range holdings {
+		l, err := n.lock(ctx, h)
+		switch {
+		case err != nil:
+			return err
+		case l.won:
+			won = append(won, l)
+		case l.seq != 0:
+			until = max(until, l.seq)
+		default:
+			pending = append(pending, l)
+		}
+	}
+	// A survivor reaping now publishes within its publish timeout of
+	// taking the lock, or never; wait for it to say where.
+	for _, l := range pending {
+		for l.seq == 0 && time.Since(l.since) < 2*n.s.PublishTimeout {
+			if err := sleep(ctx, n.s.Heartbeat/4); err != nil {
+				return err
+			}
+			if e, err := n.reaps.Get(ctx, l.key); err == nil {
+				l.seq, _ = strconv.ParseUint(string(e.Value()), 10, 64)
+			}
+		}
+		if l.seq == 0 {
+			won = append(won, reapLock{key: l.key}) // its reaper died: end it here
+		}
+		until = max(until, l.seq)
+	}
+	h := holdings[0]
+	if len(won) > 0 {
+		seq, err := n.endIncarnation(ctx, h.node, h.incarnation, won...)
+		if err != nil {
+			return err
+		}
+		until = max(until, seq)
+	} else if _, err := n.dir.releaseIncarnation(ctx, h.node, h.incarnation); err != nil {
 		return err
 	}
-	wait := 2 * n.s.PublishTimeout
-	if !won {
-		// A survivor reaps it; if its entry has come and gone already,
-		// or never comes, end it once more ourselves (applying it twice
-		// changes nothing).
-		select {
-		case <-seen:
-			return nil
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		n.endIncarnation(ctx, h)
-	}
-	select {
-	case <-seen:
-		return nil
-	case <-time.After(wait):
-		return fmt.Errorf("the entry ending %s's earlier sessions did not come back within %s", h.node, wait)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return n.log.waitApplied(ctx, until)
 }
 
 // seniorPeer reports whether a live node older than this holding exists:
@@ -371,6 +449,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
-
-// isLost reports whether e ends a node's incarnation.
-func isLost(e core.Entry) bool { return e.Kind == core.EntryNodeLost }

@@ -27,7 +27,7 @@ var ErrQueueFull = errors.New("too many entries are waiting for the servers")
 var errNoResponders = errors.New("no node answered")
 
 // publishBatch bounds the entries in flight at once.
-const publishBatch = 256
+const publishBatch = 64
 
 // Headers of a snapshot reply, which may come in several messages.
 const (
@@ -52,7 +52,7 @@ type Log struct {
 	idSeq    atomic.Uint64 // the last entry ID's counter
 
 	mu      sync.Mutex
-	queue   []core.Entry
+	queue   []queued
 	dropped []core.Entry
 	max     int
 	closing bool
@@ -67,8 +67,14 @@ type Log struct {
 	snapReq  chan snapRequest
 	troubled func(error) // the apply loop found a gap
 
-	lostMu sync.Mutex
-	lost   map[string]chan struct{} // closed when a Lost entry for node/incarnation is applied
+	applied atomic.Uint64 // l.last, for other goroutines
+}
+
+// queued is an entry waiting for the publisher, with when it was
+// appended: its publish timeout runs from then.
+type queued struct {
+	e  core.Entry
+	at time.Time
 }
 
 // consumption is one run of the ordered consumer and the apply loop.
@@ -91,7 +97,7 @@ func newLog(nc *nats.Conn, js jetstream.JetStream, n names, s Settings, incarnat
 		idPrefix: s.Node + "." + incarnation + ".",
 		nc:       nc, js: js, names: n, timeout: s.PublishTimeout, stats: st, logger: logger,
 		max: s.QueueSize, wake: make(chan struct{}, 1), pubDone: make(chan struct{}),
-		snapReq: make(chan snapRequest), lost: map[string]chan struct{}{},
+		snapReq: make(chan snapRequest),
 	}
 	go l.publisher()
 	return l
@@ -101,14 +107,12 @@ func newLog(nc *nats.Conn, js jetstream.JetStream, n names, s Settings, incarnat
 // be queued or published in time is reported to the callback set by
 // OnPublishFailed.
 func (l *Log) Append(e core.Entry) {
-	if e.ID == "" {
-		e.ID = l.idPrefix + strconv.FormatUint(l.idSeq.Add(1), 10)
-	}
+	l.stamp(&e)
 	l.mu.Lock()
 	if len(l.queue) >= l.max || l.closing {
 		l.dropped = append(l.dropped, e)
 	} else {
-		l.queue = append(l.queue, e)
+		l.queue = append(l.queue, queued{e, time.Now()})
 	}
 	l.mu.Unlock()
 	select {
@@ -117,13 +121,42 @@ func (l *Log) Append(e core.Entry) {
 	}
 }
 
+// stamp gives e an ID unique across nodes and their restarts, unless it
+// has one.
+func (l *Log) stamp(e *core.Entry) {
+	if e.ID == "" {
+		e.ID = l.idPrefix + strconv.FormatUint(l.idSeq.Add(1), 10)
+	}
+}
+
+// publishNow publishes e outside the queue and waits for the stream's
+// sequence of it: for the reaper, which must know where its entry landed.
+func (l *Log) publishNow(e core.Entry) (uint64, error) {
+	l.stamp(&e)
+	msg, err := l.message(e)
+	if err != nil {
+		return 0, err
+	}
+	return l.retry(inFlight{e: e, msg: msg, start: time.Now()})
+}
+
+func (l *Log) message(e core.Entry) (*nats.Msg, error) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	msg := &nats.Msg{Subject: l.names.subject(e.Conv), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, e.ID)
+	return msg, nil
+}
+
 // OnPublishFailed sets what is called, from the publisher's goroutine,
 // with an entry the stream did not take.
 func (l *Log) OnPublishFailed(f func(core.Entry, error)) { l.onFail.Store(&f) }
 
 func (l *Log) fail(e core.Entry, err error) {
 	l.stats.publishFailures.Add(1)
-	l.logger.Warn("entry not published", "entry", e.ID, "conv", e.Conv, "err", err)
+	l.logger.Debug("entry not published", "entry", e.ID, "conv", e.Conv, "err", err)
 	if f := l.onFail.Load(); f != nil {
 		(*f)(e, err)
 	}
@@ -199,17 +232,16 @@ type inFlight struct {
 // acknowledgements in order; an entry not acknowledged is retried with
 // the same message ID (the stream drops duplicates) until the publish
 // timeout runs out.
-func (l *Log) publish(batch []core.Entry) {
+func (l *Log) publish(batch []queued) {
 	sent := make([]inFlight, 0, len(batch))
-	for _, e := range batch {
-		data, err := json.Marshal(e)
+	for _, q := range batch {
+		e := q.e
+		msg, err := l.message(e)
 		if err != nil {
 			l.fail(e, err)
 			continue
 		}
-		msg := &nats.Msg{Subject: l.names.subject(e.Conv), Data: data, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
-		f := inFlight{e: e, msg: msg, start: time.Now()}
+		f := inFlight{e: e, msg: msg, start: q.at}
 		f.ack, _ = l.js.PublishMsgAsync(msg) // an error here is retried below
 		sent = append(sent, f)
 	}
@@ -222,27 +254,32 @@ func (l *Log) publish(batch []core.Entry) {
 			case <-f.ack.Err():
 			}
 		}
-		l.retry(f)
+		if _, err := l.retry(f); err != nil {
+			l.fail(f.e, err)
+		}
 	}
 }
 
-func (l *Log) retry(f inFlight) {
+// retry publishes f again, with the same message ID, until the stream
+// acknowledges it or f's publish timeout runs out.
+func (l *Log) retry(f inFlight) (uint64, error) {
 	deadline := f.start.Add(l.timeout)
 	err := context.DeadlineExceeded
 	for time.Now().Before(deadline) && !l.nc.IsClosed() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		_, err = l.js.PublishMsg(ctx, f.msg)
+		var ack *jetstream.PubAck
+		ack, err = l.js.PublishMsg(ctx, f.msg)
 		cancel()
 		if err == nil {
 			l.stats.observePublish(time.Since(f.start))
-			return
+			return ack.Sequence, nil
 		}
 		pause := min(50*time.Millisecond, time.Until(deadline))
 		if pause > 0 {
 			time.Sleep(pause)
 		}
 	}
-	l.fail(f.e, err)
+	return 0, err
 }
 
 // consume applies the stream's entries from sequence after+1 on, in
@@ -270,6 +307,7 @@ func (l *Log) consume(ctx context.Context, after uint64) error {
 		return fmt.Errorf("following the log: %w", err)
 	}
 	l.last = after
+	l.applied.Store(after)
 	l.cur = c
 	go l.applyLoop(c, msgs)
 	return nil
@@ -317,11 +355,9 @@ func (l *Log) applyLoop(c *consumption, msgs <-chan jetstream.Msg) {
 			} else {
 				l.hub.Apply(e)
 				l.stats.applied.Add(1)
-				if isLost(e) {
-					l.lostApplied(e.Note, e.Text)
-				}
 			}
 			l.last = seq
+			l.applied.Store(seq)
 		case r := <-l.snapReq:
 			state, err := l.hub.Snapshot()
 			r.reply <- snapAnswer{state: state, seq: l.last, err: err}
@@ -331,29 +367,15 @@ func (l *Log) applyLoop(c *consumption, msgs <-chan jetstream.Msg) {
 	}
 }
 
-// expectLost returns a channel closed once a Lost entry for the node's
-// incarnation is applied.
-func (l *Log) expectLost(node, incarnation string) <-chan struct{} {
-	l.lostMu.Lock()
-	defer l.lostMu.Unlock()
-	ch := make(chan struct{})
-	l.lost[node+"/"+incarnation] = ch
-	return ch
-}
-
-func (l *Log) forgetLost(node, incarnation string) {
-	l.lostMu.Lock()
-	defer l.lostMu.Unlock()
-	delete(l.lost, node+"/"+incarnation)
-}
-
-func (l *Log) lostApplied(node, incarnation string) {
-	l.lostMu.Lock()
-	defer l.lostMu.Unlock()
-	if ch, ok := l.lost[node+"/"+incarnation]; ok {
-		close(ch)
-		delete(l.lost, node+"/"+incarnation)
+// waitApplied returns once the entry at stream sequence seq has been
+// applied here (or was part of the snapshot the hub started from).
+func (l *Log) waitApplied(ctx context.Context, seq uint64) error {
+	for l.applied.Load() < seq {
+		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+			return fmt.Errorf("waiting for entry %d to be applied: %w", seq, err)
+		}
 	}
+	return nil
 }
 
 // answerSnapshot gives a node that is starting this node's replica and
@@ -416,9 +438,6 @@ func (l *Log) requestSnapshot(ctx context.Context) ([]byte, uint64, error) {
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("snapshot: %w", err)
-		}
-		if m.Header.Get("Status") == "503" {
-			return nil, 0, errNoResponders
 		}
 		if e := m.Header.Get(hdrError); e != "" {
 			return nil, 0, fmt.Errorf("snapshot: the other node failed: %s", e)

@@ -192,7 +192,9 @@ func dial(s Settings, logger *slog.Logger, st *counters) (*nats.Conn, error) {
 		nats.MaxPingsOutstanding(2),
 		nats.Timeout(s.PublishTimeout),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			logger.Warn("disconnected from NATS", "err", err)
+			if err != nil { // nil: closed on purpose
+				logger.Warn("disconnected from NATS", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			logger.Info("reconnected to NATS", "server", c.ConnectedUrlRedacted())
@@ -313,11 +315,20 @@ func (n *Node) catchUp(ctx context.Context) error {
 		return err
 	}
 	for len(n.toReap) > 0 {
-		if err := n.reapOwn(ctx, n.toReap[0]); err != nil {
+		inc := n.toReap[0].incarnation
+		var same, rest []holding
+		for _, h := range n.toReap {
+			if h.incarnation == inc {
+				same = append(same, h)
+			} else {
+				rest = append(rest, h)
+			}
+		}
+		if err := n.endOwn(ctx, same); err != nil {
 			n.log.stopConsuming()
 			return fmt.Errorf("cluster: %w", err)
 		}
-		n.toReap = n.toReap[1:]
+		n.toReap = rest
 	}
 	return n.serve()
 }
@@ -440,7 +451,7 @@ func (n *Node) recover() {
 	if n.closed {
 		return
 	}
-	ctx, cancel := context.WithTimeout(n.ctx, n.s.NodeTTL)
+	ctx, cancel := context.WithTimeout(n.ctx, n.s.NodeTTL+4*n.s.PublishTimeout)
 	defer cancel()
 	if n.hub == nil {
 		if _, err := n.acquire(ctx); err == nil {
@@ -482,7 +493,7 @@ func (n *Node) Close() error {
 		n.mu.Lock()
 		h := holding{n.s.Node, n.incarnation, n.rank}
 		n.mu.Unlock()
-		_, _ = n.reap(n.ctx, h)
+		n.reap(n.ctx, h)
 	}
 	n.cancel()
 	n.wg.Wait()

@@ -30,6 +30,10 @@ type Config struct {
 	ICE     ICE
 	Admin   Admin
 	Cluster Cluster
+	// ReloadMayClear lets a reload remove every room besides the default
+	// one, every room password, every operator or every reserved name,
+	// which CheckReload otherwise refuses.
+	ReloadMayClear bool
 }
 
 // Cluster says how this node joins others to serve as one: empty Node

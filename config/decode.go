@@ -253,6 +253,7 @@ func (r *reader) document(t *table, cfg *Config) {
 		c.Welcome = checkWelcome(t, welcome)
 	}
 	t.str("motd", &c.Motd)
+	t.boolean("reload_may_clear", &cfg.ReloadMayClear)
 	t.strings("operators", &c.Operators)
 	if rooms, ok := t.list("rooms"); ok {
 		c.Rooms = make([]core.RoomConfig, 0, len(rooms))
@@ -358,7 +359,12 @@ func limits(t *table, l *core.Limits) {
 	t.integer("rate_warnings", &l.RateWarnings)
 	t.duration("mute_for", &l.MuteFor)
 	t.integer("muted_strikes", &l.MutedStrikes)
+	t.integer("rename_burst", &l.RenameBurst)
+	t.number("renames_per_minute", &l.RenamesPerMinute)
 	t.integer("wrong_codes_per_minute", &l.WrongCodes)
+	t.integer("password_workers", &l.PasswordWorkers)
+	t.integer("password_queue", &l.PasswordQueue)
+	t.integer("password_checks_per_minute", &l.PasswordChecks)
 	t.integer("outbox_size", &l.OutboxSize)
 	t.duration("slow_timeout", &l.SlowTimeout)
 	t.integer("max_rooms", &l.MaxRooms)

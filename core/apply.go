@@ -103,6 +103,7 @@ func (h *Hub) applyOnlineLocked(e Entry) {
 	h.users[u.id] = u
 	h.byCode[u.code] = u
 	h.byName[u.nameKey] = u
+	h.lookAddLocked(u)
 	h.inheritMuteLocked(u)
 	if h.isLocal(u) {
 		h.observeStartLocked(u)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Command is one slash command. The one registry feeds the parser, /help,
@@ -181,6 +179,9 @@ func (s *Session) openByCode(code, typed string) error {
 	h.mu.Lock()
 	defer h.unlock()
 	u := s.u
+	if err := h.chargeLocked(u, actPrivate); err != nil {
+		return err
+	}
 	if err := h.guessWaitLocked(u); err != nil {
 		return err
 	}
@@ -215,12 +216,15 @@ func blocks(owner, other *user) bool {
 
 // ipWindowLocked returns the per-address counter (IPv6 per /64) for
 // wrong codes and passwords, or nil for exempt and unknown addresses.
-func (h *Hub) ipWindowLocked(addr string) *window {
+func (h *Hub) ipWindowLocked(addr string) *window { return h.addrWindowLocked(addr, "") }
+
+// addrWindowLocked is ipWindowLocked for the counter named kind.
+func (h *Hub) addrWindowLocked(addr, kind string) *window {
 	ip, ok := parseAddr(addr)
 	if !ok || h.exempt.contains(ip) {
 		return nil
 	}
-	key := clientPrefix(ip).String()
+	key := kind + clientPrefix(ip).String()
 	w := h.ipCodes[key]
 	if w == nil {
 		w = &window{}
@@ -286,6 +290,10 @@ func (s *Session) Join(target, password string) error {
 		h.unlock()
 		return errors.New("the server has too many rooms right now: join an existing one")
 	}
+	if err := h.chargeLocked(s.u, actJoin); err != nil {
+		h.unlock()
+		return err
+	}
 	var hash string
 	if c != nil {
 		hash = c.passHash
@@ -296,6 +304,13 @@ func (s *Session) Join(target, password string) error {
 			}
 		}
 	}
+	var gate *passwordGate
+	if password != "" && (hash != "" || c == nil) {
+		if gate, err = h.passwordWorkLocked(s.u); err != nil {
+			h.unlock()
+			return err
+		}
+	}
 	h.unlock()
 
 	// bcrypt takes tens of milliseconds: never with the hub locked.
@@ -303,18 +318,22 @@ func (s *Session) Join(target, password string) error {
 	switch {
 	case hash != "" && password == "":
 		return fmt.Errorf("%s needs a password: /join %s PASSWORD", id, id)
-	case hash != "" && bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil:
-		h.mu.Lock()
-		h.wrongGuessLocked(s.u)
-		h.watch.refused(RefusedWrongPassword)
-		h.unlock()
-		return fmt.Errorf("wrong password for %s", id)
-	case c == nil && password != "":
-		b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	case hash != "":
+		match, err := gate.compare(hash, password)
 		if err != nil {
 			return err
 		}
-		newHash = string(b)
+		if !match {
+			h.mu.Lock()
+			h.wrongGuessLocked(s.u)
+			h.watch.refused(RefusedWrongPassword)
+			h.unlock()
+			return fmt.Errorf("wrong password for %s", id)
+		}
+	case c == nil && password != "":
+		if newHash, err = gate.hash(password); err != nil {
+			return err
+		}
 	}
 
 	h.mu.Lock()
@@ -386,6 +405,9 @@ func (s *Session) DM(args string) error {
 		}
 		return fmt.Errorf("no one called %s in your rooms", strings.ToValidUTF8(args, "?"))
 	}
+	if err := h.chargeLocked(s.u, actPrivate); err != nil {
+		return err
+	}
 	h.openPrivateWithLocked(s.u, t)
 	return nil
 }
@@ -410,6 +432,9 @@ func (s *Session) Rename(args string) error {
 	h.mu.Lock()
 	u := s.u
 	err = h.renameAllowedLocked(u, name)
+	if err == nil {
+		err = h.chargeLocked(u, actRename)
+	}
 	dir, o, oldKey := h.dir, h.owner(u.id), u.nameKey
 	h.mu.Unlock()
 	if err != nil {
@@ -468,8 +493,10 @@ func (h *Hub) renameLocked(u *user, name string) {
 	if h.byName[u.nameKey] == u {
 		delete(h.byName, u.nameKey)
 	}
+	h.lookDropLocked(u)
 	u.name, u.nameKey = name, NameKey(name)
 	h.byName[u.nameKey] = u
+	h.lookAddLocked(u)
 	h.monitorLocked(MonitorEvent{Kind: MonitorRenamed, Name: name, OldName: old, Transport: u.transport})
 	for _, c := range u.convs {
 		notice := h.postLocked(c, System, Member{}, old+" is now "+name)
@@ -625,6 +652,9 @@ func (s *Session) Leave(id string) error {
 	c := h.convs[id]
 	if id == "" || c == nil || !c.has(u) {
 		return errors.New("you are not in a conversation")
+	}
+	if err := h.chargeLocked(u, actLeave); err != nil {
+		return err
 	}
 	why := u.name + " left"
 	if c.kind == Private {

@@ -53,10 +53,21 @@ type Limits struct {
 	RateWarnings int           // refused messages before a mute
 	MuteFor      time.Duration // how long a flooder stays muted
 	MutedStrikes int           // messages tried while muted before disconnect
-	WrongCodes   int           // wrong /join codes per minute, per user and per IP
-	OutboxSize   int           // events queued for a session before it misses some
-	SlowTimeout  time.Duration // how long a session may stay behind before it is cut off
-	MaxRooms     int           // rooms in existence at once, config rooms included
+	// RenameBurst renames may follow each other, then RenamesPerMinute;
+	// a rename also counts as a message.
+	RenameBurst      int
+	RenamesPerMinute float64
+	WrongCodes       int // wrong /join codes per minute, per user and per IP
+	// PasswordWorkers room passwords are hashed or checked at once in the
+	// whole server, PasswordQueue more wait; beyond that they are refused.
+	PasswordWorkers int
+	PasswordQueue   int
+	// PasswordChecks is how many room passwords one user, and one
+	// address, may have hashed or checked per minute.
+	PasswordChecks int
+	OutboxSize     int           // events queued for a session before it misses some
+	SlowTimeout    time.Duration // how long a session may stay behind before it is cut off
+	MaxRooms       int           // rooms in existence at once, config rooms included
 	// JoinNoticesUpTo is the largest room whose joins and leaves are
 	// posted as notices; in a bigger one they would drown the talk, so
 	// only the member count changes. 0 means every room posts them.
@@ -99,7 +110,12 @@ func DefaultLimits() Limits {
 		RateWarnings:      3,
 		MuteFor:           30 * time.Second,
 		MutedStrikes:      20,
+		RenameBurst:       3,
+		RenamesPerMinute:  2,
 		WrongCodes:        5,
+		PasswordWorkers:   1,
+		PasswordQueue:     8,
+		PasswordChecks:    10,
 		OutboxSize:        512,
 		SlowTimeout:       15 * time.Second,
 		MaxRooms:          1000,
@@ -128,7 +144,12 @@ func (c Config) Validate() error {
 		{"rate_warnings", l.RateWarnings >= 0},
 		{"mute_for", l.MuteFor >= 0},
 		{"muted_strikes", l.MutedStrikes >= 0},
+		{"rename_burst", l.RenameBurst >= 1},
+		{"renames_per_minute", l.RenamesPerMinute > 0},
 		{"wrong_codes_per_minute", l.WrongCodes >= 1},
+		{"password_workers", l.PasswordWorkers >= 1 && l.PasswordWorkers <= 64},
+		{"password_queue", l.PasswordQueue >= 0 && l.PasswordQueue <= 10000},
+		{"password_checks_per_minute", l.PasswordChecks >= 1},
 		{"outbox_size", l.OutboxSize >= 16},
 		{"slow_timeout", l.SlowTimeout >= time.Second},
 		{"max_rooms", l.MaxRooms >= len(c.Rooms)},

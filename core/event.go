@@ -35,6 +35,10 @@ type Member struct {
 	// KeyTag is KeyTag of the SSH key the user logged in with, "" for
 	// none: shown next to the name, it tells same-looking names apart.
 	KeyTag string
+	// LookAlike is set while another user online has a name that
+	// resembles this one ("alice" and "alice_"): a message's author then
+	// shows its KeyTag, or that it has none, beside the name.
+	LookAlike bool
 }
 
 // ConvKind distinguishes rooms from private chats.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Hub is one node's chat state. All of its methods are safe for
@@ -23,10 +25,14 @@ type Hub struct {
 	users    map[uint64]*user
 	byCode   map[string]*user
 	byName   map[string]*user       // by NameKey
+	looks    map[string][]*user     // by lookAlikeKey, for names that resemble each other
 	reserved map[string]reservation // by NameKey
 	convs    map[string]*conv
-	ipCodes  map[string]*window // wrong codes and passwords per IP
-	exempt   ipSet
+	ipCodes  map[string]*window // wrong codes and passwords per IP, and other per-IP counters by kind
+	// passwords bounds the bcrypt work of the whole server.
+	passwords    *passwordGate
+	passwordCost int // bcrypt cost of new room passwords
+	exempt       ipSet
 	// pending are this node's new users whose EntryOnline is not applied
 	// yet.
 	pending  map[uint64]*user
@@ -85,12 +91,15 @@ type user struct {
 	incarnation string
 
 	rate       bucket
+	renames    bucket // renames have a slower limit of their own
 	warnings   int
 	mutedUntil time.Time
 	strikes    int
 	wrongCodes window
+	passwords  window // room passwords hashed or checked
 
 	fingerprint string  // of the SSH key the session authenticated with, or ""
+	lookAlike   bool    // another user online has a resembling name
 	mute        modMute // set by an operator
 	resume      *userResume
 
@@ -98,7 +107,7 @@ type user struct {
 }
 
 func (u *user) member() Member {
-	return Member{ID: u.id, Name: u.name, Transport: u.transport, KeyTag: KeyTag(u.fingerprint)}
+	return Member{ID: u.id, Name: u.name, Transport: u.transport, KeyTag: KeyTag(u.fingerprint), LookAlike: u.lookAlike}
 }
 
 // Option adjusts a Hub at creation.
@@ -114,19 +123,20 @@ func NewHub(cfg Config, opts ...Option) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{
-		users:     map[uint64]*user{},
-		pending:   map[uint64]*user{},
-		byCode:    map[string]*user{},
-		byName:    map[string]*user{},
-		convs:     map[string]*conv{},
-		ipCodes:   map[string]*window{},
-		mutes:     map[string]modMute{},
-		bans:      &MemoryBans{},
-		now:       time.Now,
-		rand:      defaultRand,
-		stop:      make(chan struct{}),
-		stopped:   make(chan struct{}),
-		countWake: make(chan time.Duration, 1),
+		users:        map[uint64]*user{},
+		pending:      map[uint64]*user{},
+		byCode:       map[string]*user{},
+		byName:       map[string]*user{},
+		convs:        map[string]*conv{},
+		ipCodes:      map[string]*window{},
+		mutes:        map[string]modMute{},
+		bans:         &MemoryBans{},
+		now:          time.Now,
+		passwordCost: bcrypt.DefaultCost,
+		rand:         defaultRand,
+		stop:         make(chan struct{}),
+		stopped:      make(chan struct{}),
+		countWake:    make(chan time.Duration, 1),
 	}
 	for _, o := range opts {
 		o(h)
@@ -615,6 +625,7 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 	if h.byName[u.nameKey] == u {
 		delete(h.byName, u.nameKey)
 	}
+	h.lookDropLocked(u)
 	if h.isLocal(u) {
 		h.observeEndLocked(u, cause)
 		u.out.close()
@@ -888,7 +899,7 @@ func (h *Hub) rateLocked(u *user) error {
 		u.mutedUntil = now.Add(l.MuteFor)
 		return fmt.Errorf("muted for %s: too many messages", roundUp(l.MuteFor))
 	}
-	return fmt.Errorf("slow down: message not sent (at most %g per second after a burst of %d)", l.RatePerSec, l.RateBurst)
+	return fmt.Errorf("slow down: not sent (at most %g messages, renames, joins and leaves a second after a burst of %d)", l.RatePerSec, l.RateBurst)
 }
 
 func roundUp(d time.Duration) time.Duration {

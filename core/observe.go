@@ -94,6 +94,14 @@ const (
 	RefusedBanned
 	// RefusedOperatorMute: a message from a user an operator muted.
 	RefusedOperatorMute
+	// RefusedRenameRate: a rename over the rename limit.
+	RefusedRenameRate
+	// RefusedPasswordRate: a room password to hash or check after too
+	// many in the last minute from the user or the address.
+	RefusedPasswordRate
+	// RefusedPasswordBusy: a room password to hash or check while the
+	// server's password queue is full.
+	RefusedPasswordBusy
 )
 
 func (r Refusal) String() string {
@@ -116,6 +124,12 @@ func (r Refusal) String() string {
 		return "banned"
 	case RefusedOperatorMute:
 		return "operator_mute"
+	case RefusedRenameRate:
+		return "rename_rate"
+	case RefusedPasswordRate:
+		return "password_rate"
+	case RefusedPasswordBusy:
+		return "password_busy"
 	}
 	return "unknown"
 }

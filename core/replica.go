@@ -90,13 +90,14 @@ func (h *Hub) Restore(state []byte) error {
 	if len(h.localUsersLocked()) > 0 {
 		return ErrLocalSessions
 	}
-	h.users, h.byCode, h.byName = map[uint64]*user{}, map[string]*user{}, map[string]*user{}
+	h.users, h.byCode, h.byName, h.looks = map[uint64]*user{}, map[string]*user{}, map[string]*user{}, nil
 	for _, ru := range st.Users {
 		p := ru.Profile
 		u := &user{id: ru.ID, code: p.Code, name: p.Name, nameKey: NameKey(p.Name), transport: p.Transport, ip: p.IP,
 			fingerprint: p.Fingerprint, node: p.Node, incarnation: p.Incarnation, blocked: ru.Blocked,
 			mute: modMute{until: ru.Mute.Until, by: ru.Mute.By}, disconnect: func(string) {}}
 		h.users[u.id], h.byCode[u.code], h.byName[u.nameKey] = u, u, u
+		h.lookAddLocked(u)
 	}
 	convs := map[string]*conv{}
 	for _, rc := range st.Convs {

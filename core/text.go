@@ -7,11 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ergochat/confusables"
 	"github.com/rivo/uniseg"
-	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
-	"golang.org/x/text/width"
 )
 
 // maxCombining caps combining marks after one base character ("Zalgo"
@@ -106,6 +103,9 @@ func CleanName(s string, maxCells int) (string, error) {
 	if err := checkRunes(s, false); err != nil {
 		return "", fmt.Errorf("invalid name: %w", err)
 	}
+	if err := checkNickname(s); err != nil {
+		return "", err
+	}
 	for i, r := range s {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
@@ -133,18 +133,6 @@ var reservedNames = func() map[string]bool {
 	}
 	return m
 }()
-
-var folder = cases.Fold()
-
-// NameKey maps a name to the key under which names must be unique: width
-// folded, case folded and reduced to its confusable skeleton, so "bob",
-// "BOB", fullwidth "ｂｏｂ" and Cyrillic "bоb" collide.
-func NameKey(name string) string {
-	s := norm.NFKC.String(width.Fold.String(name))
-	s = folder.String(s)
-	s = confusables.SkeletonTweaked(s)
-	return folder.String(norm.NFC.String(s))
-}
 
 // CleanRoomName validates a room name, with or without its leading "#",
 // and returns it lower-cased without the "#".

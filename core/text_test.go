@@ -68,6 +68,14 @@ func TestCleanName(t *testing.T) {
 		"ＡＤＭＩＮ":                    "reserved",
 		"emoji😀":                   "not allowed",
 		strings.Repeat("x", 10000): "too long",
+		"alice\ufe0f":              "invisible",
+		"alice\u034f":              "invisible",
+		"alice\u180b":              "invisible",
+		"alice\U000e0100":          "invisible",
+		"\u3164alice":              "invisible",
+		"\u3164":                   "invisible",
+		"\uffa0x":                  "invisible",
+		"a\u00adb":                 "invisible",
 	}
 	for n, want := range bad {
 		if _, err := CleanName(n, 24); err == nil || !strings.Contains(err.Error(), want) {
@@ -79,7 +87,10 @@ func TestCleanName(t *testing.T) {
 func TestNameKeyCollisions(t *testing.T) {
 	same := [][]string{
 		{"bob", "BOB", "ｂｏｂ", "bоb", "Bob"},
-		{"alice", "ALICE", "аlice"},
+		{"alice", "ALICE", "аlice", "aIice", "AIICE", "a1ice"},
+		{"marie", "rnarie", "RNarie", "Marie"},
+		{"mike", "rnike"},
+		{"ivan", "Ivan", "lvan", "IVAN"},
 	}
 	for _, group := range same {
 		for _, n := range group[1:] {
@@ -88,7 +99,7 @@ func TestNameKeyCollisions(t *testing.T) {
 			}
 		}
 	}
-	if NameKey("bob") == NameKey("rob") || NameKey("mike") == NameKey("rnike") {
+	if NameKey("bob") == NameKey("rob") || NameKey("marie") == NameKey("maria") {
 		t.Error("distinct names collide")
 	}
 }
@@ -160,7 +171,8 @@ func FuzzCleanMessage(f *testing.F) {
 }
 
 func FuzzCleanName(f *testing.F) {
-	for _, s := range []string{"alice", "ｂｏｂ", "bоb", "a\u200db", "名前", "x-y_z.w", ""} {
+	for _, s := range []string{"alice", "ｂｏｂ", "bоb", "a\u200db", "名前", "x-y_z.w", "",
+		"alice\ufe0f", "alice\u034f", "alice\u180b", "alice\U000e0100", "\u3164alice", "\u3164", "aIice", "rnarie"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -170,6 +182,11 @@ func FuzzCleanName(f *testing.F) {
 		}
 		if Width(out) > 24 || strings.ContainsAny(out, " #/:@") {
 			t.Fatalf("accepted %q as %q", in, out)
+		}
+		for _, r := range out {
+			if isInvisible(r) {
+				t.Fatalf("accepted %q with the invisible U+%04X", in, r)
+			}
 		}
 		if again, err := CleanName(out, 24); err != nil || again != out {
 			t.Fatalf("not idempotent: %q → %q → %q, %v", in, out, again, err)

@@ -166,3 +166,16 @@ func TestSSHUserIsCalledAndAnswersThroughALink(t *testing.T) {
 	}
 	term.WaitFor("you hung up")
 }
+
+// TestLookAlikeNamesShowTheirKeys: a browser user who takes a name like
+// the terminal user's sees, and is seen, with the key each logged in
+// with beside the name on every chat line.
+func TestLookAlikeNamesShowTheirKeys(t *testing.T) {
+	_, term, _, web, _ := sshAndBrowser(t)
+	web.Say("/name tess_")
+	web.WaitJS("the new name", `document.getElementById('me-name').textContent === 'tess_'`)
+	web.Say("it is me, tess")
+	term.WaitFor("tess_ [no key]: it is me, tess")
+	term.TypeLine("no, I am tess")
+	web.WaitJS("tess's line with her key tag", `[...document.querySelectorAll('#log li')].some(li => /tess \[key [A-Za-z0-9+\/]{8}\]no, I am tess/.test(li.textContent))`)
+}

@@ -77,3 +77,18 @@ func TestReservedNameNeedsTheProvenKey(t *testing.T) {
 	alice.Press(testkit.F2)
 	alice.WaitFor(" " + otherTag)
 }
+
+// TestLookAlikeChatLinesShowTheKey: with alice (by key) and alice_ (no
+// key) online together, each one's chat lines say whose key wrote them.
+func TestLookAlikeChatLinesShowTheKey(t *testing.T) {
+	aliceKey := testkit.NewKey(t)
+	ts := startServer(t, nil, nil)
+	alice := testkit.DialWith(t, ts.addr, testkit.SignerLogin("alice", aliceKey), 100, 30)
+	alice.WaitFor("#lobby")
+	mimic := testkit.DialWith(t, ts.addr, testkit.KeylessLogin("alice_"), 100, 30)
+	mimic.WaitFor("#lobby · 2 members")
+	mimic.TypeLine("it is me")
+	alice.WaitFor("alice_ [no key]: it is me")
+	alice.TypeLine("no, me")
+	mimic.WaitFor("alice [key " + core.KeyTag(gossh.FingerprintSHA256(aliceKey.PublicKey())) + "]: no, me")
+}

@@ -1,7 +1,6 @@
 package sshui
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -41,35 +40,6 @@ func TestResizeRelaysTheScreen(t *testing.T) {
 	alice.WaitFor("Terminal too small")
 	alice.Resize(110, 25)
 	alice.WaitFor("alice: " + long)
-}
-
-func TestSessionWithoutPTYIsRefused(t *testing.T) {
-	ts := startServer(t, nil, nil)
-	client, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, "alice"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut bytes.Buffer
-	sess.Stdout = &out
-	sess.Stderr = &errOut
-	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
-	}
-	err = sess.Wait()
-	if exit, ok := err.(*gossh.ExitError); !ok || exit.ExitStatus() != 1 {
-		t.Fatalf("want exit status 1, got %v", err)
-	}
-	if got := out.String(); got != NeedsTerminal+"\n" {
-		t.Fatalf("want exactly one line %q, got %q (stderr %q)", NeedsTerminal, got, errOut.String())
-	}
-	if n, _, _ := ts.hub.Counts(); n != 0 {
-		t.Fatalf("a refused session became a user (%d online)", n)
-	}
 }
 
 func TestAtMostTwoSessionsPerConnection(t *testing.T) {

@@ -365,3 +365,14 @@ func TestEmptyInputLineHoldsNoEditor(t *testing.T) {
 		t.Fatalf("the emptied line is %q, want %q", got, empty)
 	}
 }
+
+// A long name in the members panel is cut, never the key tag that tells
+// look-alike names apart.
+func TestMembersPanelCutsTheNameNotTheKeyTag(t *testing.T) {
+	m, _ := testModel(t, 80, 24, &bytes.Buffer{})
+	m.members = []core.Member{{ID: m.cs.ID() + 1, Name: strings.Repeat("w", 24), KeyTag: "8i8tiCT+"}}
+	got := ansi.Strip(m.memberLines(20, 10)[1])
+	if !strings.HasSuffix(got, "… 8i8tiCT+") || ansi.StringWidth(got) > 20 {
+		t.Fatalf("the members panel shows %q in 20 cells, want the name cut and the key tag whole", got)
+	}
+}

@@ -18,9 +18,6 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// NeedsTerminal is the one line a session without a PTY gets.
-const NeedsTerminal = "Parley needs an interactive terminal: use ssh -t"
-
 // clampWindow bounds a client's announced size; zero means unknown.
 func clampWindow(w, h, maxW, maxH int) (int, int) {
 	if w <= 0 || h <= 0 {
@@ -91,16 +88,19 @@ func (ts *termSession) finish() {
 }
 
 // serveSession runs the chat on one session channel; box is nil when the
-// client asked for no terminal.
+// client asked for no terminal. Without one, or with TERM=dumb, the chat
+// runs in line mode.
 func (s *Server) serveSession(sess *shellChannel, box *windowBox) {
+	lines := box == nil || box.term == "dumb"
+	eol, term := "\r\n", ""
 	if box == nil {
-		fmt.Fprintln(sess, NeedsTerminal) // no terminal: a plain line
-		_ = sess.Exit(1)
-		return
+		eol = "\n" // no terminal to turn \n into a new line
+	} else {
+		term = box.term
 	}
 	ts := &termSession{srv: s, sess: sess}
 	if !s.register(ts) {
-		fmt.Fprint(sess, "Parley is shutting down.\r\n")
+		fmt.Fprint(sess, "Parley is shutting down."+eol)
 		return
 	}
 	defer s.unregister(ts)
@@ -115,7 +115,7 @@ func (s *Server) serveSession(sess *shellChannel, box *windowBox) {
 		if errors.Is(err, core.ErrBanned) {
 			s.log.Info("ssh session refused: banned", "remote", sess.RemoteAddr().String(), "key", keyFP)
 		}
-		fmt.Fprintf(sess, "Parley: %s\r\n", err)
+		fmt.Fprintf(sess, "Parley: %s%s", err, eol)
 		_ = sess.Exit(1)
 		return
 	}
@@ -130,9 +130,14 @@ func (s *Server) serveSession(sess *shellChannel, box *windowBox) {
 		cs.Close(ts.goodbye)
 	}
 	start := time.Now()
-	s.log.Info("ssh session started", "remote", sess.RemoteAddr().String(), "login", sess.User(), "key", keyFP, "term", box.term)
+	s.log.Info("ssh session started", "remote", sess.RemoteAddr().String(), "login", sess.User(), "key", keyFP, "term", term, "line_mode", lines)
 
-	reason := s.runProgram(ts, cs, box)
+	var reason string
+	if lines {
+		reason = s.runLines(ts, cs, box != nil)
+	} else {
+		reason = s.runProgram(ts, cs, box)
+	}
 	cs.Close(reason)
 	ts.mu.Lock()
 	goodbye := ts.goodbye
@@ -145,9 +150,16 @@ func (s *Server) serveSession(sess *shellChannel, box *windowBox) {
 		goodbye = reason
 	}
 	if goodbye != "" && reason != "connection lost" {
-		fmt.Fprintf(sess, "\r\nParley: %s\r\n", goodbye)
+		if !lines {
+			fmt.Fprint(sess, eol) // below the screen
+		}
+		fmt.Fprintf(sess, "Parley: %s%s", goodbye, eol)
 	}
-	s.log.Info("ssh session ended", "remote", sess.RemoteAddr().String(), "reason", reason, "resizes", box.applied.Load(), "duration", time.Since(start).Round(time.Second).String())
+	resizes := int64(0)
+	if box != nil {
+		resizes = box.applied.Load()
+	}
+	s.log.Info("ssh session ended", "remote", sess.RemoteAddr().String(), "reason", reason, "resizes", resizes, "duration", time.Since(start).Round(time.Second).String())
 }
 
 // runProgram runs the Bubble Tea program of one session and returns why
@@ -205,14 +217,20 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	if m.quit {
 		return "quit"
 	}
+	return ts.endedBecause(m.closing)
+}
+
+// endedBecause says why a session the core or the connection ended did
+// end: what the session was told, else closing (the core's word, which
+// can arrive before its Disconnect call does), else a lost connection.
+func (ts *termSession) endedBecause(closing string) string {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	switch {
 	case ts.goodbye != "":
 		return ts.goodbye
-	case m.closing != "":
-		// The core's word can arrive before its Disconnect call does.
-		return m.closing
+	case closing != "":
+		return closing
 	}
 	return "connection lost"
 }
@@ -222,10 +240,11 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 const StoppedReading = "too slow: your terminal stopped reading"
 
 // probeFor gives a session its terminal probe, or nil when it is off.
-// Every terminal is asked, whatever its TERM says: one that could not
-// answer could not show the screen either, which moves its cursor with
-// the same kind of sequences, and a client must not escape the probe by
-// naming itself "dumb".
+// Every terminal shown the screen is asked, whatever its TERM says: one
+// that could not answer could not show the screen either, which moves its
+// cursor with the same kind of sequences. (TERM=dumb gets line mode,
+// which asks nothing: a client there that stops reading fills its outbox
+// and is cut off by the core.)
 func (s *Server) probeFor(ts *termSession) *terminalProbe {
 	if s.cfg.AnswerTimeout <= 0 {
 		return nil

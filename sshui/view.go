@@ -318,14 +318,20 @@ func (m *model) memberLines(w, h int) []string {
 		if len(lines) >= h {
 			break
 		}
-		name := ansi.Truncate(safeText(mem.Name), w, "…")
-		line := m.st.nameStyle(mem.Name).Render(name)
-		if mem.ID == m.cs.ID() {
-			line += m.st.dim.Render(" (you)")
-		} else if tag := " " + mem.KeyTag; mem.KeyTag != "" && ansi.StringWidth(name)+len(tag) <= w {
-			line += m.st.dim.Render(tag)
+		// The key tag tells look-alike names apart: a long name is cut to
+		// keep it in view, never the tag.
+		suffix := ""
+		switch {
+		case mem.ID == m.cs.ID():
+			suffix = " (you)"
+		case mem.KeyTag != "":
+			suffix = " " + mem.KeyTag
 		}
-		lines = append(lines, line)
+		if len(suffix) >= w {
+			suffix = ""
+		}
+		name := ansi.Truncate(safeText(mem.Name), w-len(suffix), "…")
+		lines = append(lines, m.st.nameStyle(mem.Name).Render(name)+m.st.dim.Render(suffix))
 	}
 	return lines
 }
@@ -439,7 +445,7 @@ func (m *model) renderMessage(msg *core.Message, w int, mention bool) []string {
 	stamp := m.st.time.Render(msg.Time.Format("15:04")) + " "
 	const stampW = 6
 	text := safeText(msg.Text)
-	name := safeText(msg.From.Name)
+	name := safeText(msg.From.Author())
 	body := m.st.plain
 	var prefix string
 	prefixW := stampW

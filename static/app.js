@@ -19,6 +19,14 @@ function nameEl(name, className) {
   return b;
 }
 
+// authorEl is a message's author; while someone online has a look-alike
+// name, the key each logged in with is shown beside it.
+function authorEl(from) {
+  const b = nameEl(from.name, 'from');
+  if (from.lookAlike) b.append(el('span', 'keytag', from.keyTag ? ' [key ' + from.keyTag + ']' : ' [no key]'));
+  return b;
+}
+
 const conn = new ParleyConnection(wsURL());
 
 const state = {
@@ -75,7 +83,9 @@ function clearConvs() {
 function renderTitle() {
   let n = 0;
   for (const c of state.convs.values()) n += c.unread;
-  document.title = (n > 0 ? '(' + n + ') ' : '') + 'Parley';
+  const title = (n > 0 ? '(' + n + ') ' : '') + 'Parley';
+  if (ringer.timer) ringer.title = title; // the ringer flashes the title, and puts this back
+  else document.title = title;
 }
 
 function removeConv(id) {
@@ -167,9 +177,9 @@ function entryEl(entry) {
   if (m.kind === 'system') {
     li.append(el('span', 'text', m.text));
   } else if (m.kind === 'action') {
-    li.append('* ', nameEl(m.from.name, 'from'), textWithLinks(m.text));
+    li.append('* ', authorEl(m.from), textWithLinks(m.text));
   } else {
-    li.append(nameEl(m.from.name, 'from'), textWithLinks(m.text));
+    li.append(authorEl(m.from), textWithLinks(m.text));
   }
   if (state.self && m.from.id !== state.self.id && m.kind !== 'system' && mentions(m.text)) li.classList.add('mention');
   return li;

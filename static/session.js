@@ -68,7 +68,13 @@ function showBanner(text, action, onAction) {
 
 function hideBanner() {
   $('banner').hidden = true;
-  document.body.classList.remove('offline');
+}
+
+// setOffline marks the page as without a user: the code in the header may
+// be gone by the time the connection is back, so it cannot be copied.
+function setOffline(offline) {
+  document.body.classList.toggle('offline', offline);
+  $('copy-code').disabled = offline;
 }
 
 function scheduleReconnect(reason) {
@@ -79,7 +85,7 @@ function scheduleReconnect(reason) {
     showBanner('Offline' + why + ': reconnecting in ' + s + ' s…', 'Reconnect now', connectSession);
   };
   tick();
-  document.body.classList.add('offline');
+  setOffline(true);
   clearInterval(session.countdown);
   session.countdown = setInterval(tick, 1000);
   session.timer = setTimeout(connectSession, until - Date.now());
@@ -90,6 +96,7 @@ function setupSession() {
     const d = e.detail;
     session.attempt = 0;
     hideBanner();
+    setOffline(false);
     if (d.resume) kept.set('resume', d.resume);
     const old = kept.get('code');
     kept.set('code', d.code);
@@ -103,7 +110,7 @@ function setupSession() {
     clearInterval(session.countdown);
     if (e.detail.code === 4000) { // another tab took this user
       showBanner('This chat is open in another tab.', 'Use it here', connectSession);
-      document.body.classList.add('offline');
+      setOffline(true);
       return;
     }
     scheduleReconnect(e.detail.reason);

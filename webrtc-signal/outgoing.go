@@ -11,7 +11,8 @@ type memberJSON struct {
 	ID        uint64 `json:"id"`
 	Name      string `json:"name"`
 	Transport string `json:"transport"`
-	KeyTag    string `json:"keyTag,omitempty"` // of an SSH user's key
+	KeyTag    string `json:"keyTag,omitempty"`    // of an SSH user's key
+	LookAlike bool   `json:"lookAlike,omitempty"` // someone online has a resembling name
 }
 
 type messageJSON struct {
@@ -139,7 +140,7 @@ type roomsOut struct {
 }
 
 func toMember(m core.Member) memberJSON {
-	return memberJSON{ID: m.ID, Name: m.Name, Transport: m.Transport, KeyTag: m.KeyTag}
+	return memberJSON{ID: m.ID, Name: m.Name, Transport: m.Transport, KeyTag: m.KeyTag, LookAlike: m.LookAlike}
 }
 
 func toMessage(m *core.Message) messageJSON {

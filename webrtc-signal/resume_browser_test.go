@@ -144,6 +144,9 @@ func TestServerRestartSaysTheOldCodeIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	page.WaitJS("the offline banner", `!document.getElementById('banner').hidden && document.getElementById('banner-text').textContent.startsWith('Offline')`)
+	if !testkit.Eval[bool](page, `document.getElementById('copy-code').disabled`) {
+		t.Fatal("offline, the page still offers to copy a code that may be gone")
+	}
 	ln2, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listening again on %s: %v", addr, err)

@@ -426,6 +426,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if !strings.Contains(s.logs.String(), `"rooms":3`) {
 		t.Fatalf("the hub does not have the 3 rooms of the new file:\n%s", s.logs.String())
 	}
+	if want := `"changed":["room #garden added","room #hall added","room #old removed","limit History: 100 → 10"]`; !strings.Contains(s.logs.String(), want) {
+		t.Fatalf("the log does not say what changed (%s):\n%s", want, s.logs.String())
+	}
 	ann.WaitFor("#old was removed by the operator")
 	ann.TypeLine("/rooms")
 	ann.WaitFor("#garden")
@@ -444,6 +447,54 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		t.Fatalf("%d reloads logged, want 1", n)
 	}
 	checkHealthz(t, s.httpAddr)
+	if code, _ := s.stop(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+// An empty config file on SIGHUP would drop every room, room password,
+// operator and reserved name: it is refused and the log says why, until
+// the file says reload_may_clear = true. Users in the rooms stay.
+func TestReloadRefusesAFileThatClearsEverything(t *testing.T) {
+	const fp = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, "parley.toml", "operators = [\""+fp+"\"]\n[reserved]\nalice = [\""+fp+"\"]\n"+
+		"[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"ops\"\npassword_hash = \""+string(hash)+"\"\n")
+	s := startServer(t, nil, "--config", path, "--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--hostkey-dir", t.TempDir())
+	ann := testkit.Dial(t, s.sshAddr, "ann", 100, 30)
+	ann.TypeLine("/join #ops secret")
+	ann.WaitFor("#ops · 1 members")
+
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "config not reloaded: the running settings stay")
+	if want := "the file would remove every room but #lobby, every room password, every operator, every reserved name"; !strings.Contains(s.logs.String(), want) {
+		t.Fatalf("the log does not say %q:\n%s", want, s.logs.String())
+	}
+	ann.TypeLine("still here")
+	ann.WaitFor("ann: still here")
+	if strings.Contains(ann.Screen(), "removed by the operator") {
+		t.Fatal("the refused reload removed #ops")
+	}
+
+	if err := os.WriteFile(path, []byte("reload_may_clear = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "config reloaded")
+	if want := `"changed":["room #lobby: settings changed","room #ops removed","operators: 0 added, 1 removed","name alice no longer reserved"]`; !strings.Contains(s.logs.String(), want) {
+		t.Fatalf("the log does not say %s:\n%s", want, s.logs.String())
+	}
+	ann.WaitFor("#ops was removed by the operator")
 	if code, _ := s.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}

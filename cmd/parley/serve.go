@@ -202,11 +202,12 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		"public_url", publicURL, "admin_addr", addrString(lns.admin), "host_key", s.ssh.Fingerprint(), "version", version())
 
 	code := 0
+	current := cfg // the settings the last reload applied
 wait:
 	for {
 		select {
 		case <-sigs.reload:
-			s.reload(load, cfg)
+			current = s.reload(load, cfg, current)
 		case sig := <-sigs.stop:
 			log.Info("shutting down", "signal", sig.String(), "grace", cfg.Server.ShutdownGrace.String())
 			break wait
@@ -357,18 +358,28 @@ func derivePublicURL(w config.Web, httpAddr net.Addr, tls bool) string {
 }
 
 // reload applies the rooms, limits and welcome of a freshly read config
-// without dropping anyone. A file with errors changes nothing.
-func (s *servers) reload(load func() (config.Config, error), running config.Config) {
+// without dropping anyone, logs what changed since current and returns
+// the settings now in force. A file with errors, or one that would remove
+// every room, password, operator or reserved name without saying so,
+// changes nothing. running is the config the process started with.
+func (s *servers) reload(load func() (config.Config, error), running, current config.Config) config.Config {
 	cfg, err := load()
+	if err == nil {
+		err = config.CheckReload(current, cfg)
+	}
 	if err == nil {
 		err = s.hub.Reload(cfg.Core)
 	}
 	if err != nil {
 		s.log.Error("config not reloaded: the running settings stay", "err", err)
-		return
+		return current
 	}
 	_, rooms, _ := s.hub.Counts()
-	s.log.Info("config reloaded", "rooms", rooms)
+	changes := config.ReloadChanges(current, cfg)
+	if len(changes) == 0 {
+		changes = []string{"nothing"}
+	}
+	s.log.Info("config reloaded", "rooms", rooms, "changed", changes)
 	if cfg.Server != running.Server || !reflect.DeepEqual(cfg.Web, running.Web) ||
 		!reflect.DeepEqual(cfg.ICE, running.ICE) || !reflect.DeepEqual(cfg.Admin, running.Admin) {
 		s.log.Warn("the [server], [web], [ice] and [admin] settings take effect only after a restart")
@@ -380,6 +391,7 @@ func (s *servers) reload(load func() (config.Config, error), running config.Conf
 	if l.ConnsPerIP != r.ConnsPerIP || l.NewConnsPerMinute != r.NewConnsPerMinute || !reflect.DeepEqual(l.ExemptIPs, r.ExemptIPs) {
 		s.log.Warn("conns_per_ip, new_conns_per_minute and exempt_ips apply to new connections only after a restart")
 	}
+	return cfg
 }
 
 // shutdown marks the server not ready, warns everyone, waits out the

@@ -14,8 +14,9 @@ import (
 	"testing"
 )
 
-// graph holds the project's own imports per package: those of its code,
-// and those of its tests (which count only for the package itself, as in
+// graph holds the project's own imports per package, and its imports of
+// the modules the rules name (watched): those of its code, and those of
+// its tests (which count only for the package itself, as in
 // `go list -deps -test`).
 type graph struct {
 	code, tests map[string][]string
@@ -40,13 +41,21 @@ func rules(module string) []rule {
 			return false
 		}
 	}
+	nats := func(dep string) bool { return strings.HasPrefix(dep, natsModules) }
 	return []rule{
 		{module + "/core", under("sshui", "webrtc-signal", "admin", "config", "static", "cmd"), "the core never imports a transport, the admin side or the configuration"},
+		{module + "/core", func(dep string) bool { return under("cluster")(dep) || nats(dep) }, "the core never imports the cluster or NATS: a cluster implements the core's Log and Directory"},
 		{module + "/sshui", under("webrtc-signal"), "transports never import each other"},
 		{module + "/webrtc-signal", under("sshui"), "transports never import each other"},
+		{module + "/sshui", under("cluster"), "transports never import the cluster: they talk to the core"},
+		{module + "/webrtc-signal", under("cluster"), "transports never import the cluster: they talk to the core"},
+		{module + "/cluster", under("sshui", "webrtc-signal", "admin", "config", "cmd"), "the cluster takes plain settings and serves the core, nothing else"},
 		{module + "/static", func(string) bool { return true }, "the browser client imports nothing of the project"},
 	}
 }
+
+// natsModules starts the import paths of NATS, which only the cluster uses.
+const natsModules = "github.com/nats-io/"
 
 // reach lists every project package pkg depends on, with its tests.
 func (g graph) reach(pkg string) []string {
@@ -152,7 +161,8 @@ func readGraph(t *testing.T, root, module string) graph {
 			if err != nil {
 				return err
 			}
-			if (p == module || strings.HasPrefix(p, module+"/")) && !slices.Contains(into[pkg], p) {
+			own := p == module || strings.HasPrefix(p, module+"/")
+			if (own || strings.HasPrefix(p, natsModules)) && !slices.Contains(into[pkg], p) {
 				into[pkg] = append(into[pkg], p)
 			}
 		}
@@ -182,7 +192,8 @@ func TestImportRules(t *testing.T) {
 func TestImportRulesCatchIndirectReach(t *testing.T) {
 	g := graph{
 		code: map[string][]string{
-			"m/core":          {"m/textutil"},
+			"m/core":          {"m/textutil", "m/wire"},
+			"m/wire":          {"github.com/nats-io/nats.go"},
 			"m/textutil":      {"m/sshui"},
 			"m/sshui":         {"m/core"},
 			"m/webrtc-signal": {"m/core", "m/static"},
@@ -194,6 +205,7 @@ func TestImportRulesCatchIndirectReach(t *testing.T) {
 	got := g.violations(rules("m"))
 	want := []string{
 		"m/core reaches m/sshui: the core never imports a transport, the admin side or the configuration",
+		"m/core reaches github.com/nats-io/nats.go: the core never imports the cluster or NATS: a cluster implements the core's Log and Directory",
 		"m/webrtc-signal reaches m/sshui: transports never import each other",
 	}
 	if !slices.Equal(got, want) {

@@ -1,0 +1,92 @@
+package cluster
+
+import (
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"parley/bans"
+	"parley/cluster/natstest"
+	"parley/core"
+)
+
+var (
+	mallory     = "SHA256:" + "uDX4kTg3LWwyvt6m7sMOsdkTuyi+yAFd1pO2IWTbpZs"
+	malloryAddr = netip.MustParseAddr("192.0.2.7")
+)
+
+// A ban made on one node refuses the key on every node, and reaches the
+// others' hook so they cut the sessions it covers; lifting it anywhere
+// lifts it everywhere.
+func TestBansReachEveryNode(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a, _ := start(t, testSettings("a", srv.ClientURL()))
+	b := connect(t, testSettings("b", srv.ClientURL()))
+	banned := make(chan core.Ban, 1)
+	if err := b.Attach(ctxT(t), newFakeHub(), Hooks{Banned: func(ban core.Ban) { banned <- ban }}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ban := core.Ban{Fingerprint: mallory, Name: "mallory", Reason: "spam", By: "op", Since: now}
+	if err := a.Bans().Add(ban, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Bans().Check(mallory, netip.Addr{}, now); !ok {
+		t.Fatal("the node that banned does not refuse at once")
+	}
+	select {
+	case got := <-banned:
+		if got.Fingerprint != mallory || got.Reason != "spam" {
+			t.Fatalf("b's hook got %+v", got)
+		}
+	case <-ctxT(t).Done():
+		t.Fatal("b's hook never heard of the ban")
+	}
+	if _, ok := b.Bans().Check(mallory, netip.Addr{}, now); !ok {
+		t.Fatal("b does not refuse the banned key")
+	}
+	removed, err := b.Bans().Remove(core.BanTarget{Fingerprint: mallory}, now)
+	if err != nil || len(removed) != 1 {
+		t.Fatalf("Remove = %v, %v; want the one ban", removed, err)
+	}
+	waitFor(t, "a to lift the ban", func() bool {
+		_, banned := a.Bans().Check(mallory, netip.Addr{}, now)
+		return !banned
+	})
+}
+
+// A single node's ban file is imported once: a node started later with
+// the same file does not bring back a ban lifted meanwhile.
+func TestBanFileImportedOnce(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	path := filepath.Join(t.TempDir(), bans.FileName)
+	store, err := bans.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ipBan := core.Ban{Prefix: netip.PrefixFrom(malloryAddr, 32), Name: "mallory", By: "op", Since: now}
+	if err := store.Add(ipBan, now); err != nil {
+		t.Fatal(err)
+	}
+	s := testSettings("a", srv.ClientURL())
+	s.ImportBans = path
+	a := connect(t, s)
+	if _, ok := a.Bans().Check("", malloryAddr, now); !ok {
+		t.Fatal("the imported ban does not hold")
+	}
+	if got := a.Bans().List(now); len(got) != 1 || got[0].Prefix != ipBan.Prefix || got[0].Name != "mallory" {
+		t.Fatalf("List = %+v", got)
+	}
+	if _, err := a.Bans().Remove(core.BanTarget{Prefix: ipBan.Prefix}, now); err != nil {
+		t.Fatal(err)
+	}
+	s.Node = "b"
+	b := connect(t, s)
+	if _, ok := b.Bans().Check("", malloryAddr, now); ok {
+		t.Fatal("the ban file was imported a second time")
+	}
+}

@@ -1,0 +1,165 @@
+package cluster
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/cluster/natstest"
+	"parley/core"
+)
+
+// A second process with a running node's name refuses to start.
+func TestNodeNameInUse(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	start(t, testSettings("a", srv.ClientURL()))
+	n, err := Connect(ctxT(t), testSettings("a", srv.ClientURL()), nil)
+	if !errors.Is(err, ErrNodeInUse) {
+		if n != nil {
+			n.Close()
+		}
+		t.Fatalf("a second node a: %v, want ErrNodeInUse", err)
+	}
+}
+
+// countLost counts the Lost entries a hub applied for node/incarnation.
+func countLost(h *fakeHub, node, inc string) int {
+	_, lost, _, _ := h.state()
+	return len(slices.DeleteFunc(lost, func(s string) bool { return s != node+"/"+inc }))
+}
+
+// A node that dies without a goodbye is reaped within its lease's time:
+// one Lost entry everywhere, its names and codes free again.
+func TestLostNodeIsReaped(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a, ha := start(t, testSettings("a", srv.ClientURL()))
+	b, _ := start(t, testSettings("b", srv.ClientURL()))
+	c, hc := start(t, testSettings("c", srv.ClientURL()))
+	ctx := ctxT(t)
+	bob := core.Owner{Node: "b", Incarnation: b.Incarnation(), User: 7}
+	if err := b.Directory().Claim(ctx, core.ClaimName, "bob", bob); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Directory().Claim(ctx, core.ClaimCode, "BOBCODE2", bob); err != nil {
+		t.Fatal(err)
+	}
+	halted := time.Now()
+	b.Halt()
+	waitFor(t, "a and c to apply b's Lost entry", func() bool {
+		return countLost(ha, "b", bob.Incarnation) == 1 && countLost(hc, "b", bob.Incarnation) == 1
+	})
+	t.Logf("b reaped %s after it halted (node_ttl %s)", time.Since(halted).Round(time.Millisecond), testSettings("", "").NodeTTL)
+	other := core.Owner{Node: "a", Incarnation: a.Incarnation(), User: 8}
+	waitFor(t, "b's name and code to be free", func() bool {
+		return a.Directory().Claim(ctx, core.ClaimName, "bob", other) == nil &&
+			a.Directory().Claim(ctx, core.ClaimCode, "BOBCODE2", other) == nil
+	})
+	sameEverywhere(t, 1, ha, hc)
+	waitFor(t, "one reaped user to be counted", func() bool {
+		return a.Stats().ReapedUsers+c.Stats().ReapedUsers == 1
+	})
+	waitFor(t, "a to count two nodes", func() bool { return a.Stats().Nodes == 2 })
+}
+
+// A node that restarts within its lease's time takes the lease over from
+// its dead previous process and ends that process's sessions, once.
+func TestRestartWithinTTLReapsPreviousProcess(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a, ha := start(t, testSettings("a", srv.ClientURL()))
+	b, _ := start(t, testSettings("b", srv.ClientURL()))
+	ctx := ctxT(t)
+	old := b.Incarnation()
+	bob := core.Owner{Node: "b", Incarnation: old, User: 7}
+	if err := b.Directory().Claim(ctx, core.ClaimName, "bob", bob); err != nil {
+		t.Fatal(err)
+	}
+	b.Halt()
+	b2, hb2 := start(t, testSettings("b", srv.ClientURL()))
+	if b2.Incarnation() == old {
+		t.Fatal("the restarted node kept its incarnation")
+	}
+	if countLost(hb2, "b", old) != 1 {
+		t.Fatal("the restarted node serves before its previous process's sessions ended")
+	}
+	waitFor(t, "a to apply the previous b's Lost entry", func() bool { return countLost(ha, "b", old) == 1 })
+	if err := a.Directory().Claim(ctx, core.ClaimName, "bob", core.Owner{Node: "a", User: 1}); err != nil {
+		t.Fatalf("the previous b's name is still held: %v", err)
+	}
+	// Past the old lease's time, the old process is still reaped once.
+	if err := sleep(ctx, testSettings("", "").NodeTTL); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLost(ha, "b", old); n != 1 {
+		t.Fatalf("the previous b was reaped %d times, want once", n)
+	}
+}
+
+// A node cut off from NATS fences itself before its lease can expire,
+// and serves again once NATS is back; the others end its cut-off sessions.
+func TestFenceAndRecover(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	proxy := natstest.NewProxy(t, srv.ClientURL()[len("nats://"):])
+	a, ha := start(t, testSettings("a", proxy.URL()))
+	_, hb := start(t, testSettings("b", srv.ClientURL()))
+	cut := time.Now()
+	proxy.Cut()
+	waitFor(t, "a to fence", func() bool {
+		_, _, fences, _ := ha.state()
+		return fences == 1 && a.Ready() != nil
+	})
+	fencedAfter := time.Since(cut)
+	if ttl := testSettings("", "").NodeTTL; fencedAfter >= ttl {
+		t.Errorf("a fenced %s after the cut, not within node_ttl %s", fencedAfter, ttl)
+	}
+	waitFor(t, "b to end a's sessions", func() bool { return countLost(hb, "a", a.Incarnation()) >= 1 })
+	proxy.Restore()
+	waitFor(t, "a to serve again", func() bool {
+		_, _, _, unfences := ha.state()
+		return unfences == 1 && a.Ready() == nil
+	})
+	a.Log().Append(core.Entry{ID: "after", Conv: "#lobby"})
+	waitFor(t, "b to apply a's entry", func() bool {
+		applied, _, _, _ := hb.state()
+		return slices.Contains(applied, "after")
+	})
+	applied, _, _, _ := ha.state()
+	sameEverywhere(t, len(applied), ha, hb)
+	if st := a.Stats(); st.Fences != 1 || st.Fenced {
+		t.Errorf("a's stats %+v: want one fence, not fenced now", st)
+	}
+	t.Logf("fenced %s after the cut", fencedAfter.Round(time.Millisecond))
+}
+
+// Settings name what is wrong.
+func TestSettingsValidate(t *testing.T) {
+	good := testSettings("a", "nats://127.0.0.1:4222")
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		change func(*Settings)
+		want   string
+	}{
+		{func(s *Settings) { s.Node = "A b" }, "cluster.node"},
+		{func(s *Settings) { s.NATS = nil }, "cluster.nats is empty"},
+		{func(s *Settings) { s.NATS = []string{"http://x"} }, "cluster.nats"},
+		{func(s *Settings) { s.NodeTTL = 2 * s.Heartbeat }, "cluster.node_ttl"},
+		{func(s *Settings) { s.Replicas = 2 }, "cluster.replicas"},
+		{func(s *Settings) { s.TLSCert = "c.pem" }, "cluster.tls_cert and cluster.tls_key"},
+		{func(s *Settings) { s.Prefix = "a.b" }, "cluster.prefix"},
+		{func(s *Settings) { s.PublishTimeout = -1 }, "cluster.publish_timeout"},
+	} {
+		s := good
+		tc.change(&s)
+		err := s.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want an error naming %q", err, tc.want)
+		}
+	}
+}
