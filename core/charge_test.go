@@ -60,7 +60,7 @@ func TestMutedUserCannotReachOthersByCommands(t *testing.T) {
 	if mallory.Name() != "mallory" {
 		t.Fatalf("the muted user renamed to %s", mallory.Name())
 	}
-	view, _ := bob.Conversation("#lobby")
+	view := viewOf(t, bob, "#lobby")
 	if !containsText(view.History, "said before") {
 		t.Fatal("the lobby's history lost what was said before the mute")
 	}
@@ -131,7 +131,7 @@ func TestJoinLeaveLoopIsRateLimited(t *testing.T) {
 	if !closed {
 		t.Fatal("the looper is still connected after 1,000 refused commands")
 	}
-	view, _ := bob.Conversation("#lobby")
+	view := viewOf(t, bob, "#lobby")
 	if !containsText(view.History, "said before") {
 		t.Fatal("the loop pushed the lobby's talk out of its history")
 	}
