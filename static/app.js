@@ -295,6 +295,7 @@ let inputHistory = [];
 let historyPos = 0;
 
 function runInput(text) {
+  noteQuit(text);
   return conn.input(text).then((err) => {
     if (err) status(err, true);
     return err;
