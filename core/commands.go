@@ -160,9 +160,9 @@ func (s *Session) cmdJoin(args string) error {
 		return errors.New("usage: /join CODE or /join #room [password]")
 	}
 	if !strings.HasPrefix(target, "#") {
-		if code := NormalizeCode(target); code != "" {
+		if code := joinCode(target); code != "" {
 			if room, err := CleanRoomName(target); err != nil || !s.h.roomExists(room) {
-				return s.openByCode(code, target)
+				return roomHint(s.openByCode(code, target), target)
 			}
 		}
 	}
@@ -196,7 +196,7 @@ func (s *Session) openByCode(code, typed string) error {
 	if t == nil || blocks(t, u) {
 		h.wrongGuessLocked(u)
 		h.watch.refused(RefusedWrongCode)
-		return fmt.Errorf("no one online has the code %s", strings.ToUpper(strings.ToValidUTF8(typed, "?")))
+		return noCodeError{typed}
 	}
 	h.openPrivateWithLocked(u, t)
 	return nil
