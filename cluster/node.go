@@ -128,13 +128,19 @@ func (n *Node) connect(ctx context.Context) error {
 		return err
 	}
 	n.js = js
-	if _, err := js.CreateOrUpdateStream(ctx, streamConfig(n.names, s)); err != nil {
+	if err := untilReady(ctx, n.logger, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateStream(ctx, streamConfig(n.names, s))
+		return err
+	}); err != nil {
 		return fmt.Errorf("the cluster's log stream %s: %w", n.names.stream(), err)
 	}
-	bucket := func(name, what string, storage jetstream.StorageType, ttl, markers time.Duration) (jetstream.KeyValue, error) {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: name, Description: "Parley: " + what, Storage: storage, Replicas: s.Replicas,
-			TTL: ttl, LimitMarkerTTL: markers,
+	bucket := func(name, what string, storage jetstream.StorageType, ttl, markers time.Duration) (kv jetstream.KeyValue, err error) {
+		err = untilReady(ctx, n.logger, func(ctx context.Context) error {
+			kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: name, Description: "Parley: " + what, Storage: storage, Replicas: s.Replicas,
+				TTL: ttl, LimitMarkerTTL: markers,
+			})
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("the cluster's bucket %s: %w", name, err)
@@ -167,6 +173,38 @@ func (n *Node) connect(ctx context.Context) error {
 	n.log = newLog(nc, js, n.names, s, n.incarnation, &n.stats, n.logger)
 	n.log.troubled = func(err error) { n.signal(err.Error()) }
 	return nil
+}
+
+// untilReady retries f while JetStream is still electing its leaders
+// (servers of an all-in-one cluster start together) or a NATS server is
+// on its way, until ctx ends.
+func untilReady(ctx context.Context, logger *slog.Logger, f func(context.Context) error) error {
+	for {
+		// A request made before JetStream has a leader may go unanswered:
+		// each attempt gets a few seconds.
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := f(attempt)
+		cancel()
+		if err == nil || !retryable(err) {
+			return err
+		}
+		logger.Debug("JetStream is not ready yet", "err", err)
+		if sleep(ctx, 250*time.Millisecond) != nil {
+			return err
+		}
+	}
+}
+
+// retryable says whether an error of JetStream's API may pass by itself.
+func retryable(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		// 10008: JetStream temporarily unavailable; 10023: too few
+		// servers up yet for the replicas asked.
+		return api.Code == 503 || api.ErrorCode == 10008 || api.ErrorCode == 10023
+	}
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 
 // dial connects to NATS with settings that keep a slow or broken link
@@ -486,7 +524,9 @@ func (n *Node) Close() error {
 		n.mu.Lock()
 		h := holding{n.s.Node, n.incarnation, n.rank}
 		n.mu.Unlock()
-		n.reap(n.ctx, h)
+		ctx, cancel := context.WithTimeout(n.ctx, 2*n.s.PublishTimeout)
+		n.reap(ctx, h)
+		cancel()
 	}
 	n.cancel()
 	n.wg.Wait()
