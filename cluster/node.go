@@ -45,8 +45,9 @@ type Node struct {
 	rev, rank   uint64
 	held        bool
 	lastRenewal time.Time
-	notReady    string // why the node is not serving; "" when it is
-	fenced      bool   // cut off until recover succeeds
+	notReady    string    // why the node is not serving; "" when it is
+	fenced      bool      // cut off until recover succeeds
+	deferred    []holding // lost while this node did not serve: reaped once it does
 
 	// run serializes what changes the node's phase: Attach, fencing,
 	// recovery and Close.
@@ -221,7 +222,7 @@ func dial(s Settings, logger *slog.Logger, st *counters) (*nats.Conn, error) {
 		nats.FlusherTimeout(s.PublishTimeout),
 		nats.PingInterval(s.Heartbeat),
 		nats.MaxPingsOutstanding(2),
-		nats.Timeout(s.PublishTimeout),
+		nats.Timeout(s.Heartbeat), // a handshake over a dead link holds the client's lock this long
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: closed on purpose
 				logger.Warn("disconnected from NATS", "err", err)
@@ -395,15 +396,21 @@ func (n *Node) bootstrap(ctx context.Context) error {
 }
 
 func (n *Node) startFirst(ctx context.Context, live map[string]string) error {
-	last, err := n.log.lastSeq(ctx)
+	first, last, err := n.log.bounds(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: reading the log's end: %w", err)
-	}
-	if err := n.hub.Restore(n.empty); err != nil {
-		return fmt.Errorf("cluster: resetting the hub: %w", err)
+		return fmt.Errorf("cluster: reading the log's bounds: %w", err)
 	}
 	if err := n.dir.releaseAllBut(ctx, live); err != nil {
 		n.logger.Warn("releasing names and codes of nodes gone", "err", err)
+	}
+	if applied, ok := n.log.resumable(); ok && applied+1 >= first {
+		// Every node was cut off at once: go on from this replica rather
+		// than from nothing, so what the stream took is not forgotten.
+		n.logger.Info("no other node is up: the cluster's state goes on from this node's", "log_seq", applied)
+		return n.log.consume(ctx, applied)
+	}
+	if err := n.hub.Restore(n.empty); err != nil {
+		return fmt.Errorf("cluster: resetting the hub: %w", err)
 	}
 	n.logger.Info("no other node is up: starting the cluster's state", "log_seq", last)
 	return n.log.consume(ctx, last)
@@ -418,24 +425,42 @@ func (n *Node) serve() error {
 	n.responder = sub
 	n.mu.Lock()
 	n.fenced, n.notReady = false, ""
+	deferred := n.deferred
+	n.deferred = nil
 	n.mu.Unlock()
 	n.stats.fenced.Store(false)
+	for _, h := range deferred {
+		n.reapLater(h)
+	}
 	return nil
 }
 
 // supervisor fences the node when its lease or log is in trouble, and
-// brings it back once NATS answers again.
+// brings it back once NATS answers again. It also watches the lease's
+// deadline itself: a renewal can be stuck inside the NATS client (while
+// it reconnects over a dead link) past the moment the node must fence.
 func (n *Node) supervisor() {
 	defer n.wg.Done()
-	t := time.NewTicker(n.s.Heartbeat)
-	defer t.Stop()
 	for {
+		n.mu.Lock()
+		held, rev, deadline := n.held, n.rev, n.lastRenewal.Add(n.s.NodeTTL-n.s.Heartbeat)
+		n.mu.Unlock()
+		wait := n.s.Heartbeat
+		if held {
+			wait = max(min(wait, time.Until(deadline)), 0)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-n.ctx.Done():
+			t.Stop()
 			return
 		case reason := <-n.trouble:
+			t.Stop()
 			n.fence(reason)
 		case <-t.C:
+			if held && !time.Now().Before(deadline) {
+				n.lose(rev, FenceReason)
+			}
 		}
 		n.mu.Lock()
 		fenced := n.fenced
@@ -463,6 +488,7 @@ func (n *Node) fence(why string) {
 	if already || !attached {
 		return
 	}
+	n.hub.Fence(FenceReason) // first: what follows may wait on NATS
 	n.logger.Error("fencing: this node's users are cut off until it is back in touch", "why", why)
 	n.stats.fenced.Store(true)
 	n.stats.fences.Add(1)
@@ -470,7 +496,6 @@ func (n *Node) fence(why string) {
 		_ = n.responder.Unsubscribe()
 		n.responder = nil
 	}
-	n.hub.Fence(FenceReason)
 	n.log.stopConsuming()
 }
 
