@@ -8,11 +8,13 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	gossh "golang.org/x/crypto/ssh"
 
 	"parley/core"
 )
@@ -438,6 +440,10 @@ func server(t *table, s *Server) {
 	if s.MaxAuthTries < 1 || s.MaxAuthTries > 20 {
 		t.fail("max_auth_tries", "must be between 1 and 20")
 	}
+	supported := gossh.SupportedAlgorithms()
+	sshAlgorithms(t, "ssh_key_exchanges", &s.SSHKeyExchanges, supported.KeyExchanges)
+	sshAlgorithms(t, "ssh_ciphers", &s.SSHCiphers, supported.Ciphers)
+	sshAlgorithms(t, "ssh_macs", &s.SSHMACs, supported.MACs)
 	t.duration("resize_interval", &s.ResizeInterval)
 	if s.ResizeInterval < 10*time.Millisecond || s.ResizeInterval > 10*time.Second {
 		t.fail("resize_interval", "must be between 10ms and 10s")
@@ -447,6 +453,19 @@ func server(t *table, s *Server) {
 		t.fail("gc_percent", "must be between 10 and 1000")
 	}
 	t.done()
+}
+
+// sshAlgorithms reads a list of SSH algorithms, each of which the SSH
+// library must support (and not count as insecure).
+func sshAlgorithms(t *table, k string, list *[]string, supported []string) {
+	if !t.strings(k, list) {
+		return
+	}
+	for _, a := range *list {
+		if !slices.Contains(supported, a) {
+			t.fail(k, "%q is not one of %s", a, strings.Join(supported, ", "))
+		}
+	}
 }
 
 func checkAddr(t *table, k, addr string, mayBeEmpty bool) {

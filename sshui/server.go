@@ -81,6 +81,10 @@ type Config struct {
 	// HandshakeTimeout is how long a connection may take from its first
 	// byte to being authenticated before it is closed. 0 means 20s.
 	HandshakeTimeout time.Duration
+	// Algorithms are the key exchanges, ciphers and MACs offered, in
+	// order of preference; an empty list means Parley's default for it
+	// (DefaultAlgorithms).
+	Algorithms Algorithms
 	// MaxAuthTries caps the failed authentication attempts of one
 	// connection. 0 means 3.
 	MaxAuthTries int
@@ -157,6 +161,7 @@ func (c Config) withDefaults() Config {
 	if c.HandshakePenalty == 0 {
 		c.HandshakePenalty = 30 * time.Second
 	}
+	c.Algorithms = c.Algorithms.withDefaults()
 	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
 	def(&c.EarlyInputBytes, 16384)
@@ -234,6 +239,11 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	}
 	srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
 		return &gossh.ServerConfig{
+			Config: gossh.Config{
+				KeyExchanges: cfg.Algorithms.KeyExchanges,
+				Ciphers:      cfg.Algorithms.Ciphers,
+				MACs:         cfg.Algorithms.MACs,
+			},
 			MaxAuthTries: cfg.MaxAuthTries,
 			// Called once the client has proved it holds the key, unlike
 			// the public key handler, which also answers mere offers.
@@ -243,6 +253,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 			},
 		}
 	}
+	srv.Version = Banner
 	srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
 	srv.ConnCallback = s.admitConn
 	s.srv = srv

@@ -113,9 +113,11 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		HandshakesPerIP:     cfg.Server.HandshakesPerIP,
 		HandshakePenalty:    offIfZero(cfg.Server.HandshakePenalty),
 		MaxAuthTries:        cfg.Server.MaxAuthTries,
-		ResizeInterval:      cfg.Server.ResizeInterval,
-		Logger:              log,
-		Guard:               guard,
+		Algorithms: sshui.Algorithms{KeyExchanges: cfg.Server.SSHKeyExchanges, Ciphers: cfg.Server.SSHCiphers,
+			MACs: cfg.Server.SSHMACs},
+		ResizeInterval: cfg.Server.ResizeInterval,
+		Logger:         log,
+		Guard:          guard,
 	})
 	if err != nil {
 		return fail("cannot set up the SSH server", err)
@@ -349,7 +351,7 @@ func (s *servers) reload(load func() (config.Config, error), running, current co
 		changes = []string{"nothing"}
 	}
 	s.log.Info("config reloaded", "rooms", rooms, "changed", changes)
-	if cfg.Server != running.Server || !reflect.DeepEqual(cfg.Web, running.Web) ||
+	if !reflect.DeepEqual(cfg.Server, running.Server) || !reflect.DeepEqual(cfg.Web, running.Web) ||
 		!reflect.DeepEqual(cfg.ICE, running.ICE) || !reflect.DeepEqual(cfg.Admin, running.Admin) {
 		s.log.Warn("the [server], [web], [ice] and [admin] settings take effect only after a restart")
 	}
