@@ -364,6 +364,7 @@ func limits(t *table, l *core.Limits) {
 	t.integer("password_workers", &l.PasswordWorkers)
 	t.integer("password_queue", &l.PasswordQueue)
 	t.integer("password_checks_per_minute", &l.PasswordChecks)
+	t.integer("server_wrong_codes_per_minute", &l.WrongCodesServer)
 	t.integer("outbox_size", &l.OutboxSize)
 	t.duration("slow_timeout", &l.SlowTimeout)
 	t.integer("max_rooms", &l.MaxRooms)

@@ -383,12 +383,19 @@ func (h *Hub) guessWaitLocked(u *user) error {
 			return fmt.Errorf("too many wrong codes or passwords from your address: try again in %s", roundUp(wait))
 		}
 	}
+	// Server-wide, so that the code space cannot be swept from addresses
+	// the per-address limit does not tell apart (behind a proxy).
+	if full, wait := h.guesses.full(now, h.cfg.Limits.WrongCodesServer); full {
+		h.watch.refused(RefusedGuessRate)
+		return fmt.Errorf("too many wrong codes or passwords on this server: try again in %s", roundUp(wait))
+	}
 	return nil
 }
 
 func (h *Hub) wrongGuessLocked(u *user) {
 	now := h.now()
 	u.wrongCodes.add(now)
+	h.guesses.add(now)
 	if w := h.ipWindowLocked(u.ip); w != nil {
 		w.add(now)
 	}

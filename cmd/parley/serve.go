@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -132,7 +133,14 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		// Created before anyone can connect: it installs the hub's call
 		// service, which /video needs.
 		publicURL = derivePublicURL(cfg.Web, lns.http.Addr(), lns.tls)
-		if s.web, err = newWeb(hub, cfg, publicURL, guard); err != nil {
+		warnProxy(log, adm, cfg.Web, lns.http.Addr(), publicURL)
+		untrusted := func(peer netip.Addr) {
+			warning := fmt.Sprintf("requests from %s carry X-Forwarded-For, but it is not in trusted_proxies: "+
+				"if it is a reverse proxy, every browser behind it counts as one address, exempt if it is loopback", peer)
+			log.Error(warning)
+			adm.Warn(warning)
+		}
+		if s.web, err = newWeb(hub, cfg, publicURL, guard, untrusted); err != nil {
 			lns.close()
 			return fail("invalid web settings", err)
 		}
@@ -283,7 +291,7 @@ func listen(cfg config.Config, limits connLimits) (*listeners, error) {
 }
 
 // newWeb creates the browser side with the [web] and [ice] settings.
-func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.ConnGuard) (*webrtcsignal.Server, error) {
+func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.ConnGuard, untrustedProxy func(netip.Addr)) (*webrtcsignal.Server, error) {
 	proxies, err := config.Prefixes(cfg.Web.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -295,6 +303,7 @@ func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.Conn
 		}
 	}
 	return webrtcsignal.New(hub, webrtcsignal.Config{
+		UntrustedProxy: untrustedProxy,
 		AllowedOrigins: cfg.Web.AllowedOrigins,
 		PublicURL:      publicURL,
 		ICEServers:     ice,
@@ -305,6 +314,23 @@ func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.Conn
 		ConnectTimeout: cfg.Web.CallConnectTimeout,
 		ResumeGrace:    cfg.Web.ResumeGrace,
 	})
+}
+
+// warnProxy warns when the settings look like a reverse proxy in front
+// of the web side that trusted_proxies does not name: the HTTP listener
+// on loopback only, while browsers come through another public URL.
+func warnProxy(log *slog.Logger, adm *admin.Server, w config.Web, httpAddr net.Addr, publicURL string) {
+	tcp, ok := httpAddr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() || len(w.TrustedProxies) > 0 || w.PublicURL == "" {
+		return
+	}
+	if u, err := url.Parse(publicURL); err != nil || u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback() {
+		return
+	}
+	warning := "the web side listens on loopback behind " + publicURL + " with no trusted_proxies: " +
+		"the per-address limits will see the proxy, not the browsers"
+	log.Error(warning)
+	adm.Warn(warning)
 }
 
 // derivePublicURL is the configured public URL, else the first automatic
