@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"parley/core"
-	"parley/internal/logsample"
+	"parley/internal/logguard"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
@@ -188,7 +188,7 @@ type Server struct {
 	gate   *handshakeGate
 	// refusals logs refused connections, a few a minute: a flood of
 	// them must not flood the log.
-	refusals *logsample.Sampler
+	refusals *logguard.Sampler
 
 	couriers *courierPool // delivers hub events to every session
 
@@ -223,7 +223,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	}
 	cfg.Guard = guard
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
-		gate: newHandshakeGate(cfg), refusals: logsample.New(cfg.Logger), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
+		gate: newHandshakeGate(cfg), refusals: logguard.New(cfg.Logger), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithAddress(cfg.Addr),

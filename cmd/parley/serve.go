@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,7 +23,7 @@ import (
 	"parley/config"
 	"parley/core"
 	"parley/internal/connlimit"
-	"parley/internal/logsample"
+	"parley/internal/logguard"
 	"parley/sshui"
 	webrtcsignal "parley/webrtc-signal"
 )
@@ -127,7 +128,9 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 	if err != nil {
 		return fail("cannot listen", err)
 	}
-	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	// net/http logs each failed TLS handshake and the like, which anyone
+	// can repeat at will: a few a minute are enough to see them.
+	errorLog := stdlog.New(logguard.New(log).Writer("http server error"), "", 0)
 	var publicURL string
 	if lns.http != nil {
 		// Created before anyone can connect: it installs the hub's call
@@ -230,7 +233,7 @@ func newConnLimits(cfg config.Config, log *slog.Logger) connLimits {
 	// Both lists were checked when the config was read.
 	exempt, _ := config.Prefixes(cfg.Core.Limits.ExemptIPs)
 	proxies, _ := config.Prefixes(cfg.Web.TrustedProxies)
-	refusals := logsample.New(log)
+	refusals := logguard.New(log)
 	refused := func(listener string) func(netip.Addr, string) {
 		return func(addr netip.Addr, limit string) {
 			refusals.Warn("connection refused", "listener", listener, "remote", addr.String(), "limit", limit)
