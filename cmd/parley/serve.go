@@ -409,6 +409,11 @@ func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
 
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
+	// Every session is told first: CloseAll queues the closing message
+	// in each one's outbox before the servers close their connections,
+	// which flush the outbox before they close. Closed the other way
+	// round, most browsers were gone before their message was queued.
+	s.hub.CloseAll("Parley has shut down")
 	// The servers stop accepting at once and then wait for their
 	// connections, which CloseAll ends. http.Server.Shutdown neither
 	// closes nor waits for WebSockets: the web side's Shutdown does.
@@ -421,7 +426,6 @@ func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
 	if s.acme != nil {
 		wg.Go(func() { s.logShutdown("ACME challenge", s.acme.Shutdown(ctx)) })
 	}
-	s.hub.CloseAll("Parley has shut down")
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
