@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -288,5 +291,37 @@ func TestRunFailsWhenNothingListens(t *testing.T) {
 	}
 	if res == nil || res.ConnectFailed != 3 {
 		t.Fatalf("err %v, result %+v: want 3 failed connections", err, res)
+	}
+}
+
+// compare reads two runs saved with --json and sets the second beside the
+// first, with their ratio and the latency the second adds.
+func TestCompareSetsTwoSavedRunsSideBySide(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name string, rs ...*Result) string {
+		b, err := json.Marshal(rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	single := save("single.json", &Result{Label: "baseline", Senders: 5}, &Result{Label: "target", Senders: 5, Messages: 10, Fanout: Percentiles{P50: 10 * time.Millisecond, P99: 20 * time.Millisecond}})
+	cluster := save("cluster.json", &Result{Label: "target", Senders: 5, Messages: 10, Fanout: Percentiles{P50: 12 * time.Millisecond, P99: 30 * time.Millisecond},
+		Nodes: []NodeResult{{Sessions: 4}, {Sessions: 5}}, NATS: []NATSNode{{Name: "parley node1", Msgs: 12, BusiestSubMsgs: 10}}})
+	var out bytes.Buffer
+	if err := compareMain([]string{single, cluster}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1.50×", "p50 +2.0 ms", "p99 +10.0 ms", "node 2: reading sessions", `"parley node1"`, "1.00 (10)", "1.20 (12)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := compareMain([]string{single}, &out); err == nil {
+		t.Error("one file accepted")
 	}
 }
