@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]int // live sessions by transport
 	totals   totals
+	warnings []string // for the operator, in /readyz's body
 }
 
 // totals are running sums for the periodic stats line.
@@ -102,6 +104,27 @@ func New(opts Options) (*Server, error) {
 // Attach gives the server the hub whose rooms and users it counts.
 func (s *Server) Attach(h *core.Hub) { s.hub.Store(h) }
 
+// Warn adds a line for the operator to /readyz's body, once; the server
+// stays ready.
+func (s *Server) Warn(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.warnings, text) {
+		s.warnings = append(s.warnings, text)
+	}
+}
+
+// readyText is /readyz's body: "ready", then any warnings.
+func (s *Server) readyText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	text := "ready"
+	for _, w := range s.warnings {
+		text += "\nwarning: " + w
+	}
+	return text
+}
+
 // SetDraining turns /readyz to 503: shutdown has begun.
 func (s *Server) SetDraining() { s.draining.Store(true) }
 
@@ -136,7 +159,7 @@ func (s *Server) routes() {
 				return
 			}
 		}
-		plain(w, http.StatusOK, "ready")
+		plain(w, http.StatusOK, s.readyText())
 	})
 	m.HandleFunc("GET /login", s.serveLogin)
 	m.HandleFunc("POST /login", s.signIn)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,14 @@ type fakeHub struct {
 	fenced  []string // reasons, one per Fence
 	unfence int      // calls of Unfence
 	changed chan struct{}
+
+	// Ticks of events, from one clock shared by every fake hub, to tell
+	// which of two hubs' events came first.
+	fenceTick, lostTick int64
 }
+
+// ticks orders the fake hubs' events.
+var ticks atomic.Int64
 
 func newFakeHub() *fakeHub { return &fakeHub{changed: make(chan struct{}, 1)} }
 
@@ -43,6 +51,7 @@ func (h *fakeHub) Apply(e core.Entry) {
 	h.applied = append(h.applied, e.ID)
 	if e.Kind == core.EntryNodeLost {
 		h.lost = append(h.lost, e.Note+"/"+e.Text)
+		h.lostTick = ticks.Add(1)
 	}
 	h.mu.Unlock()
 	h.poke()
@@ -72,6 +81,7 @@ func (h *fakeHub) Restore(state []byte) error {
 func (h *fakeHub) Fence(reason string) {
 	h.mu.Lock()
 	h.fenced = append(h.fenced, reason)
+	h.fenceTick = ticks.Add(1)
 	h.mu.Unlock()
 	h.poke()
 }
@@ -105,17 +115,24 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// testSettings are quick to expire, so lease tests take seconds, yet
-// leave a loaded machine running the race detector time to renew.
+// testSettings give a lease so long that no node fences in a test about
+// something else, even on a machine too busy to renew in time.
 func testSettings(node string, urls ...string) Settings {
 	return Settings{
 		Node:           node,
 		NATS:           urls,
-		Heartbeat:      300 * time.Millisecond,
-		NodeTTL:        2 * time.Second,
+		Heartbeat:      500 * time.Millisecond,
+		NodeTTL:        10 * time.Second,
 		PublishTimeout: time.Second,
 		ConfigHash:     "same",
 	}
+}
+
+// leaseSettings expire quickly, so a test of leases takes seconds.
+func leaseSettings(node string, urls ...string) Settings {
+	s := testSettings(node, urls...)
+	s.Heartbeat, s.NodeTTL = 300*time.Millisecond, 2*time.Second
+	return s
 }
 
 // start connects and attaches a node with a fake hub, closed with the test.

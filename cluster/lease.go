@@ -278,13 +278,21 @@ func (n *Node) watchLeases() {
 	}
 }
 
+// reapLater reaps h in the background, or, while this node does not
+// serve (its replica is stale), once it serves again: the reap lock makes
+// sure only one node does.
 func (n *Node) reapLater(h holding) {
+	n.mu.Lock()
+	if n.notReady != "" || n.hub == nil {
+		n.deferred = append(n.deferred, h)
+		n.mu.Unlock()
+		return
+	}
+	n.mu.Unlock()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		if n.serving() { // a fenced replica is stale: a serving node reaps
-			n.reap(n.ctx, h)
-		}
+		n.reap(n.ctx, h)
 	}()
 }
 

@@ -15,8 +15,8 @@ import (
 func TestNodeNameInUse(t *testing.T) {
 	noLeaks(t)
 	srv := natstest.Embedded(t)
-	start(t, testSettings("a", srv.ClientURL()))
-	n, err := Connect(ctxT(t), testSettings("a", srv.ClientURL()), nil)
+	start(t, leaseSettings("a", srv.ClientURL()))
+	n, err := Connect(ctxT(t), leaseSettings("a", srv.ClientURL()), nil)
 	if !errors.Is(err, ErrNodeInUse) {
 		if n != nil {
 			n.Close()
@@ -36,9 +36,9 @@ func countLost(h *fakeHub, node, inc string) int {
 func TestLostNodeIsReaped(t *testing.T) {
 	noLeaks(t)
 	srv := natstest.Embedded(t)
-	a, ha := start(t, testSettings("a", srv.ClientURL()))
-	b, _ := start(t, testSettings("b", srv.ClientURL()))
-	c, hc := start(t, testSettings("c", srv.ClientURL()))
+	a, ha := start(t, leaseSettings("a", srv.ClientURL()))
+	b, _ := start(t, leaseSettings("b", srv.ClientURL()))
+	c, hc := start(t, leaseSettings("c", srv.ClientURL()))
 	ctx := ctxT(t)
 	bob := core.Owner{Node: "b", Incarnation: b.Incarnation(), User: 7}
 	if err := b.Directory().Claim(ctx, core.ClaimName, "bob", bob); err != nil {
@@ -52,7 +52,7 @@ func TestLostNodeIsReaped(t *testing.T) {
 	waitFor(t, "a and c to apply b's Lost entry", func() bool {
 		return countLost(ha, "b", bob.Incarnation) == 1 && countLost(hc, "b", bob.Incarnation) == 1
 	})
-	t.Logf("b reaped %s after it halted (node_ttl %s)", time.Since(halted).Round(time.Millisecond), testSettings("", "").NodeTTL)
+	t.Logf("b reaped %s after it halted (node_ttl %s)", time.Since(halted).Round(time.Millisecond), leaseSettings("").NodeTTL)
 	other := core.Owner{Node: "a", Incarnation: a.Incarnation(), User: 8}
 	waitFor(t, "b's name and code to be free", func() bool {
 		return a.Directory().Claim(ctx, core.ClaimName, "bob", other) == nil &&
@@ -70,8 +70,8 @@ func TestLostNodeIsReaped(t *testing.T) {
 func TestRestartWithinTTLReapsPreviousProcess(t *testing.T) {
 	noLeaks(t)
 	srv := natstest.Embedded(t)
-	a, ha := start(t, testSettings("a", srv.ClientURL()))
-	b, _ := start(t, testSettings("b", srv.ClientURL()))
+	a, ha := start(t, leaseSettings("a", srv.ClientURL()))
+	b, _ := start(t, leaseSettings("b", srv.ClientURL()))
 	ctx := ctxT(t)
 	old := b.Incarnation()
 	bob := core.Owner{Node: "b", Incarnation: old, User: 7}
@@ -79,7 +79,7 @@ func TestRestartWithinTTLReapsPreviousProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Halt()
-	b2, hb2 := start(t, testSettings("b", srv.ClientURL()))
+	b2, hb2 := start(t, leaseSettings("b", srv.ClientURL()))
 	if b2.Incarnation() == old {
 		t.Fatal("the restarted node kept its incarnation")
 	}
@@ -91,7 +91,7 @@ func TestRestartWithinTTLReapsPreviousProcess(t *testing.T) {
 		t.Fatalf("the previous b's name is still held: %v", err)
 	}
 	// Past the old lease's time, the old process is still reaped once.
-	if err := sleep(ctx, testSettings("", "").NodeTTL); err != nil {
+	if err := sleep(ctx, leaseSettings("").NodeTTL); err != nil {
 		t.Fatal(err)
 	}
 	if n := countLost(ha, "b", old); n != 1 {
@@ -99,41 +99,58 @@ func TestRestartWithinTTLReapsPreviousProcess(t *testing.T) {
 	}
 }
 
-// A node cut off from NATS fences itself before its lease can expire,
-// and serves again once NATS is back; the others end its cut-off sessions.
+// A node cut off from NATS — its connections reset, or silently dead —
+// fences itself before its lease can expire, and serves again once NATS
+// is back; the others end its cut-off sessions. Appending never waits on
+// the dead link.
 func TestFenceAndRecover(t *testing.T) {
-	noLeaks(t)
-	srv := natstest.Embedded(t)
-	proxy := natstest.NewProxy(t, srv.ClientURL()[len("nats://"):])
-	a, ha := start(t, testSettings("a", proxy.URL()))
-	_, hb := start(t, testSettings("b", srv.ClientURL()))
-	cut := time.Now()
-	proxy.Cut()
-	waitFor(t, "a to fence", func() bool {
-		_, _, fences, _ := ha.state()
-		return fences == 1 && a.Ready() != nil
-	})
-	fencedAfter := time.Since(cut)
-	if ttl := testSettings("", "").NodeTTL; fencedAfter >= ttl {
-		t.Errorf("a fenced %s after the cut, not within node_ttl %s", fencedAfter, ttl)
+	for _, fault := range []string{"cut", "blackhole"} {
+		t.Run(fault, func(t *testing.T) {
+			noLeaks(t)
+			srv := natstest.Embedded(t)
+			proxy := natstest.NewProxy(t, srv.ClientURL()[len("nats://"):])
+			a, ha := start(t, leaseSettings("a", proxy.URL()))
+			_, hb := start(t, leaseSettings("b", srv.ClientURL()))
+			cut := time.Now()
+			if fault == "cut" {
+				proxy.Cut()
+			} else {
+				proxy.Blackhole()
+			}
+			appendAll(a.Log(), "during", 100)
+			waitFor(t, "a to fence", func() bool {
+				_, _, fences, _ := ha.state()
+				return fences == 1 && a.Ready() != nil
+			})
+			fencedAfter := time.Since(cut)
+			waitFor(t, "b to end a's sessions", func() bool { return countLost(hb, "a", a.Incarnation()) >= 1 })
+			ha.mu.Lock()
+			fenced := ha.fenceTick
+			ha.mu.Unlock()
+			hb.mu.Lock()
+			reaped := hb.lostTick
+			hb.mu.Unlock()
+			if reaped < fenced {
+				t.Fatal("b ended a's sessions before a had fenced itself: for a while both served them")
+			}
+			proxy.Restore()
+			waitFor(t, "a to serve again", func() bool {
+				_, _, _, unfences := ha.state()
+				return unfences == 1 && a.Ready() == nil
+			})
+			a.Log().Append(core.Entry{ID: "after", Conv: "#lobby"})
+			waitFor(t, "b to apply a's entry", func() bool {
+				applied, _, _, _ := hb.state()
+				return slices.Contains(applied, "after")
+			})
+			applied, _, _, _ := ha.state()
+			sameEverywhere(t, len(applied), ha, hb)
+			if st := a.Stats(); st.Fences != 1 || st.Fenced {
+				t.Errorf("a's stats %+v: want one fence, not fenced now", st)
+			}
+			t.Logf("fenced %s after the link died (node_ttl %s)", fencedAfter.Round(time.Millisecond), leaseSettings("").NodeTTL)
+		})
 	}
-	waitFor(t, "b to end a's sessions", func() bool { return countLost(hb, "a", a.Incarnation()) >= 1 })
-	proxy.Restore()
-	waitFor(t, "a to serve again", func() bool {
-		_, _, _, unfences := ha.state()
-		return unfences == 1 && a.Ready() == nil
-	})
-	a.Log().Append(core.Entry{ID: "after", Conv: "#lobby"})
-	waitFor(t, "b to apply a's entry", func() bool {
-		applied, _, _, _ := hb.state()
-		return slices.Contains(applied, "after")
-	})
-	applied, _, _, _ := ha.state()
-	sameEverywhere(t, len(applied), ha, hb)
-	if st := a.Stats(); st.Fences != 1 || st.Fenced {
-		t.Errorf("a's stats %+v: want one fence, not fenced now", st)
-	}
-	t.Logf("fenced %s after the cut", fencedAfter.Round(time.Millisecond))
 }
 
 // Settings name what is wrong.

@@ -63,6 +63,7 @@ type Log struct {
 	// Consumption: at most one at a time, started and stopped by the node.
 	hub      Hub
 	last     uint64 // the stream sequence last applied; owned by the apply loop while it runs
+	followed bool   // the log has been consumed into the hub before
 	cur      *consumption
 	snapReq  chan snapRequest
 	troubled func(error) // the apply loop found a gap
@@ -308,6 +309,7 @@ func (l *Log) consume(ctx context.Context, after uint64) error {
 	}
 	l.last = after
 	l.applied.Store(after)
+	l.followed = true
 	l.cur = c
 	go l.applyLoop(c, msgs)
 	return nil
@@ -454,18 +456,24 @@ func (l *Log) requestSnapshot(ctx context.Context) ([]byte, uint64, error) {
 	return state, seq, nil
 }
 
-// lastSeq is the stream's last sequence: where a first node starts.
-func (l *Log) lastSeq(ctx context.Context) (uint64, error) {
+// bounds are the stream's first and last sequences: a first node starts
+// after the last, or goes on from its own replica if the stream still
+// holds what comes after it.
+func (l *Log) bounds(ctx context.Context) (first, last uint64, err error) {
 	s, err := l.js.Stream(ctx, l.names.stream())
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return info.State.LastSeq, nil
+	return info.State.FirstSeq, info.State.LastSeq, nil
 }
+
+// resumable returns the sequence this node's replica has applied up to,
+// if it has followed the log before (and is stopped now).
+func (l *Log) resumable() (uint64, bool) { return l.last, l.followed }
 
 // streamConfig is the log's stream.
 func streamConfig(n names, s Settings) jetstream.StreamConfig {

@@ -45,8 +45,9 @@ type Node struct {
 	rev, rank   uint64
 	held        bool
 	lastRenewal time.Time
-	notReady    string // why the node is not serving; "" when it is
-	fenced      bool   // cut off until recover succeeds
+	notReady    string    // why the node is not serving; "" when it is
+	fenced      bool      // cut off until recover succeeds
+	deferred    []holding // lost while this node did not serve: reaped once it does
 
 	// run serializes what changes the node's phase: Attach, fencing,
 	// recovery and Close.
@@ -128,15 +129,14 @@ func (n *Node) connect(ctx context.Context) error {
 		return err
 	}
 	n.js = js
-	if err := untilAnswered(ctx, func(ctx context.Context) error {
+	if err := untilReady(ctx, n.logger, func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateStream(ctx, streamConfig(n.names, s))
 		return err
 	}); err != nil {
 		return fmt.Errorf("the cluster's log stream %s: %w", n.names.stream(), err)
 	}
-	bucket := func(name, what string, storage jetstream.StorageType, ttl, markers time.Duration) (jetstream.KeyValue, error) {
-		var kv jetstream.KeyValue
-		err := untilAnswered(ctx, func(ctx context.Context) (err error) {
+	bucket := func(name, what string, storage jetstream.StorageType, ttl, markers time.Duration) (kv jetstream.KeyValue, err error) {
+		err = untilReady(ctx, n.logger, func(ctx context.Context) error {
 			kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 				Bucket: name, Description: "Parley: " + what, Storage: storage, Replicas: s.Replicas,
 				TTL: ttl, LimitMarkerTTL: markers,
@@ -176,6 +176,38 @@ func (n *Node) connect(ctx context.Context) error {
 	return nil
 }
 
+// untilReady retries f while JetStream is still electing its leaders
+// (servers of an all-in-one cluster start together) or a NATS server is
+// on its way, until ctx ends.
+func untilReady(ctx context.Context, logger *slog.Logger, f func(context.Context) error) error {
+	for {
+		// A request made before JetStream has a leader may go unanswered:
+		// each attempt gets a few seconds.
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := f(attempt)
+		cancel()
+		if err == nil || !retryable(err) {
+			return err
+		}
+		logger.Debug("JetStream is not ready yet", "err", err)
+		if sleep(ctx, 250*time.Millisecond) != nil {
+			return err
+		}
+	}
+}
+
+// retryable says whether an error of JetStream's API may pass by itself.
+func retryable(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		// 10008: JetStream temporarily unavailable; 10023: too few
+		// servers up yet for the replicas asked.
+		return api.Code == 503 || api.ErrorCode == 10008 || api.ErrorCode == 10023
+	}
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
+}
+
 // dial connects to NATS with settings that keep a slow or broken link
 // from stalling anyone: writes time out with the publish timeout,
 // nothing is buffered while reconnecting (a publish fails and is
@@ -190,7 +222,7 @@ func dial(s Settings, logger *slog.Logger, st *counters) (*nats.Conn, error) {
 		nats.FlusherTimeout(s.PublishTimeout),
 		nats.PingInterval(s.Heartbeat),
 		nats.MaxPingsOutstanding(2),
-		nats.Timeout(s.PublishTimeout),
+		nats.Timeout(s.Heartbeat), // a handshake over a dead link holds the client's lock this long
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: closed on purpose
 				logger.Warn("disconnected from NATS", "err", err)
@@ -364,15 +396,21 @@ func (n *Node) bootstrap(ctx context.Context) error {
 }
 
 func (n *Node) startFirst(ctx context.Context, live map[string]string) error {
-	last, err := n.log.lastSeq(ctx)
+	first, last, err := n.log.bounds(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: reading the log's end: %w", err)
-	}
-	if err := n.hub.Restore(n.empty); err != nil {
-		return fmt.Errorf("cluster: resetting the hub: %w", err)
+		return fmt.Errorf("cluster: reading the log's bounds: %w", err)
 	}
 	if err := n.dir.releaseAllBut(ctx, live); err != nil {
 		n.logger.Warn("releasing names and codes of nodes gone", "err", err)
+	}
+	if applied, ok := n.log.resumable(); ok && applied+1 >= first {
+		// Every node was cut off at once: go on from this replica rather
+		// than from nothing, so what the stream took is not forgotten.
+		n.logger.Info("no other node is up: the cluster's state goes on from this node's", "log_seq", applied)
+		return n.log.consume(ctx, applied)
+	}
+	if err := n.hub.Restore(n.empty); err != nil {
+		return fmt.Errorf("cluster: resetting the hub: %w", err)
 	}
 	n.logger.Info("no other node is up: starting the cluster's state", "log_seq", last)
 	return n.log.consume(ctx, last)
@@ -387,24 +425,42 @@ func (n *Node) serve() error {
 	n.responder = sub
 	n.mu.Lock()
 	n.fenced, n.notReady = false, ""
+	deferred := n.deferred
+	n.deferred = nil
 	n.mu.Unlock()
 	n.stats.fenced.Store(false)
+	for _, h := range deferred {
+		n.reapLater(h)
+	}
 	return nil
 }
 
 // supervisor fences the node when its lease or log is in trouble, and
-// brings it back once NATS answers again.
+// brings it back once NATS answers again. It also watches the lease's
+// deadline itself: a renewal can be stuck inside the NATS client (while
+// it reconnects over a dead link) past the moment the node must fence.
 func (n *Node) supervisor() {
 	defer n.wg.Done()
-	t := time.NewTicker(n.s.Heartbeat)
-	defer t.Stop()
 	for {
+		n.mu.Lock()
+		held, rev, deadline := n.held, n.rev, n.lastRenewal.Add(n.s.NodeTTL-n.s.Heartbeat)
+		n.mu.Unlock()
+		wait := n.s.Heartbeat
+		if held {
+			wait = max(min(wait, time.Until(deadline)), 0)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-n.ctx.Done():
+			t.Stop()
 			return
 		case reason := <-n.trouble:
+			t.Stop()
 			n.fence(reason)
 		case <-t.C:
+			if held && !time.Now().Before(deadline) {
+				n.lose(rev, FenceReason)
+			}
 		}
 		n.mu.Lock()
 		fenced := n.fenced
@@ -432,6 +488,7 @@ func (n *Node) fence(why string) {
 	if already || !attached {
 		return
 	}
+	n.hub.Fence(FenceReason) // first: what follows may wait on NATS
 	n.logger.Error("fencing: this node's users are cut off until it is back in touch", "why", why)
 	n.stats.fenced.Store(true)
 	n.stats.fences.Add(1)
@@ -439,7 +496,6 @@ func (n *Node) fence(why string) {
 		_ = n.responder.Unsubscribe()
 		n.responder = nil
 	}
-	n.hub.Fence(FenceReason)
 	n.log.stopConsuming()
 }
 
@@ -493,7 +549,9 @@ func (n *Node) Close() error {
 		n.mu.Lock()
 		h := holding{n.s.Node, n.incarnation, n.rank}
 		n.mu.Unlock()
-		n.reap(n.ctx, h)
+		ctx, cancel := context.WithTimeout(n.ctx, 2*n.s.PublishTimeout)
+		n.reap(ctx, h)
+		cancel()
 	}
 	n.cancel()
 	n.wg.Wait()
@@ -533,35 +591,5 @@ func (n *Node) shutdownTransport() {
 	}
 	if n.emb != nil {
 		n.emb.Shutdown()
-	}
-}
-
-// JetStream's answers while its servers are still meeting.
-const (
-	jsNoPlacement        jetstream.ErrorCode = 10005 // no suitable peers for placement
-	jsClusterUnavailable jetstream.ErrorCode = 10008 // JetStream system temporarily unavailable
-)
-
-// untilAnswered runs op until it succeeds, fails for good, or ctx ends.
-// NATS servers that start together elect JetStream's leader and place
-// replicas a moment after they meet: a request made before that is not
-// answered, or refused as unplaceable, and must be made again.
-func untilAnswered(ctx context.Context, op func(context.Context) error) error {
-	for {
-		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := op(attempt)
-		cancel()
-		var apiErr *jetstream.APIError
-		transient := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
-			errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
-			(errors.As(err, &apiErr) && (apiErr.Code == 503 || apiErr.ErrorCode == jsNoPlacement || apiErr.ErrorCode == jsClusterUnavailable))
-		if err == nil || !transient {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(250 * time.Millisecond):
-		}
 	}
 }

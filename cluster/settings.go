@@ -56,7 +56,8 @@ type Settings struct {
 	// copied into the cluster's ban list once, the first time any node
 	// starts with the list empty. Empty: none.
 	ImportBans string
-	// Embed, when set, runs a nats-server in this process first.
+	// Embed, when set, runs a nats-server in this process first, named
+	// after the node unless it says otherwise.
 	Embed *embedded.Settings
 }
 
@@ -102,6 +103,11 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.LogMaxEntries == 0 {
 		s.LogMaxEntries = DefaultLogMaxEntries
+	}
+	if s.Embed != nil && s.Embed.Name == "" {
+		e := *s.Embed
+		e.Name = s.Node
+		s.Embed = &e
 	}
 	return s
 }

@@ -106,6 +106,9 @@ type Server struct {
 	MaxSSHConns int
 	// MaxAuthTries bounds the login attempts on one SSH connection.
 	MaxAuthTries int
+	// SSHKeyExchanges, SSHCiphers and SSHMACs are the SSH algorithms
+	// offered, in order of preference; empty means Parley's modern set.
+	SSHKeyExchanges, SSHCiphers, SSHMACs []string
 	// ResizeInterval is the shortest time between two re-layouts of a
 	// terminal, however fast its window changes.
 	ResizeInterval time.Duration
@@ -206,6 +209,9 @@ func Default() Config {
 			HandshakesPerIP:       8,
 			HandshakePenalty:      30 * time.Second,
 			MaxAuthTries:          3,
+			SSHKeyExchanges:       []string{},
+			SSHCiphers:            []string{},
+			SSHMACs:               []string{},
 			HTTPReadTimeout:       10 * time.Second,
 			HTTPConnsPerIP:        64,
 			ResizeInterval:        100 * time.Millisecond,

@@ -54,6 +54,7 @@ wrong_codes_per_minute = 2
 password_workers = 2
 password_queue = 3
 password_checks_per_minute = 4
+server_wrong_codes_per_minute = 50
 outbox_size = 64
 slow_timeout = "1m30s"
 max_rooms = 20

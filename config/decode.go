@@ -8,11 +8,13 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	gossh "golang.org/x/crypto/ssh"
 
 	"parley/core"
 )
@@ -365,6 +367,7 @@ func limits(t *table, l *core.Limits) {
 	t.integer("password_workers", &l.PasswordWorkers)
 	t.integer("password_queue", &l.PasswordQueue)
 	t.integer("password_checks_per_minute", &l.PasswordChecks)
+	t.integer("server_wrong_codes_per_minute", &l.WrongCodesServer)
 	t.integer("outbox_size", &l.OutboxSize)
 	t.duration("slow_timeout", &l.SlowTimeout)
 	t.integer("max_rooms", &l.MaxRooms)
@@ -441,6 +444,10 @@ func server(t *table, s *Server) {
 	if s.MaxAuthTries < 1 || s.MaxAuthTries > 20 {
 		t.fail("max_auth_tries", "must be between 1 and 20")
 	}
+	supported := gossh.SupportedAlgorithms()
+	sshAlgorithms(t, "ssh_key_exchanges", &s.SSHKeyExchanges, supported.KeyExchanges)
+	sshAlgorithms(t, "ssh_ciphers", &s.SSHCiphers, supported.Ciphers)
+	sshAlgorithms(t, "ssh_macs", &s.SSHMACs, supported.MACs)
 	t.duration("resize_interval", &s.ResizeInterval)
 	if s.ResizeInterval < 10*time.Millisecond || s.ResizeInterval > 10*time.Second {
 		t.fail("resize_interval", "must be between 10ms and 10s")
@@ -450,6 +457,19 @@ func server(t *table, s *Server) {
 		t.fail("gc_percent", "must be between 10 and 1000")
 	}
 	t.done()
+}
+
+// sshAlgorithms reads a list of SSH algorithms, each of which the SSH
+// library must support (and not count as insecure).
+func sshAlgorithms(t *table, k string, list *[]string, supported []string) {
+	if !t.strings(k, list) {
+		return
+	}
+	for _, a := range *list {
+		if !slices.Contains(supported, a) {
+			t.fail(k, "%q is not one of %s", a, strings.Join(supported, ", "))
+		}
+	}
 }
 
 func checkAddr(t *table, k, addr string, mayBeEmpty bool) {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -55,6 +56,34 @@ func NormalizeCode(s string) string {
 		return ""
 	}
 	return b.String()
+}
+
+// joinCode reads a bare word given to /join as a code, or "" when it is a
+// word: a word spelt with O, I or L and no digit ("projects") is a room
+// name, though NormalizeCode would read it as a code.
+func joinCode(s string) string {
+	code := NormalizeCode(s)
+	if code != "" && strings.ContainsAny(strings.ToUpper(s), "OIL") && !strings.ContainsAny(s, "0123456789") {
+		return ""
+	}
+	return code
+}
+
+// noCodeError is a code that no one online holds.
+type noCodeError struct{ typed string }
+
+func (e noCodeError) Error() string {
+	return "no one online has the code " + strings.ToUpper(strings.ToValidUTF8(e.typed, "?"))
+}
+
+// roomHint adds to a code no one holds that /join takes a room too, with
+// a #, in case a room was meant.
+func roomHint(err error, typed string) error {
+	var nc noCodeError
+	if errors.As(err, &nc) {
+		return fmt.Errorf("%w; for a room of that name, type /join #%s", err, strings.ToLower(strings.ToValidUTF8(typed, "?")))
+	}
+	return err
 }
 
 var defaultRand io.Reader = rand.Reader

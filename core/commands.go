@@ -156,9 +156,9 @@ func (s *Session) cmdJoin(args string) error {
 	target, password, _ := strings.Cut(args, " ")
 	password = strings.TrimSpace(password)
 	if !strings.HasPrefix(target, "#") {
-		if code := NormalizeCode(target); code != "" {
+		if code := joinCode(target); code != "" {
 			if room, err := CleanRoomName(target); err != nil || !s.h.roomExists(room) {
-				return s.openByCode(code, target)
+				return roomHint(s.openByCode(code, target), target)
 			}
 		}
 	}
@@ -192,7 +192,7 @@ func (s *Session) openByCode(code, typed string) error {
 	if t == nil || blocks(t, u) {
 		h.wrongGuessLocked(u)
 		h.watch.refused(RefusedWrongCode)
-		return fmt.Errorf("no one online has the code %s", strings.ToUpper(strings.ToValidUTF8(typed, "?")))
+		return noCodeError{typed}
 	}
 	h.openPrivateWithLocked(u, t)
 	return nil
@@ -382,12 +382,19 @@ func (h *Hub) guessWaitLocked(u *user) error {
 			return fmt.Errorf("too many wrong codes or passwords from your address: try again in %s", roundUp(wait))
 		}
 	}
+	// Server-wide, so that the code space cannot be swept from addresses
+	// the per-address limit does not tell apart (behind a proxy).
+	if full, wait := h.guesses.full(now, h.cfg.Limits.WrongCodesServer); full {
+		h.watch.refused(RefusedGuessRate)
+		return fmt.Errorf("too many wrong codes or passwords on this server: try again in %s", roundUp(wait))
+	}
 	return nil
 }
 
 func (h *Hub) wrongGuessLocked(u *user) {
 	now := h.now()
 	u.wrongCodes.add(now)
+	h.guesses.add(now)
 	if w := h.ipWindowLocked(u.ip); w != nil {
 		w.add(now)
 	}

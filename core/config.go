@@ -84,6 +84,9 @@ type Limits struct {
 	// one per arrival. 0 means every room tells each one.
 	MemberEventsUpTo    int
 	MemberCountInterval time.Duration
+	// WrongCodesServer caps the wrong codes and passwords per minute from
+	// everyone together; past it every guess waits.
+	WrongCodesServer int
 }
 
 // DefaultConfig returns the defaults of DESIGN §3.
@@ -116,6 +119,7 @@ func DefaultLimits() Limits {
 		PasswordWorkers:   1,
 		PasswordQueue:     8,
 		PasswordChecks:    10,
+		WrongCodesServer:  300,
 		OutboxSize:        512,
 		SlowTimeout:       15 * time.Second,
 		MaxRooms:          1000,
@@ -150,6 +154,7 @@ func (c Config) Validate() error {
 		{"password_workers", l.PasswordWorkers >= 1 && l.PasswordWorkers <= 64},
 		{"password_queue", l.PasswordQueue >= 0 && l.PasswordQueue <= 10000},
 		{"password_checks_per_minute", l.PasswordChecks >= 1},
+		{"server_wrong_codes_per_minute", l.WrongCodesServer >= l.WrongCodes},
 		{"outbox_size", l.OutboxSize >= 16},
 		{"slow_timeout", l.SlowTimeout >= time.Second},
 		{"max_rooms", l.MaxRooms >= len(c.Rooms)},

@@ -29,6 +29,7 @@ type Hub struct {
 	reserved map[string]reservation // by NameKey
 	convs    map[string]*conv
 	ipCodes  map[string]*window // wrong codes and passwords per IP, and other per-IP counters by kind
+	guesses  window             // wrong codes and passwords from everyone
 	// passwords bounds the bcrypt work of the whole server.
 	passwords    *passwordGate
 	passwordCost int // bcrypt cost of new room passwords

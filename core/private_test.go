@@ -53,3 +53,26 @@ func TestMsgAndReply(t *testing.T) {
 		t.Fatalf("/reply without text left bob in %q, want %s", cur, got.Conv)
 	}
 }
+
+// A word given to /join that NormalizeCode could read as a code ("projects",
+// its O read as 0) is a room, and costs no wrong guess; a word that can
+// only be a code is one, and the error says how to name a room instead.
+func TestJoinAWordIsARoomNotAWrongCode(t *testing.T) {
+	h := newTestHub(t, func(c *Config) { c.Limits.WrongCodes = 1 })
+	alice, bob := connect(t, h, "alice"), connect(t, h, "bob")
+	for range 3 {
+		if err := alice.Input("/join projects"); err != nil {
+			t.Fatalf("/join projects: %v", err)
+		}
+	}
+	if cur := current(alice); cur != "#projects" {
+		t.Fatalf("/join projects made %q current, want #projects", cur)
+	}
+	err := alice.Input("/join kqmxdhtr")
+	if err == nil || err.Error() != "no one online has the code KQMXDHTR; for a room of that name, type /join #kqmxdhtr" {
+		t.Fatalf("/join of a code no one holds: %v", err)
+	}
+	if err := alice.Input("/join " + bob.Code()); err == nil || !strings.Contains(err.Error(), "too many") {
+		t.Fatalf("the second wrong code in a minute was not refused: %v", err)
+	}
+}

@@ -57,7 +57,7 @@ func TestKilledClientIsCleanedUp(t *testing.T) {
 	_ = child.Wait()
 
 	alice.WaitFor("typist left (connection lost)")
-	alice.WaitFor("#lobby · 1 members")
+	alice.WaitFor("#lobby · 1 member")
 	alice.Close()
 	checkNoLeaks(t, ts, ignore)
 }
@@ -100,7 +100,7 @@ func TestResetConnectionIsCleanedUp(t *testing.T) {
 
 	link.Reset()
 	alice.WaitFor("bob left (connection lost)")
-	alice.WaitFor("#lobby · 1 members")
+	alice.WaitFor("#lobby · 1 member")
 	bob.Close()
 	alice.Close()
 	checkNoLeaks(t, ts, ignore)
@@ -147,7 +147,7 @@ func TestHalfOpenConnectionIsCleanedUp(t *testing.T) {
 	if limit := 5 * idle; took > limit {
 		t.Fatalf("the half-open connection stayed for %s, more than %s", took, limit)
 	}
-	alice.WaitFor("#lobby · 1 members")
+	alice.WaitFor("#lobby · 1 member")
 	bob.Close()
 	alice.Close()
 	checkNoLeaks(t, ts, ignore)

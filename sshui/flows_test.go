@@ -96,11 +96,11 @@ func TestListAndRooms(t *testing.T) {
 	alice := joinLobby(t, ts, "alice", "bob")[0]
 	carol := testkit.Dial(t, ts.addr, "carol", 100, 30)
 	carol.TypeLine("/join #games")
-	carol.WaitFor("#games · 1 members")
+	carol.WaitFor("#games · 1 member")
 	carol.TypeLine("/switch #lobby")
 	carol.WaitFor("#lobby · 3 members")
 	carol.TypeLine("/leave")
-	carol.WaitFor("#games · 1 members")
+	carol.WaitFor("#games · 1 member")
 	alice.WaitFor("#lobby · 2 members")
 
 	alice.TypeLine("/list")
@@ -136,7 +136,7 @@ func TestDropAndQuitAreAnnounced(t *testing.T) {
 	bob.TypeLine("/quit")
 	bob.WaitEnded()
 	alice.WaitFor("bob left (quit)")
-	alice.WaitFor("#lobby · 1 members")
+	alice.WaitFor("#lobby · 1 member")
 	testkit.Eventually(t, "one user left in the hub", func() bool { n, _, _ := ts.hub.Counts(); return n == 1 })
 
 	// Ctrl-C quits the same way.
@@ -162,11 +162,11 @@ func TestHomeScreenListsAndOpens(t *testing.T) {
 	alice.Press(testkit.Down) // ↓
 	alice.WaitFor("▸ #games")
 	alice.Press(testkit.Enter)
-	alice.WaitFor("#games · 1 members")
+	alice.WaitFor("#games · 1 member")
 	alice.Press(testkit.CtrlN) // Ctrl-N cycles: home, #lobby, #games
 	alice.WaitFor("Your code is")
 	alice.Press(testkit.CtrlN)
-	alice.WaitFor("#lobby · 1 members")
+	alice.WaitFor("#lobby · 1 member")
 }
 
 // Someone typing a draft stays where they are when a private chat is

@@ -55,7 +55,7 @@ func joinLobby(t testing.TB, ts *testServer, names ...string) []*testkit.Term {
 	users := make([]*testkit.Term, len(names))
 	for i, name := range names {
 		users[i] = testkit.Dial(t, ts.addr, name, 100, 30)
-		users[i].WaitFor(fmt.Sprintf("#lobby · %d members", i+1))
+		users[i].WaitFor("#lobby · " + memberCount(i+1) + " ·") // "1 member ·", not "1 members"
 	}
 	return users
 }

@@ -17,8 +17,8 @@ type completion struct {
 }
 
 // complete completes the word before the end of the input: a command
-// when it is the first word and starts with / or :, else a name from the
-// conversation on screen.
+// when it is the first word and starts with / or :, a room when it
+// starts with #, else a name from the conversation on screen.
 func (m *model) complete() {
 	if m.comp != nil && len(m.comp.cands) > 1 {
 		m.comp.idx = (m.comp.idx + 1) % len(m.comp.cands)
@@ -31,9 +31,12 @@ func (m *model) complete() {
 	cut := strings.LastIndex(line, " ") + 1
 	head, word := line[:cut], line[cut:]
 	var cands []string
-	if head == "" && (strings.HasPrefix(word, "/") || strings.HasPrefix(word, ":")) {
+	switch {
+	case head == "" && (strings.HasPrefix(word, "/") || strings.HasPrefix(word, ":")):
 		cands = commandCandidates(m.cs.Commands(), word)
-	} else {
+	case strings.HasPrefix(word, "#"):
+		cands = m.roomCandidates(word)
+	default:
 		cands = m.nameCandidates(word)
 	}
 	if len(cands) == 0 {
@@ -90,6 +93,30 @@ func (m *model) nameCandidates(word string) []string {
 	return out
 }
 
+// roomCandidates lists the listed rooms and the user's own that start
+// with word, a "#" and the start of a name.
+func (m *model) roomCandidates(word string) []string {
+	prefix := strings.ToLower(word)
+	seen := map[string]bool{}
+	var out []string
+	add := func(room string) {
+		if !seen[room] && strings.HasPrefix(strings.ToLower(room), prefix) {
+			seen[room] = true
+			out = append(out, room+" ")
+		}
+	}
+	for _, r := range m.cs.Rooms() {
+		add(r.Name)
+	}
+	for _, id := range m.order {
+		if strings.HasPrefix(id, "#") {
+			add(id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 const helpTitle = "Help"
 
 // helpLines is the help screen: the keys, then every command from the
@@ -98,12 +125,12 @@ func helpLines(cmds []core.Command) []string {
 	lines := []string{
 		"Keys",
 		"  Enter            send the line (on the home screen: open the chosen item)",
-		"  Tab              complete a command or a name; Tab again for the next",
+		"  Tab              complete a command, a #room or a name; Tab again for the next",
 		"  ↑ / ↓            input history (on the home screen: choose an item)",
 		"  PgUp / PgDn      scroll the conversation; new messages do not move you",
 		"  Ctrl-N / Ctrl-P  next / previous conversation      Alt-1…9  conversation N",
 		"  Esc, :q          home screen (or close this panel)  F2  members panel",
-		"  F1, ? (empty)    this help                          Ctrl-C  quit",
+		"  F1 (? at home)   this help                          Ctrl-C  quit",
 		"  /bell on|off     ring for mentions and private messages (on)",
 		"",
 		"The mouse is left to your terminal, so you can select and copy text.",

@@ -654,7 +654,8 @@ func (m *model) key(k tea.KeyMsg) tea.Cmd {
 			}
 			break // Alt+B, Alt+F and the like edit the line
 		}
-		if string(k.Runes) == "?" && len(m.pending) == 0 && m.typed() == "" {
+		// In a conversation "?" is text: a message may start with it.
+		if string(k.Runes) == "?" && m.viewing == "" && len(m.pending) == 0 && m.typed() == "" {
 			m.toggleHelp()
 			return nil
 		}

@@ -33,7 +33,7 @@ func TestOperatorKicksAndBansOverSSH(t *testing.T) {
 	ts := moderatedServer(t, opKey, banFile)
 
 	olga := testkit.DialWith(t, ts.addr, testkit.SignerLogin("olga", opKey), 100, 30)
-	olga.WaitFor("#lobby · 1 members")
+	olga.WaitFor("#lobby · 1 member")
 	bob := testkit.DialWith(t, ts.addr, testkit.SignerLogin("bob", bobKey), 100, 30)
 	bob.WaitFor("#lobby · 2 members")
 	carol := testkit.Dial(t, ts.addr, "carol", 100, 30)
@@ -73,5 +73,5 @@ func TestOperatorKicksAndBansOverSSH(t *testing.T) {
 	restarted := moderatedServer(t, opKey, banFile)
 	refused(restarted.addr)
 	dave := testkit.Dial(t, restarted.addr, "dave", 100, 30) // another key from the same address
-	dave.WaitFor("#lobby · 1 members")
+	dave.WaitFor("#lobby · 1 member")
 }

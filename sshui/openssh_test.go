@@ -92,7 +92,7 @@ func TestOpenSSHClientUnderTmux(t *testing.T) {
 		return p
 	}
 	alice := start("alice", "-i "+keyPath+" -o IdentitiesOnly=yes")
-	alice.waitText("#lobby · 1 members")
+	alice.waitText("#lobby · 1 member")
 	bob := start("bob", "-o PubkeyAuthentication=no -o PreferredAuthentications=keyboard-interactive")
 	bob.waitText("#lobby · 2 members")
 	alice.waitText("#lobby · 2 members")

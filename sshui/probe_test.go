@@ -217,7 +217,7 @@ func TestTerminalThatStopsReadingIsCutOff(t *testing.T) {
 			close(ended)
 		}()
 		bob.WaitFor("#lobby · 2 members")
-		bob.WaitFor(name + " left (" + StoppedReading + ")")
+		bob.WaitFor(name + " left (too slow: their terminal stopped reading)")
 		bob.WaitFor("#lobby · 1 member")
 		select {
 		case <-ended:

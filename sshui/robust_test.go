@@ -275,15 +275,27 @@ func TestCompletionHistoryAndHelp(t *testing.T) {
 	alice.WaitFor("> hello bartholomew")
 	alice.Press(testkit.CtrlU)
 
-	alice.Type("?")
+	// In a conversation "?" is text; a room name completes too.
+	alice.TypeLine("? anyone up for a game")
+	bob.WaitFor("alice: ? anyone up for a game")
+	alice.Type("/join #ga")
+	alice.Press(testkit.Tab)
+	alice.WaitFor("> /join #games")
+	alice.Press(testkit.CtrlU)
+
+	alice.Press(testkit.F1) // F1
 	alice.WaitFor("Ctrl-N / Ctrl-P")
 	alice.WaitFor("/join CODE | #room [password]")
 	alice.Press(testkit.Esc)
 	alice.WaitGone("Ctrl-N / Ctrl-P")
-	alice.Press(testkit.F1) // F1
+	alice.Press(testkit.Esc) // home, where "?" is help
+	alice.WaitFor("Your code is")
+	alice.Type("?")
 	alice.WaitFor("Ctrl-N / Ctrl-P")
 	alice.Press(testkit.Esc)
 	alice.WaitGone("Ctrl-N / Ctrl-P")
+	alice.Press(testkit.Alt('1'))
+	alice.WaitFor("#lobby · 2 members")
 
 	alice.Press(testkit.F2) // F2: members panel
 	s := alice.WaitFor("Members (2)")

@@ -376,3 +376,18 @@ func TestMembersPanelCutsTheNameNotTheKeyTag(t *testing.T) {
 		t.Fatalf("the members panel shows %q in 20 cells, want the name cut and the key tag whole", got)
 	}
 }
+
+// The notice of a terminal too small wraps rather than losing the size
+// Parley needs.
+func TestTooSmallNoticeKeepsTheSizeNeeded(t *testing.T) {
+	m, _ := testModel(t, 80, 24, &bytes.Buffer{})
+	m.resize(16, 6)
+	var rows []string
+	for _, row := range m.frame().rows {
+		rows = append(rows, ansi.Strip(row[0].text))
+	}
+	screen := strings.Join(rows, "\n")
+	if !strings.Contains(screen, "16×6") || !strings.Contains(screen, "40×10") {
+		t.Fatalf("a 16×6 terminal reads:\n%s", screen)
+	}
+}

@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"parley/core"
-	"parley/internal/logsample"
+	"parley/internal/logguard"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
@@ -81,6 +81,10 @@ type Config struct {
 	// HandshakeTimeout is how long a connection may take from its first
 	// byte to being authenticated before it is closed. 0 means 20s.
 	HandshakeTimeout time.Duration
+	// Algorithms are the key exchanges, ciphers and MACs offered, in
+	// order of preference; an empty list means Parley's default for it
+	// (DefaultAlgorithms).
+	Algorithms Algorithms
 	// MaxAuthTries caps the failed authentication attempts of one
 	// connection. 0 means 3.
 	MaxAuthTries int
@@ -157,6 +161,7 @@ func (c Config) withDefaults() Config {
 	if c.HandshakePenalty == 0 {
 		c.HandshakePenalty = 30 * time.Second
 	}
+	c.Algorithms = c.Algorithms.withDefaults()
 	def(&c.MaxAuthTries, 3)
 	def(&c.SessionsPerConn, 2)
 	def(&c.EarlyInputBytes, 16384)
@@ -183,7 +188,7 @@ type Server struct {
 	gate   *handshakeGate
 	// refusals logs refused connections, a few a minute: a flood of
 	// them must not flood the log.
-	refusals *logsample.Sampler
+	refusals *logguard.Sampler
 
 	couriers *courierPool // delivers hub events to every session
 
@@ -218,7 +223,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	}
 	cfg.Guard = guard
 	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, signer: signer, sessions: map[*termSession]struct{}{}, guard: guard,
-		gate: newHandshakeGate(cfg), refusals: logsample.New(cfg.Logger), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
+		gate: newHandshakeGate(cfg), refusals: logguard.New(cfg.Logger), couriers: newCourierPool(runtime.GOMAXPROCS(0), courierStuckAfter)}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithAddress(cfg.Addr),
@@ -234,6 +239,11 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	}
 	srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
 		return &gossh.ServerConfig{
+			Config: gossh.Config{
+				KeyExchanges: cfg.Algorithms.KeyExchanges,
+				Ciphers:      cfg.Algorithms.Ciphers,
+				MACs:         cfg.Algorithms.MACs,
+			},
 			MaxAuthTries: cfg.MaxAuthTries,
 			// Called once the client has proved it holds the key, unlike
 			// the public key handler, which also answers mere offers.
@@ -243,6 +253,7 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 			},
 		}
 	}
+	srv.Version = Banner
 	srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
 	srv.ConnCallback = s.admitConn
 	s.srv = srv

@@ -36,6 +36,7 @@ type termSession struct {
 	finished bool   // the handler is done: nothing left to end
 	ended    bool   // the session was told to end
 	goodbye  string // shown once the program has ended
+	why      string // what the others read of the end
 	timers   []*time.Timer
 	cancel   func()
 }
@@ -44,23 +45,27 @@ type termSession struct {
 // closed, so the program sees its outbox end and quits by itself; if it
 // is stuck (a client that stopped reading), the channel and then the
 // connection are closed after StopGrace each.
-func (ts *termSession) end(reason string) { ts.stop(reason, (*core.Session).Close) }
+func (ts *termSession) end(reason string) { ts.stop(reason, reason, (*core.Session).Close) }
 
 // cutOff ends a session whose client stopped reading its output, which
-// the core counts with the sessions that fell behind.
-func (ts *termSession) cutOff(reason string) { ts.stop(reason, (*core.Session).CloseSlow) }
+// the core counts with the sessions that fell behind. The user is told
+// toUser; the others read toOthers, which speaks of them in the third
+// person.
+func (ts *termSession) cutOff(toUser, toOthers string) {
+	ts.stop(toUser, toOthers, (*core.Session).CloseSlow)
+}
 
-func (ts *termSession) stop(reason string, closeCore func(*core.Session, string)) {
+func (ts *termSession) stop(toUser, toOthers string, closeCore func(*core.Session, string)) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.ended || ts.finished {
 		return
 	}
 	ts.ended = true
-	ts.goodbye = reason
+	ts.goodbye, ts.why = toUser, toOthers
 	if ts.core != nil {
 		cs := ts.core
-		go closeCore(cs, reason)
+		go closeCore(cs, toOthers)
 	}
 	grace := ts.srv.cfg.StopGrace
 	ts.timers = append(ts.timers, time.AfterFunc(grace, func() {
@@ -127,7 +132,7 @@ func (s *Server) serveSession(sess *shellChannel, box *windowBox) {
 	ended := ts.ended
 	ts.mu.Unlock()
 	if ended {
-		cs.Close(ts.goodbye)
+		cs.Close(ts.why)
 	}
 	start := time.Now()
 	s.log.Info("ssh session started", "remote", sess.RemoteAddr().String(), "login", sess.User(), "key", keyFP, "term", term, "line_mode", lines)
@@ -235,9 +240,13 @@ func (ts *termSession) endedBecause(closing string) string {
 	return "connection lost"
 }
 
-// StoppedReading is why a session whose terminal stopped answering the
-// probe is cut off.
-const StoppedReading = "too slow: your terminal stopped reading"
+// StoppedReading is why, as the others read it, a session whose terminal
+// stopped answering the probe was cut off; stoppedReadingYou is what its
+// user reads.
+const (
+	StoppedReading    = "too slow: their terminal stopped reading"
+	stoppedReadingYou = "too slow: your terminal stopped reading"
+)
 
 // probeFor gives a session its terminal probe, or nil when it is off.
 // Every terminal shown the screen is asked, whatever its TERM says: one
@@ -251,7 +260,7 @@ func (s *Server) probeFor(ts *termSession) *terminalProbe {
 	}
 	return newTerminalProbe(s.cfg.AnswerTimeout, func() {
 		s.log.Info("ssh terminal stopped answering", "remote", ts.sess.RemoteAddr().String(), "timeout", s.cfg.AnswerTimeout.String())
-		ts.cutOff(StoppedReading)
+		ts.cutOff(stoppedReadingYou, StoppedReading)
 	})
 }
 

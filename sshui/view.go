@@ -191,8 +191,11 @@ func fit(s string, w int) string {
 	return s
 }
 
+// tooSmall is the notice shown instead of the screen, wrapped so that
+// however narrow the terminal, the size needed stays whole.
 func (m *model) tooSmall() []string {
-	return []string{"Terminal too small", fmt.Sprintf("%d×%d: Parley needs at least %d×%d", m.w, m.h, minWidth, minHeight)}
+	text := fmt.Sprintf("Terminal too small: %d×%d. Parley needs at least %d×%d.", m.w, m.h, minWidth, minHeight)
+	return strings.Split(ansi.Wrap(text, max(m.w, 1), ""), "\n")
 }
 
 // headerKey is what the header line is made from, besides the size.
@@ -216,7 +219,7 @@ func (m *model) headerLine() string {
 			case key.ended:
 				where += " (ended)"
 			case key.kind == core.Room:
-				where += fmt.Sprintf(" · %d members", key.count)
+				where += " · " + memberCount(key.count)
 				if key.desc != "" {
 					where += " · " + key.desc
 				}
@@ -227,6 +230,14 @@ func (m *model) headerLine() string {
 		text := fmt.Sprintf(" %s · code %s │ %s ", safeText(m.name), m.code, safeText(where))
 		return fit(m.st.brand.Render(" Parley ")+m.st.header.Render(text), m.w)
 	})
+}
+
+// memberCount counts members in words: "1 member", "2 members".
+func memberCount(n int) string {
+	if n == 1 {
+		return "1 member"
+	}
+	return fmt.Sprintf("%d members", n)
 }
 
 func convTitle(c *convState) string {
@@ -567,7 +578,7 @@ func (m *model) homeLines(w, h int) []string {
 		case c.ended != "":
 			line += "  (ended)"
 		case c.kind == core.Room:
-			line += fmt.Sprintf("  %d members", c.count)
+			line += "  " + memberCount(c.count)
 		default:
 			line += "  private chat"
 		}

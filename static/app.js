@@ -295,6 +295,7 @@ let inputHistory = [];
 let historyPos = 0;
 
 function runInput(text) {
+  noteQuit(text);
   return shown(conn.input(text));
 }
 

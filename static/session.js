@@ -21,7 +21,16 @@ const session = {
   timer: 0,
   countdown: 0,
   remembered: null, // conv id -> {seen, unread} from before a reload
+  quitting: false, // the person typed /quit: the end of the connection is theirs
 };
+
+// noteQuit marks a typed /quit (or one of its aliases), after which the
+// page must not come back by itself as a new user.
+function noteQuit(text) {
+  const word = text.trim().split(/\s/)[0].toLowerCase();
+  const quit = state.commands.find((c) => c.name === 'quit');
+  if (quit && (word === '/quit' || (quit.aliases || []).includes(word))) session.quitting = true;
+}
 
 // rememberedConv is what the page knew of a conversation before it was
 // reloaded, or null.
@@ -108,6 +117,17 @@ function setupSession() {
   conn.addEventListener('disconnected', (e) => {
     clearTimeout(session.timer);
     clearInterval(session.countdown);
+    session.timer = 0;
+    if (session.quitting) {
+      session.quitting = false;
+      try { // the next user is a new one, and knows it
+        sessionStorage.removeItem('parley-resume');
+        sessionStorage.removeItem('parley-code');
+      } catch { /* nothing kept */ }
+      showBanner('You have left Parley.', 'Join again', connectSession);
+      setOffline(true);
+      return;
+    }
     if (e.detail.code === 4000) { // another tab took this user
       showBanner('This chat is open in another tab.', 'Use it here', connectSession);
       setOffline(true);

@@ -575,7 +575,7 @@ func endText(reason string, self bool, peer string, length time.Duration, wasAct
 	default:
 		s = "the call ended: the server is shutting down"
 	}
-	if wasActive {
+	if wasActive && reason != "failed" {
 		s += fmt.Sprintf(" (call lasted %s)", length.Round(time.Second))
 	}
 	return s

@@ -481,7 +481,7 @@ func TestACallThatCannotConnectEndsWithAReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ep := range []*fakeEndpoint{f.eps[ann.ID], f.eps[ben.ID]} {
-		if got := only[callEndedOut](t, ep); got.Reason != "failed" || !strings.Contains(got.Text, "could not connect") {
+		if got := only[callEndedOut](t, ep); got.Reason != "failed" || !strings.Contains(got.Text, "could not connect") || strings.Contains(got.Text, "lasted") {
 			t.Fatalf("got %+v", got)
 		}
 	}

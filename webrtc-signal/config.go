@@ -35,6 +35,11 @@ type Config struct {
 	// TrustedProxies are the addresses of reverse proxies whose
 	// X-Forwarded-For header names the real client.
 	TrustedProxies []netip.Prefix
+	// UntrustedProxy, when set, is told of the first request that
+	// carries X-Forwarded-For from a peer not in TrustedProxies: most
+	// likely a reverse proxy that was not configured, which makes every
+	// browser look like the proxy to the per-address limits.
+	UntrustedProxy func(peer netip.Addr)
 	// ReadLimit bounds one WebSocket frame from a browser, in bytes.
 	ReadLimit int64
 	// MaxSDP bounds one offer or answer, in bytes.

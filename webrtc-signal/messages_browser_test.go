@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
 	"parley/core"
 	"parley/internal/testkit"
 )
@@ -112,4 +115,25 @@ func TestBackgroundTabNotifies(t *testing.T) {
 	// The private chat opened on screen; back on the tab it is read, and
 	// the lobby's two messages are left to count.
 	bob.WaitJS("the title counts the lobby's messages only", `document.getElementById('conv-title').textContent !== '#lobby' && document.title === '(2) Parley'`)
+}
+
+// Permission for notifications is asked when the person first sends
+// something, never on load.
+func TestNotificationPermissionWaitsForTheFirstMessage(t *testing.T) {
+	ts := startServer(t)
+	browser := testkit.Chromium(t)
+	p := testkit.OpenPage(t, browser, "alice", "about:blank")
+	if _, err := chromedp.Call(p.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		window.asked = 0;
+		window.Notification = class { static permission = 'default'; static requestPermission() { asked++; return Promise.resolve('default'); } };`}); err != nil {
+		t.Fatal(err)
+	}
+	p.Do(chromedp.Navigate(ts.url))
+	p.Code()
+	p.WaitJS("the lobby", `document.getElementById('conv-title').textContent === '#lobby'`)
+	if n := testkit.Eval[int](p, `asked`); n != 0 {
+		t.Fatalf("the page asked for notifications %d times on load", n)
+	}
+	p.Say("hello")
+	p.WaitJS("the question", `asked === 1`)
 }

@@ -193,6 +193,23 @@ func TestSecondTabTakesOver(t *testing.T) {
 	}
 }
 
+// After /quit the page stays out: no reconnection, no secret kept.
+func TestQuitStaysQuit(t *testing.T) {
+	ts := startServer(t)
+	browser := testkit.Chromium(t)
+	page := testkit.OpenPage(t, browser, "alice", ts.url)
+	page.Code()
+	page.Say("/quit")
+	page.WaitJS("the goodbye", `!document.getElementById('banner').hidden && document.getElementById('banner-text').textContent === 'You have left Parley.'`)
+	if !testkit.Eval[bool](page, `session.timer === 0 && sessionStorage.getItem('parley-resume') === null`) {
+		t.Fatal("after /quit the page still means to come back")
+	}
+	waitUsers(t, ts, 0)
+	page.Click("banner-action")
+	page.WaitJS("a new welcome", `document.getElementById('banner').hidden && !document.body.classList.contains('offline')`)
+	waitUsers(t, ts, 1)
+}
+
 // Closing the tab with a private chat open asks first.
 func TestLeavingAPrivateChatAsksFirst(t *testing.T) {
 	_, alice, bob := inPrivateChat(t)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,6 +37,8 @@ type Server struct {
 	byUser  map[uint64]*conn // web users by core user ID
 	closing bool
 	wg      sync.WaitGroup
+
+	untrustedSeen atomic.Bool // a forwarded request from an untrusted peer came
 }
 
 // New creates the web side of hub and installs it as the hub's call service.
@@ -160,10 +163,17 @@ func (s *Server) requestScheme(r *http.Request) string {
 // trusted proxy forwarded.
 func (s *Server) clientIP(r *http.Request) string {
 	peer, trusted := s.fromTrustedProxy(r)
+	forwarded := r.Header.Get("X-Forwarded-For")
 	if trusted {
-		hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+		hops := strings.Split(forwarded, ",")
 		if fwd, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1])); err == nil {
 			return fwd.Unmap().String()
+		}
+		return peer
+	}
+	if forwarded != "" && s.cfg.UntrustedProxy != nil && s.untrustedSeen.CompareAndSwap(false, true) {
+		if addr, err := netip.ParseAddr(peer); err == nil {
+			s.cfg.UntrustedProxy(addr)
 		}
 	}
 	return peer

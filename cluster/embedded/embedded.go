@@ -31,6 +31,10 @@ type Settings struct {
 	Routes []string
 	// ClusterName names the NATS cluster; every server of it uses the same.
 	ClusterName string
+	// MonitorListen is where the server's HTTP monitoring (/varz, /connz,
+	// /subsz, /jsz) listens: host:port, port 0 for any free one. Empty: off.
+	// It has no authentication: keep it on loopback or a private network.
+	MonitorListen string
 	// StoreDir is JetStream's folder. Only the ban bucket is written to it:
 	// chat text stays in memory.
 	StoreDir string
@@ -52,6 +56,11 @@ func (e Settings) Validate() error {
 	if e.ClusterListen != "" {
 		if _, _, err := splitHostPort(e.ClusterListen); err != nil {
 			return fmt.Errorf("cluster.embed cluster_listen: %w", err)
+		}
+	}
+	if e.MonitorListen != "" {
+		if _, _, err := splitHostPort(e.MonitorListen); err != nil {
+			return fmt.Errorf("cluster.embed monitor_listen: %w", err)
 		}
 	}
 	if len(e.Routes) > 0 && e.ClusterListen == "" {
@@ -121,6 +130,9 @@ func Start(s Settings, logger *slog.Logger) (*Server, error) {
 			opts.Routes = append(opts.Routes, u)
 		}
 	}
+	if s.MonitorListen != "" {
+		opts.HTTPHost, opts.HTTPPort, _ = splitHostPort(s.MonitorListen)
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS server: %w", err)
@@ -139,6 +151,9 @@ func Start(s Settings, logger *slog.Logger) (*Server, error) {
 
 // ClientURL is the address a node connects to.
 func (e *Server) ClientURL() string { return e.srv.ClientURL() }
+
+// MonitorAddr is where the HTTP monitoring listens (nil when it is off).
+func (e *Server) MonitorAddr() *net.TCPAddr { return e.srv.MonitorAddr() }
 
 // ClusterAddr is where the other servers' routes arrive (nil for a server
 // of its own).

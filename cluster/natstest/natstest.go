@@ -6,7 +6,6 @@ package natstest
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"testing"
 	"time"
 
@@ -41,21 +40,21 @@ type Cluster struct {
 func Cluster3(t testing.TB) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
-	var client, route [3]int
+	var client, route [3]string
 	for i := range 3 {
-		client[i], route[i] = freePort(t), freePort(t)
+		client[i], route[i] = FreeAddr(t), FreeAddr(t)
 	}
 	for i := range 3 {
 		var routes []string
 		for j := range 3 {
 			if j != i {
-				routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(route[j]))
+				routes = append(routes, "nats-route://"+route[j])
 			}
 		}
 		c.settings[i] = embedded.Settings{
 			Name:          fmt.Sprintf("n%d", i+1),
-			ClientListen:  "127.0.0.1:" + strconv.Itoa(client[i]),
-			ClusterListen: "127.0.0.1:" + strconv.Itoa(route[i]),
+			ClientListen:  client[i],
+			ClusterListen: route[i],
 			Routes:        routes,
 			StoreDir:      t.TempDir(),
 		}
@@ -72,16 +71,16 @@ func Cluster3(t testing.TB) *Cluster {
 	return c
 }
 
-// freePort finds a loopback port nobody listens on. Routes need every
-// server's port before any starts.
-func freePort(t testing.TB) int {
+// FreeAddr is a loopback address nobody listens on: routes need every
+// server's address before any starts.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().String()
 }
 
 // Start starts server i (0, 1 or 2) if it is stopped.

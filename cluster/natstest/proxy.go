@@ -1,7 +1,6 @@
 package natstest
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -9,7 +8,9 @@ import (
 
 // Proxy stands between NATS clients and a server and can cut them off:
 // while cut, every connection is closed and new ones are closed as soon
-// as they arrive, as when a node loses its network. Unlike
+// as they arrive, as when a node loses its network; while blackholed,
+// connections stay open but nothing passes, as when a link dies
+// silently. Unlike
 // testkit.FaultyLink it carries any number of connections, because a
 // NATS client reconnects.
 type Proxy struct {
@@ -17,9 +18,10 @@ type Proxy struct {
 	target string
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
+	mu         sync.Mutex
+	cut        bool
+	blackholed bool
+	conns      map[net.Conn]struct{}
 }
 
 // NewProxy forwards connections made to its Addr to target until the test
@@ -80,11 +82,34 @@ func (p *Proxy) track(conns ...net.Conn) bool {
 	return true
 }
 
+// pipe copies src to dst until either ends, dropping what it reads while
+// blackholed.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		p.mu.Lock()
+		drop := p.blackholed
+		p.mu.Unlock()
+		if n > 0 && !drop {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Blackhole stops forwarding in both directions, closing nothing.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blackholed = true
 }
 
 // Cut closes every connection and refuses new ones until Restore.
@@ -102,5 +127,5 @@ func (p *Proxy) Cut() {
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	p.cut, p.blackholed = false, false
 }

@@ -17,23 +17,32 @@ import (
 
 // Config is one load run.
 type Config struct {
-	Label       string
-	Target      string  // host:port of the SSH server, loopback only
-	WSTarget    string  // host:port of the server's HTTP side (its /ws endpoint), loopback only
-	ServerPID   int     // the server's process, for CPU and memory; 0 = not measured
-	Sessions    int     // SSH sessions that read their output
-	WS          int     // WebSocket clients, after the SSH sessions
-	Stalled     int     // extra SSH sessions that never read their output
-	Senders     int     // sessions that type tokens
-	Rate        float64 // tokens per second per sender
-	Duration    time.Duration
-	ConnectRate float64 // new connections per second
-	Join        string  // typed by every session once connected; "" = nothing
-	Idle        time.Duration
-	User        string // login name prefix; sessions are USER0001, USER0002, …
-	Term        string
-	Width       int
-	Height      int
+	Label string
+	// Targets are the SSH addresses of the server's nodes (one for a single
+	// server), loopback only; session i connects to node i mod len(Targets).
+	Targets []string
+	// WSTargets are the nodes' HTTP addresses (their /ws endpoints),
+	// loopback only, in the same node order as Targets.
+	WSTargets []string
+	// ServerPIDs are the nodes' processes, for CPU and memory, in node
+	// order; none = not measured.
+	ServerPIDs []int
+	// NATSMonitors are NATS servers' HTTP monitoring addresses, loopback
+	// only, whose statistics count the messages NATS delivered to each node.
+	NATSMonitors []string
+	Sessions     int     // SSH sessions that read their output
+	WS           int     // WebSocket clients, after the SSH sessions
+	Stalled      int     // extra SSH sessions that never read their output
+	Senders      int     // sessions that type tokens
+	Rate         float64 // tokens per second per sender
+	Duration     time.Duration
+	ConnectRate  float64 // new connections per second
+	Join         string  // typed by every session once connected; "" = nothing
+	Idle         time.Duration
+	User         string // login name prefix; sessions are USER0001, USER0002, …
+	Term         string
+	Width        int
+	Height       int
 
 	ConnectTimeout time.Duration // one connection, dial to first printed character
 	Quiet          time.Duration // no output for this long means the room has settled
@@ -64,10 +73,14 @@ func (c Config) Validate() error {
 		return errors.New("--sessions and --ws must add up to at least 2")
 	case c.Idle == 0 && (c.Senders < 1 || c.Senders > c.readers()):
 		return errors.New("--senders must be between 1 and the sessions and WebSocket clients")
-	case c.Sessions+c.Stalled > 0 && c.Target == "":
+	case c.Sessions+c.Stalled > 0 && len(c.Targets) == 0:
 		return errors.New("SSH sessions need --target")
-	case c.WS > 0 && c.WSTarget == "":
+	case c.WS > 0 && len(c.WSTargets) == 0:
 		return errors.New("WebSocket clients need --ws-target")
+	case len(c.Targets) > 0 && len(c.WSTargets) > 0 && len(c.Targets) != len(c.WSTargets):
+		return fmt.Errorf("--target lists %d nodes and --ws-target %d: list the same nodes in the same order", len(c.Targets), len(c.WSTargets))
+	case len(c.ServerPIDs) > 0 && len(c.ServerPIDs) != c.nodes():
+		return fmt.Errorf("--server-pid lists %d processes for %d nodes: give one per node, in the same order", len(c.ServerPIDs), c.nodes())
 	case c.Idle == 0 && (c.Rate <= 0 || c.Duration <= 0):
 		return errors.New("--rate and --duration must be positive")
 	case c.Idle < 0:
@@ -82,15 +95,28 @@ func (c Config) Validate() error {
 	if c.Idle == 0 && 2*c.tokensPerPhase() > maxTokens {
 		return fmt.Errorf("at most %d tokens per run", maxTokens)
 	}
-	for _, t := range []string{c.Target, c.WSTarget} {
-		if t == "" {
-			continue
-		}
+	for _, t := range slices.Concat(c.Targets, c.WSTargets, c.NATSMonitors) {
 		if err := checkLoopback(t); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// nodes is how many nodes the sessions are spread over.
+func (c Config) nodes() int { return max(len(c.Targets), len(c.WSTargets)) }
+
+// nodeOf is the node session idx connects to: SSH sessions (reading, then
+// stalled) and WebSocket clients are each dealt round-robin, so every node
+// gets its share of senders, readers and stalled sessions.
+func (c Config) nodeOf(idx int) int {
+	if idx >= c.Sessions && idx < c.readers() {
+		return (idx - c.Sessions) % len(c.WSTargets)
+	}
+	if idx >= c.readers() {
+		idx -= c.WS
+	}
+	return idx % len(c.Targets)
 }
 
 // readers is the number of sessions that read: SSH, then WebSocket.
@@ -181,12 +207,12 @@ func Run(cfg Config) (*Result, error) {
 		r.sentAt = make([]atomic.Int64, phases*cfg.tokensPerPhase())
 	}
 	res := r.newResult()
-	if cfg.ServerPID > 0 {
-		before, err := sampleProc(cfg.ServerPID)
+	if len(cfg.ServerPIDs) > 0 {
+		before, err := sampleProcs(cfg.ServerPIDs)
 		if err != nil {
-			return nil, fmt.Errorf("server pid %d: %w", cfg.ServerPID, err)
+			return nil, err
 		}
-		res.ServerRSSBefore = before.RSS
+		res.ServerRSSBefore = before.sum().RSS
 	}
 
 	if err := ensureFileLimit(cfg.readers() + cfg.Stalled); err != nil {
@@ -237,6 +263,17 @@ func (r *run) newResult() *Result {
 	res := &Result{Label: r.cfg.Label, Sessions: r.cfg.Sessions, WS: r.cfg.WS, Stalled: r.cfg.Stalled, Senders: r.cfg.Senders}
 	if r.cfg.Idle > 0 {
 		res.Senders = 0
+	}
+	if n := r.cfg.nodes(); n > 1 {
+		res.Nodes = make([]NodeResult, n)
+		for i := range res.Nodes {
+			if len(r.cfg.Targets) > 0 {
+				res.Nodes[i].SSH = r.cfg.Targets[i]
+			}
+			if len(r.cfg.WSTargets) > 0 {
+				res.Nodes[i].Web = r.cfg.WSTargets[i]
+			}
+		}
 	}
 	return res
 }
@@ -415,7 +452,11 @@ func (r *run) load(res *Result, watchers []*session, first int) {
 func (r *run) summarise(res *Result, watchers []*session, first int) {
 	last := first + r.cfg.tokensPerPhase()
 	var all []time.Duration
+	byNode := make([][]time.Duration, len(res.Nodes))
 	for _, s := range watchers {
+		if res.Nodes != nil {
+			res.Nodes[s.node].Sessions++
+		}
 		select {
 		case <-s.ended:
 		default:
@@ -425,11 +466,22 @@ func (r *run) summarise(res *Result, watchers []*session, first int) {
 		for _, d := range s.deliveries {
 			if int(d.id) >= first && int(d.id) < last {
 				all = append(all, d.latency)
+				if res.Nodes != nil {
+					byNode[s.node] = append(byNode[s.node], d.latency)
+				}
 			}
 		}
 	}
 	res.Delivered = int64(len(all))
 	res.Fanout = percentiles(all)
+	for i := range res.Nodes {
+		n := &res.Nodes[i]
+		n.Delivered = int64(len(byNode[i]))
+		n.Fanout = percentiles(byNode[i])
+		if res.ServerMeasured && n.Delivered > 0 {
+			n.ServerCPUPer1000 = n.ServerCPU.Seconds() / float64(n.Delivered) * 1000
+		}
+	}
 	if res.Window > 0 {
 		res.DeliveriesPerSec = float64(res.Delivered) / res.Window.Seconds()
 	}
@@ -441,24 +493,28 @@ func (r *run) summarise(res *Result, watchers []*session, first int) {
 	}
 }
 
-// window measures the server's and the tool's CPU, and the bytes received,
-// between its start and its end.
+// window measures the server's and the tool's CPU, the bytes received and
+// the messages NATS delivered to the nodes, between its start and its end.
 type window struct {
 	r        *run
 	start    time.Time
 	bytes    int64
 	resyncs  int64
 	toolCPU  time.Duration
-	server   procSample
+	server   procSamples // by node
+	nats     natsSample
 	err      error
 	measured bool
 }
 
 func (r *run) startWindow(watchers []*session) *window {
 	w := &window{r: r, start: time.Now(), bytes: totalBytes(watchers), resyncs: r.resyncs.Load(), toolCPU: selfCPU()}
-	if r.cfg.ServerPID > 0 {
-		w.server, w.err = sampleProc(r.cfg.ServerPID)
+	if len(r.cfg.ServerPIDs) > 0 {
+		w.server, w.err = sampleProcs(r.cfg.ServerPIDs)
 		w.measured = w.err == nil
+	}
+	if len(r.cfg.NATSMonitors) > 0 {
+		w.nats, w.err = sampleNATS(r.cfg.NATSMonitors)
 	}
 	return w
 }
@@ -470,19 +526,32 @@ func (w *window) end(res *Result, watchers []*session) {
 	res.Resyncs = w.r.resyncs.Load() - w.resyncs
 	res.ToolCPU = selfCPU() - w.toolCPU
 	res.ToolCPUShare = res.ToolCPU.Seconds() / elapsed.Seconds()
+	if w.nats != nil && w.err == nil {
+		after, err := sampleNATS(w.r.cfg.NATSMonitors)
+		if err != nil {
+			w.err = err
+		} else {
+			res.NATS = after.since(w.nats)
+		}
+	}
 	if !w.measured {
 		return
 	}
-	after, err := sampleProc(w.r.cfg.ServerPID)
+	samples, err := sampleProcs(w.r.cfg.ServerPIDs)
 	if err != nil {
 		w.err = err
 		return
 	}
 	res.ServerMeasured = true
-	res.ServerCPU = after.CPU - w.server.CPU
+	after := samples.sum()
+	res.ServerCPU = after.CPU - w.server.sum().CPU
 	res.ServerCPUShare = res.ServerCPU.Seconds() / elapsed.Seconds()
 	res.ServerRSS = after.RSS
 	res.ServerHWM = after.HWM
+	for i := range res.Nodes {
+		res.Nodes[i].ServerCPU = samples[i].CPU - w.server[i].CPU
+		res.Nodes[i].ServerRSS = samples[i].RSS
+	}
 	if n := res.Connected; n > 0 {
 		res.ServerRSSPerSession = float64(after.RSS) / float64(n)
 		res.ServerRSSDeltaPerSession = float64(after.RSS-res.ServerRSSBefore) / float64(n)

@@ -2,7 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,20 +80,29 @@ func TestTokensInFindsWholeTokensOnly(t *testing.T) {
 func TestConfigRefusesNonLoopbackTargets(t *testing.T) {
 	cfg := DefaultConfig()
 	for _, target := range []string{"192.0.2.1:22", "[2001:db8::1]:22", "no-port"} {
-		cfg.Target = target
+		cfg.Targets = []string{target}
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("target %q accepted", target)
 		}
+		cfg.Targets = []string{"127.0.0.1:22", target}
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("target %q accepted as a second node", target)
+		}
 	}
-	cfg.Target = "127.0.0.1:22"
+	cfg.Targets = []string{"127.0.0.1:22"}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("loopback refused: %v", err)
 	}
-	cfg.WS, cfg.WSTarget = 10, "192.0.2.1:80"
+	cfg.NATSMonitors = []string{"192.0.2.1:8222"}
+	if err := cfg.Validate(); err == nil {
+		t.Error("non-loopback NATS monitor accepted")
+	}
+	cfg.NATSMonitors = nil
+	cfg.WS, cfg.WSTargets = 10, []string{"192.0.2.1:80"}
 	if err := cfg.Validate(); err == nil {
 		t.Error("non-loopback WebSocket target accepted")
 	}
-	cfg.WSTarget = ""
+	cfg.WSTargets = nil
 	if err := cfg.Validate(); err == nil {
 		t.Error("WebSocket clients without --ws-target accepted")
 	}
@@ -99,11 +113,70 @@ func TestConfigRefusesNonLoopbackTargets(t *testing.T) {
 	}
 }
 
+// The nodes of a cluster are listed in one order for every flag: lists of
+// different lengths cannot say which address and process go together.
+func TestConfigRefusesNodeListsThatDoNotMatch(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Targets = []string{"127.0.0.1:2221", "127.0.0.1:2222"}
+	cfg.ServerPIDs = []int{1}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--server-pid") {
+		t.Errorf("one pid for two nodes: %v", err)
+	}
+	cfg.ServerPIDs = []int{1, 2}
+	cfg.WSTargets = []string{"127.0.0.1:8081"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--ws-target") {
+		t.Errorf("one WebSocket target for two nodes: %v", err)
+	}
+	cfg.WSTargets = append(cfg.WSTargets, "127.0.0.1:8082")
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("two nodes refused: %v", err)
+	}
+}
+
+// Senders, readers and stalled sessions are each dealt round-robin, so
+// that every node has its share of each.
+func TestSessionsAreDealtToNodesInTurn(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Targets = []string{"a", "b", "c"}
+	cfg.WSTargets = []string{"a", "b", "c"}
+	cfg.Sessions, cfg.WS, cfg.Stalled = 4, 4, 2
+	var got []int
+	for idx := range cfg.readers() + cfg.Stalled {
+		got = append(got, cfg.nodeOf(idx))
+	}
+	want := []int{0, 1, 2, 0 /* WebSocket: */, 0, 1, 2, 0 /* stalled SSH: */, 1, 2}
+	if !slices.Equal(got, want) {
+		t.Fatalf("nodes %v, want %v", got, want)
+	}
+}
+
+func TestFlagsReadCommaSeparatedNodes(t *testing.T) {
+	var stderr bytes.Buffer
+	err := loadMain([]string{"--target", "127.0.0.1:1,127.0.0.1:2", "--server-pid", "10,x"}, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), `"x" is not a process id`) {
+		t.Errorf("bad pid: %v", err)
+	}
+	err = loadMain([]string{"--target", "127.0.0.1:1,,127.0.0.1:2"}, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "empty address") {
+		t.Errorf("empty address: %v", err)
+	}
+	var targets []string
+	var pids []int
+	if err := listFlag(&targets)("127.0.0.1:1, 127.0.0.1:2"); err != nil || !slices.Equal(targets, []string{"127.0.0.1:1", "127.0.0.1:2"}) {
+		t.Errorf("targets %q, %v", targets, err)
+	}
+	if err := pidsFlag(&pids)("10,11"); err != nil || !slices.Equal(pids, []int{10, 11}) {
+		t.Errorf("pids %v, %v", pids, err)
+	}
+}
+
 // smokeConfig is a small load that finishes in seconds.
 func smokeConfig(t *testing.T, target string) Config {
 	cfg := DefaultConfig()
 	cfg.Label = t.Name()
-	cfg.Target = target
+	if target != "" {
+		cfg.Targets = []string{target}
+	}
 	cfg.Sessions = 50
 	cfg.Senders = 5
 	cfg.Rate = 2
@@ -218,5 +291,37 @@ func TestRunFailsWhenNothingListens(t *testing.T) {
 	}
 	if res == nil || res.ConnectFailed != 3 {
 		t.Fatalf("err %v, result %+v: want 3 failed connections", err, res)
+	}
+}
+
+// compare reads two runs saved with --json and sets the second beside the
+// first, with their ratio and the latency the second adds.
+func TestCompareSetsTwoSavedRunsSideBySide(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name string, rs ...*Result) string {
+		b, err := json.Marshal(rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	single := save("single.json", &Result{Label: "baseline", Senders: 5}, &Result{Label: "target", Senders: 5, Messages: 10, Fanout: Percentiles{P50: 10 * time.Millisecond, P99: 20 * time.Millisecond}})
+	cluster := save("cluster.json", &Result{Label: "target", Senders: 5, Messages: 10, Fanout: Percentiles{P50: 12 * time.Millisecond, P99: 30 * time.Millisecond},
+		Nodes: []NodeResult{{Sessions: 4}, {Sessions: 5}}, NATS: []NATSNode{{Name: "parley node1", Msgs: 12, BusiestSubMsgs: 10}}})
+	var out bytes.Buffer
+	if err := compareMain([]string{single, cluster}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1.50×", "p50 +2.0 ms", "p99 +10.0 ms", "node 2: reading sessions", `"parley node1"`, "1.00 (10)", "1.20 (12)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := compareMain([]string{single}, &out); err == nil {
+		t.Error("one file accepted")
 	}
 }

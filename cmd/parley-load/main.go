@@ -8,6 +8,8 @@
 //
 //	parley-load --target 127.0.0.1:2222 --server-pid PID --baseline
 //	parley-load --ws-target 127.0.0.1:8080 --sessions 0 --ws 5000 --server-pid PID
+//	parley-load --target 127.0.0.1:2221,127.0.0.1:2222,127.0.0.1:2223 --server-pid P1,P2,P3
+//	parley-load compare single.json cluster.json
 //	parley-load serve-baseline --addr 127.0.0.1:0
 package main
 
@@ -19,14 +21,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "serve-baseline" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "serve-baseline":
 		err = serveBaselineMain(os.Args[2:])
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "compare":
+		err = compareMain(os.Args[2:], os.Stdout)
+	default:
 		err = loadMain(os.Args[1:], os.Stdout, os.Stderr)
 	}
 	if err != nil {
@@ -41,9 +48,10 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("parley-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Target, "target", "", "SSH address of the server under test (loopback only), e.g. 127.0.0.1:2222")
-	fs.StringVar(&cfg.WSTarget, "ws-target", "", "HTTP address of the server under test, whose /ws endpoint the WebSocket clients open (loopback only), e.g. 127.0.0.1:8080")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server under test, to measure its CPU and memory")
+	fs.Func("target", "SSH address of the server under test (loopback only), e.g. 127.0.0.1:2222; for a cluster, its nodes' addresses, comma-separated: sessions are dealt to them in turn", listFlag(&cfg.Targets))
+	fs.Func("ws-target", "HTTP address of the server under test, whose /ws endpoint the WebSocket clients open (loopback only), e.g. 127.0.0.1:8080; for a cluster, its nodes' addresses, comma-separated, in --target's order", listFlag(&cfg.WSTargets))
+	fs.Func("server-pid", "PID of the server under test, to measure its CPU and memory; for a cluster, one per node, comma-separated, in --target's order", pidsFlag(&cfg.ServerPIDs))
+	fs.Func("nats-monitor", "HTTP monitoring addresses of the cluster's NATS servers (loopback only), comma-separated: report the messages NATS delivered to each node per chat message", listFlag(&cfg.NATSMonitors))
 	baseline := fs.Bool("baseline", false, "also run the same load against a bare SSH fan-out server started by this tool, and print ratios")
 	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "SSH sessions that read their output")
 	fs.IntVar(&cfg.WS, "ws", 0, "WebSocket clients in the same room as the SSH sessions (needs --ws-target)")
@@ -71,7 +79,7 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if cfg.Target == "" && cfg.WSTarget == "" && !*baseline {
+	if len(cfg.Targets) == 0 && len(cfg.WSTargets) == 0 && !*baseline {
 		return errors.New("give --target, --ws-target, --baseline or several")
 	}
 	if !*quiet {
@@ -88,7 +96,7 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if cfg.Target != "" || cfg.WSTarget != "" {
+	if len(cfg.Targets) > 0 || len(cfg.WSTargets) > 0 {
 		res, err := Run(cfg)
 		if res != nil {
 			results = append(results, res)
@@ -108,6 +116,35 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// listFlag reads a comma-separated list of addresses.
+func listFlag(to *[]string) func(string) error {
+	return func(v string) error {
+		*to = nil
+		for a := range strings.SplitSeq(v, ",") {
+			if a = strings.TrimSpace(a); a == "" {
+				return fmt.Errorf("empty address in %q", v)
+			}
+			*to = append(*to, a)
+		}
+		return nil
+	}
+}
+
+// pidsFlag reads a comma-separated list of process ids.
+func pidsFlag(to *[]int) func(string) error {
+	return func(v string) error {
+		*to = nil
+		for p := range strings.SplitSeq(v, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || pid <= 0 {
+				return fmt.Errorf("%q is not a process id", p)
+			}
+			*to = append(*to, pid)
+		}
+		return nil
+	}
+}
+
 // runBaseline starts the baseline server as a child process, so its CPU
 // and memory are measured apart from the tool's, and runs cfg against it
 // with SSH sessions only: sessions of them, or as many as cfg has readers.
@@ -123,8 +160,8 @@ func runBaseline(cfg Config, sessions int) (*Result, error) {
 	if sessions == 0 {
 		sessions = cfg.WS
 	}
-	cfg.Label, cfg.Target, cfg.ServerPID, cfg.Join = "baseline", child.addr, child.pid, ""
-	cfg.Sessions, cfg.WS, cfg.WSTarget = sessions, 0, ""
+	cfg.Label, cfg.Targets, cfg.ServerPIDs, cfg.Join = "baseline", []string{child.addr}, []int{child.pid}, ""
+	cfg.Sessions, cfg.WS, cfg.WSTargets, cfg.NATSMonitors = sessions, 0, nil, nil
 	return Run(cfg)
 }
 

@@ -66,6 +66,32 @@ func sampleProc(pid int) (procSample, error) {
 	return s, sc.Err()
 }
 
+// procSamples are several processes' samples, in the order asked.
+type procSamples []procSample
+
+func sampleProcs(pids []int) (procSamples, error) {
+	ss := make(procSamples, len(pids))
+	for i, pid := range pids {
+		var err error
+		if ss[i], err = sampleProc(pid); err != nil {
+			return nil, fmt.Errorf("server pid %d: %w", pid, err)
+		}
+	}
+	return ss, nil
+}
+
+// sum adds the processes up: one server made of several nodes. HWM is
+// the sum of each one's peak, an upper bound of the peak together.
+func (ss procSamples) sum() procSample {
+	var t procSample
+	for _, s := range ss {
+		t.CPU += s.CPU
+		t.RSS += s.RSS
+		t.HWM += s.HWM
+	}
+	return t
+}
+
 func parseKB(v string) int64 {
 	n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 	return n * 1024

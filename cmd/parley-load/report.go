@@ -95,8 +95,58 @@ func reportRows(idle, stalled bool) []row {
 	)
 }
 
-// printReport writes one column per run and, for two runs, the ratio of
-// the second to the first.
+// nodeRows break a run over several nodes down by node, and give what
+// NATS delivered to each node per chat message, for as many nodes as the
+// results have; a result with fewer shows blanks.
+func nodeRows(results []*Result) []row {
+	nodes, conns := 0, 0
+	for _, r := range results {
+		nodes, conns = max(nodes, len(r.Nodes)), max(conns, len(r.NATS))
+	}
+	var rows []row
+	for i := range nodes {
+		node := func(f func(r *Result, n NodeResult) string) func(r *Result) string {
+			return func(r *Result) string {
+				if i >= len(r.Nodes) {
+					return ""
+				}
+				return f(r, r.Nodes[i])
+			}
+		}
+		rows = append(rows,
+			textRow(fmt.Sprintf("node %d: reading sessions", i+1), node(func(_ *Result, n NodeResult) string { return fmt.Sprint(n.Sessions) })),
+			textRow(fmt.Sprintf("node %d: delivered", i+1), node(func(_ *Result, n NodeResult) string { return fmt.Sprint(n.Delivered) })),
+			textRow(fmt.Sprintf("node %d: fan-out p99", i+1), node(func(_ *Result, n NodeResult) string { return ms(n.Fanout.P99) })),
+			textRow(fmt.Sprintf("node %d: server CPU-s per 1,000 deliveries", i+1), node(func(r *Result, n NodeResult) string {
+				if !r.ServerMeasured {
+					return "n/a"
+				}
+				return fmt.Sprintf("%.4f", n.ServerCPUPer1000)
+			})),
+		)
+	}
+	for i := range conns {
+		conn := func(f func(r *Result, n NATSNode) string) func(r *Result) string {
+			return func(r *Result) string {
+				if i >= len(r.NATS) {
+					return ""
+				}
+				return f(r, r.NATS[i])
+			}
+		}
+		perMessage := func(r *Result, msgs int64) string {
+			return fmt.Sprintf("%.2f (%d)", float64(msgs)/float64(max(1, r.Messages)), msgs)
+		}
+		rows = append(rows,
+			textRow(fmt.Sprintf("NATS connection %d", i+1), conn(func(_ *Result, n NATSNode) string { return fmt.Sprintf("%q", n.Name) })),
+			textRow(fmt.Sprintf("NATS connection %d: msgs per chat message, all", i+1), conn(func(r *Result, n NATSNode) string { return perMessage(r, n.Msgs) })),
+			textRow(fmt.Sprintf("NATS connection %d: msgs per chat message, busiest subscription", i+1), conn(func(r *Result, n NATSNode) string { return perMessage(r, n.BusiestSubMsgs) })),
+		)
+	}
+	return rows
+}
+
+// printReport writes the load's description, then the table of results.
 func printReport(w io.Writer, cfg Config, results []*Result) {
 	if len(results) == 0 {
 		return
@@ -107,6 +157,12 @@ func printReport(w io.Writer, cfg Config, results []*Result) {
 		fmt.Fprintf(w, "load: %d sessions + %d WebSocket clients, %d stalled, %d senders × %g tokens/s for %s, PTY %dx%d, connect %g/s\n",
 			cfg.Sessions, cfg.WS, cfg.Stalled, cfg.Senders, cfg.Rate, cfg.Duration, cfg.Width, cfg.Height, cfg.ConnectRate)
 	}
+	printTable(w, results, cfg.Idle > 0, cfg.Stalled > 0 && cfg.Idle == 0)
+}
+
+// printTable writes one column per run and, for two runs, the ratio of
+// the second to the first.
+func printTable(w io.Writer, results []*Result, idle, stalled bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := []string{"metric"}
 	for _, r := range results {
@@ -117,7 +173,7 @@ func printReport(w io.Writer, cfg Config, results []*Result) {
 		header = append(header, results[1].Label+" / "+results[0].Label)
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, rw := range reportRows(cfg.Idle > 0, cfg.Stalled > 0 && cfg.Idle == 0) {
+	for _, rw := range append(reportRows(idle, stalled), nodeRows(results)...) {
 		cells := []string{rw.name}
 		for _, r := range results {
 			cells = append(cells, rw.show(r))

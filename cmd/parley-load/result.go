@@ -48,6 +48,13 @@ type Result struct {
 	ServerRSSPerSession      float64 // ServerRSS / Connected
 	ServerRSSDeltaPerSession float64 // (ServerRSS − ServerRSSBefore) / Connected
 
+	// Nodes break the figures down by node when the sessions were spread
+	// over several, in the order of the targets.
+	Nodes []NodeResult `json:",omitempty"`
+	// NATS is what NATS servers delivered to each client connection in the
+	// window, when their monitoring addresses were given.
+	NATS []NATSNode `json:",omitempty"`
+
 	// Unstalled is the same load on the same sessions before the stalled
 	// ones connected, when there are stalled sessions.
 	Unstalled *Result `json:",omitempty"`
@@ -57,6 +64,21 @@ type Result struct {
 	// DisconnectReason is why the first of them ended, as the client saw it.
 	DisconnectReason string `json:",omitempty"`
 	StuckReaders     int    // readers that did not stop when their connection closed
+}
+
+// NodeResult is one node's share of a run spread over several.
+type NodeResult struct {
+	SSH, Web  string // its targets
+	Sessions  int    // reading sessions connected to it
+	Delivered int64  // deliveries seen on its sessions
+	// Fanout is the fan-out latency of the deliveries on its sessions,
+	// whichever node the sender was on.
+	Fanout Percentiles
+	// ServerCPU is its process's CPU in the window; ServerCPUPer1000 that
+	// per 1,000 deliveries to its own sessions.
+	ServerCPU        time.Duration
+	ServerCPUPer1000 float64
+	ServerRSS        int64
 }
 
 // DeliveryRatio is delivered / expected, 1 when nothing was expected.

@@ -11,6 +11,7 @@ import (
 // (the link) and what the tool measured on it.
 type session struct {
 	idx     int
+	node    int // index into the config's targets
 	stalled bool
 	run     *run
 	link    link
@@ -45,7 +46,7 @@ type delivery struct {
 
 func newSession(r *run, idx int, stalled bool) *session {
 	return &session{
-		idx: idx, stalled: stalled, run: r,
+		idx: idx, node: r.cfg.nodeOf(idx), stalled: stalled, run: r,
 		started:   time.Now(),
 		firstText: make(chan struct{}),
 		ended:     make(chan struct{}),

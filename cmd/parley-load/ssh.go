@@ -28,7 +28,8 @@ type sshLink struct {
 func dialSSH(s *session) (*sshLink, error) {
 	r := s.run
 	cfg := r.cfg
-	conn, err := net.DialTimeout("tcp", cfg.Target, cfg.ConnectTimeout)
+	target := cfg.Targets[s.node]
+	conn, err := net.DialTimeout("tcp", target, cfg.ConnectTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +39,7 @@ func dialSSH(s *session) (*sshLink, error) {
 		frozen = &frozenConn{Conn: conn, closed: make(chan struct{})}
 		conn = frozen
 	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, cfg.Target, r.clientConfig(s.idx))
+	c, chans, reqs, err := ssh.NewClientConn(conn, target, r.clientConfig(s.idx))
 	if err != nil {
 		conn.Close()
 		return nil, err

@@ -32,7 +32,7 @@ func dialWS(s *session) (*wsLink, error) {
 	ctx, cancel := context.WithDeadline(context.Background(), s.started.Add(cfg.ConnectTimeout))
 	defer cancel()
 	d := websocket.Dialer{HandshakeTimeout: cfg.ConnectTimeout, ReadBufferSize: 4096, WriteBufferSize: 1024}
-	ws, _, err := d.DialContext(ctx, "ws://"+cfg.WSTarget+"/ws", nil)
+	ws, _, err := d.DialContext(ctx, "ws://"+cfg.WSTargets[s.node]+"/ws", nil)
 	if err != nil {
 		return nil, err
 	}

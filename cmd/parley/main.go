@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"parley/config"
+	"parley/internal/logguard"
 )
 
 func main() {
@@ -62,9 +63,11 @@ func run(args []string, lookupEnv func(string) (string, bool), stdin *os.File, s
 	return serve(cfg, opts.settings, newLogger(opts.logFormat, stderr), stdout, sigs)
 }
 
+// newLogger writes records in format to w, every value clipped: some
+// carry what clients sent (a login name, a TERM).
 func newLogger(format string, w io.Writer) *slog.Logger {
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(logguard.Clip(slog.NewJSONHandler(w, nil)))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(logguard.Clip(slog.NewTextHandler(w, nil)))
 }

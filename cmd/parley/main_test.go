@@ -413,7 +413,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	ann := testkit.Dial(t, s.sshAddr, "ann", 100, 30)
 	ann.WaitFor("#lobby")
 	ann.TypeLine("/join #old")
-	ann.WaitFor("#old · 1 members")
+	ann.WaitFor("#old · 1 member")
 
 	rooms := "[[rooms]]\nname = \"lobby\"\n[[rooms]]\nname = \"hall\"\n[[rooms]]\nname = \"garden\"\n[limits]\nhistory = 10\n"
 	if err := os.WriteFile(path, []byte(rooms), 0o600); err != nil {
@@ -466,7 +466,7 @@ func TestReloadRefusesAFileThatClearsEverything(t *testing.T) {
 	s := startServer(t, nil, "--config", path, "--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--hostkey-dir", t.TempDir())
 	ann := testkit.Dial(t, s.sshAddr, "ann", 100, 30)
 	ann.TypeLine("/join #ops secret")
-	ann.WaitFor("#ops · 1 members")
+	ann.WaitFor("#ops · 1 member")
 
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -22,7 +24,7 @@ import (
 	"parley/config"
 	"parley/core"
 	"parley/internal/connlimit"
-	"parley/internal/logsample"
+	"parley/internal/logguard"
 	"parley/sshui"
 	webrtcsignal "parley/webrtc-signal"
 )
@@ -144,9 +146,11 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		HandshakesPerIP:     cfg.Server.HandshakesPerIP,
 		HandshakePenalty:    offIfZero(cfg.Server.HandshakePenalty),
 		MaxAuthTries:        cfg.Server.MaxAuthTries,
-		ResizeInterval:      cfg.Server.ResizeInterval,
-		Logger:              log,
-		Guard:               guard,
+		Algorithms: sshui.Algorithms{KeyExchanges: cfg.Server.SSHKeyExchanges, Ciphers: cfg.Server.SSHCiphers,
+			MACs: cfg.Server.SSHMACs},
+		ResizeInterval: cfg.Server.ResizeInterval,
+		Logger:         log,
+		Guard:          guard,
 	})
 	if err != nil {
 		return fail("cannot set up the SSH server", err)
@@ -155,13 +159,22 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 	if err != nil {
 		return fail("cannot listen", err)
 	}
-	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	// net/http logs each failed TLS handshake and the like, which anyone
+	// can repeat at will: a few a minute are enough to see them.
+	errorLog := stdlog.New(logguard.New(log).Writer("http server error"), "", 0)
 	var publicURL string
 	if lns.http != nil {
 		// Created before anyone can connect: it installs the hub's call
 		// service, which /video needs.
 		publicURL = derivePublicURL(cfg.Web, lns.http.Addr(), lns.tls)
-		if s.web, err = newWeb(hub, cfg, publicURL, guard); err != nil {
+		warnProxy(log, adm, cfg.Web, lns.http.Addr(), publicURL)
+		untrusted := func(peer netip.Addr) {
+			warning := fmt.Sprintf("requests from %s carry X-Forwarded-For, but it is not in trusted_proxies: "+
+				"if it is a reverse proxy, every browser behind it counts as one address, exempt if it is loopback", peer)
+			log.Error(warning)
+			adm.Warn(warning)
+		}
+		if s.web, err = newWeb(hub, cfg, publicURL, guard, untrusted); err != nil {
 			lns.close()
 			return fail("invalid web settings", err)
 		}
@@ -251,7 +264,7 @@ func newConnLimits(cfg config.Config, log *slog.Logger) connLimits {
 	// Both lists were checked when the config was read.
 	exempt, _ := config.Prefixes(cfg.Core.Limits.ExemptIPs)
 	proxies, _ := config.Prefixes(cfg.Web.TrustedProxies)
-	refusals := logsample.New(log)
+	refusals := logguard.New(log)
 	refused := func(listener string) func(netip.Addr, string) {
 		return func(addr netip.Addr, limit string) {
 			refusals.Warn("connection refused", "listener", listener, "remote", addr.String(), "limit", limit)
@@ -312,7 +325,7 @@ func listen(cfg config.Config, limits connLimits) (*listeners, error) {
 }
 
 // newWeb creates the browser side with the [web] and [ice] settings.
-func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.ConnGuard) (*webrtcsignal.Server, error) {
+func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.ConnGuard, untrustedProxy func(netip.Addr)) (*webrtcsignal.Server, error) {
 	proxies, err := config.Prefixes(cfg.Web.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -324,6 +337,7 @@ func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.Conn
 		}
 	}
 	return webrtcsignal.New(hub, webrtcsignal.Config{
+		UntrustedProxy: untrustedProxy,
 		AllowedOrigins: cfg.Web.AllowedOrigins,
 		PublicURL:      publicURL,
 		ICEServers:     ice,
@@ -334,6 +348,23 @@ func newWeb(hub *core.Hub, cfg config.Config, publicURL string, guard *core.Conn
 		ConnectTimeout: cfg.Web.CallConnectTimeout,
 		ResumeGrace:    cfg.Web.ResumeGrace,
 	})
+}
+
+// warnProxy warns when the settings look like a reverse proxy in front
+// of the web side that trusted_proxies does not name: the HTTP listener
+// on loopback only, while browsers come through another public URL.
+func warnProxy(log *slog.Logger, adm *admin.Server, w config.Web, httpAddr net.Addr, publicURL string) {
+	tcp, ok := httpAddr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() || len(w.TrustedProxies) > 0 || w.PublicURL == "" {
+		return
+	}
+	if u, err := url.Parse(publicURL); err != nil || u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback() {
+		return
+	}
+	warning := "the web side listens on loopback behind " + publicURL + " with no trusted_proxies: " +
+		"the per-address limits will see the proxy, not the browsers"
+	log.Error(warning)
+	adm.Warn(warning)
 }
 
 // derivePublicURL is the configured public URL, else the first automatic
@@ -380,7 +411,7 @@ func (s *servers) reload(load func() (config.Config, error), running, current co
 		changes = []string{"nothing"}
 	}
 	s.log.Info("config reloaded", "rooms", rooms, "changed", changes)
-	if cfg.Server != running.Server || !reflect.DeepEqual(cfg.Web, running.Web) ||
+	if !reflect.DeepEqual(cfg.Server, running.Server) || !reflect.DeepEqual(cfg.Web, running.Web) ||
 		!reflect.DeepEqual(cfg.ICE, running.ICE) || !reflect.DeepEqual(cfg.Admin, running.Admin) {
 		s.log.Warn("the [server], [web], [ice] and [admin] settings take effect only after a restart")
 	}
@@ -412,6 +443,11 @@ func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
 
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
+	// Every session is told first: CloseAll queues the closing message
+	// in each one's outbox before the servers close their connections,
+	// which flush the outbox before they close. Closed the other way
+	// round, most browsers were gone before their message was queued.
+	s.hub.CloseAll("Parley has shut down")
 	// The servers stop accepting at once and then wait for their
 	// connections, which CloseAll ends. http.Server.Shutdown neither
 	// closes nor waits for WebSockets: the web side's Shutdown does.
@@ -424,7 +460,6 @@ func (s *servers) shutdown(grace time.Duration, signals <-chan os.Signal) bool {
 	if s.acme != nil {
 		wg.Go(func() { s.logShutdown("ACME challenge", s.acme.Shutdown(ctx)) })
 	}
-	s.hub.CloseAll("Parley has shut down")
 	if s.node != nil {
 		// Leave at once, so the other nodes need not wait for the lease
 		// to expire to tell everyone this node's users left.

@@ -9,20 +9,33 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath finds Debian's Chromium. Without it the browser tests
-// skip, except in CI (CI=true), where a missing browser is a failure.
-func chromiumPath(t testing.TB) string {
+// unavailable ends a test that lacks something it needs from the
+// machine: a skip, except in CI (CI=true), where it is a failure.
+func unavailable(t testing.TB, why string) {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why + ", and CI=true requires this test")
+	}
+	t.Skip(why)
+}
+
+// browserPath finds the first of names on the PATH, the Debian package
+// pkg's browser.
+func browserPath(t testing.TB, pkg string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed, and CI=true requires the browser tests (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed: the browser tests need it (apt-get install chromium)")
+	unavailable(t, pkg+" is not installed: the browser tests need it (apt-get install "+pkg+")")
 	return ""
+}
+
+// chromiumPath finds Debian's Chromium.
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	return browserPath(t, "chromium", "chromium", "chromium-browser")
 }
 
 // Chromium starts one headless Chromium for the test, with a fake camera

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -73,11 +74,13 @@ func (p *Page) WaitJS(what, expr string) {
 	}
 }
 
-// debugState sums up the web client's state for a failure message.
+// debugStateJS sums up the web client's state for a failure message.
+const debugStateJS = `JSON.stringify({call: window.parley && window.parley.call(), status: document.getElementById('status').textContent, title: document.getElementById('conv-title').textContent, log: [...document.querySelectorAll('#log li')].slice(-8).map(li => li.textContent)})`
+
 func (p *Page) debugState() string {
 	ctx, cancel := context.WithTimeout(p.Ctx, 5*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({call: window.parley && window.parley.call(), status: document.getElementById('status').textContent, title: document.getElementById('conv-title').textContent, log: [...document.querySelectorAll('#log li')].slice(-8).map(li => li.textContent)})`))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](debugStateJS))
 	if err != nil {
 		return err.Error()
 	}
@@ -143,11 +146,32 @@ type videoStats struct {
 	VideoWidth    float64 `json:"videoWidth"`
 }
 
+// Decode evaluates expr and decodes its value into v.
+func (p *Page) Decode(expr string, v any) {
+	p.t.Helper()
+	raw := Eval[json.RawMessage](p, expr)
+	if err := json.Unmarshal(raw, v); err != nil {
+		p.t.Fatalf("%s: decoding %s: %v", p.Name, raw, err)
+	}
+}
+
+func (p *Page) String() string { return p.Name }
+
+// WebClient is the web client in a browser: a Chromium Page or a FirefoxPage.
+type WebClient interface {
+	WaitJS(what, expr string)
+	Decode(expr string, v any)
+	String() string
+}
+
 // WaitVideo waits until every page decodes its peer's video, then checks
 // that frames keep coming.
-func WaitVideo(t testing.TB, pages ...*Page) {
+func WaitVideo(t testing.TB, pages ...WebClient) {
 	t.Helper()
-	stats := func(p *Page) videoStats { return Eval[videoStats](p, `window.parley.stats()`) }
+	stats := func(p WebClient) (s videoStats) {
+		p.Decode(`window.parley.stats()`, &s)
+		return s
+	}
 	for _, p := range pages {
 		p.WaitJS("decoded video", `window.parley.stats().then(s => s.framesDecoded > 0 && s.videoWidth > 0)`)
 	}
@@ -158,6 +182,6 @@ func WaitVideo(t testing.TB, pages ...*Page) {
 	for i, p := range pages {
 		p.WaitJS("more decoded frames", fmt.Sprintf(`window.parley.stats().then(s => s.framesDecoded > %d && s.videoWidth > 0)`, before[i].FramesDecoded))
 		s := stats(p)
-		t.Logf("%s: %d frames decoded, %d px wide, %d audio packets", p.Name, s.FramesDecoded, s.FrameWidth, s.AudioPackets)
+		t.Logf("%s: %d frames decoded, %d px wide, %d audio packets", p, s.FramesDecoded, s.FrameWidth, s.AudioPackets)
 	}
 }

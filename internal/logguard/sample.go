@@ -1,12 +1,14 @@
-// Package logsample keeps warnings that an attacker can repeat at will
-// (refused connections, timed-out handshakes) from flooding the log: each
-// message is logged a few times per interval, and the count of those left
-// out goes with the next one logged.
-package logsample
+// Package logguard keeps what an attacker controls from flooding the
+// log: warnings anyone can repeat at will (refused connections, bad TLS
+// handshakes) are sampled, and every value is clipped to a bounded length
+// (a login name or TERM of 100 KB would otherwise make a 100 KB line).
+package logguard
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,7 +19,8 @@ const (
 	DefaultInterval = time.Minute
 )
 
-// Sampler logs at most burst records per interval for each message.
+// Sampler logs at most burst records per interval for each message. The
+// messages must be constants: the sampler keeps a count for each.
 type Sampler struct {
 	log      *slog.Logger
 	burst    int
@@ -51,6 +54,21 @@ func (s *Sampler) Warn(msg string, args ...any) { s.logAt(slog.LevelWarn, msg, a
 
 // Info is Warn at info level.
 func (s *Sampler) Info(msg string, args ...any) { s.logAt(slog.LevelInfo, msg, args) }
+
+// Writer returns a writer that logs each write as a warning msg, with
+// the text written as "detail": for a log.Logger of a library, such as
+// http.Server's ErrorLog.
+func (s *Sampler) Writer(msg string) io.Writer { return writer{s, msg} }
+
+type writer struct {
+	s   *Sampler
+	msg string
+}
+
+func (w writer) Write(p []byte) (int, error) {
+	w.s.Warn(w.msg, "detail", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func (s *Sampler) logAt(level slog.Level, msg string, args []any) {
 	if !s.log.Enabled(context.Background(), level) {

@@ -1,7 +1,8 @@
-package logsample
+package logguard
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -28,5 +29,21 @@ func TestRepeatedWarningsAreSampled(t *testing.T) {
 	s.Warn("connection refused", "remote", "192.0.2.1")
 	if !strings.Contains(out.String(), "suppressed=995") {
 		t.Fatalf("the next record does not count those left out:\n%s", out.String())
+	}
+}
+
+// A library's log lines (net/http's failed TLS handshakes) go through
+// the sampler as one message.
+func TestLibraryLinesAreSampled(t *testing.T) {
+	var out bytes.Buffer
+	s := NewWith(slog.New(slog.NewTextHandler(&out, nil)), 3, time.Minute, time.Now)
+	for i := range 100 {
+		fmt.Fprintf(s.Writer("http server error"), "http: TLS handshake error from 192.0.2.%d:5000: EOF\n", i)
+	}
+	if got := strings.Count(out.String(), "http server error"); got != 3 {
+		t.Fatalf("%d records of 100 library lines, want 3:\n%s", got, out.String())
+	}
+	if !strings.Contains(out.String(), `detail="http: TLS handshake error from 192.0.2.0:5000: EOF"`) {
+		t.Fatalf("the line is not kept as its detail:\n%s", out.String())
 	}
 }

@@ -1,0 +1,66 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"parley/cluster/embedded"
+	"parley/cluster/natstest"
+	"parley/internal/testkit"
+)
+
+// Three nodes in all-in-one mode, each running its own NATS server routed
+// to the others, start together, keep three replicas and share one log.
+func TestAllInOneCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three NATS servers")
+	}
+	noLeaks(t)
+	var client, route [3]string
+	for i := range 3 {
+		client[i], route[i] = natstest.FreeAddr(t), natstest.FreeAddr(t)
+	}
+	var (
+		wg    sync.WaitGroup
+		nodes [3]*Node
+		hubs  [3]*fakeHub
+		errs  [3]error
+	)
+	for i := range 3 {
+		var routes []string
+		for j := range 3 {
+			if j != i {
+				routes = append(routes, "nats-route://"+route[j])
+			}
+		}
+		s := testSettings(fmt.Sprint("n", i+1))
+		s.Replicas = 3
+		s.Embed = &embedded.Settings{ClientListen: client[i], ClusterListen: route[i], Routes: routes, StoreDir: t.TempDir()}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
+			defer cancel()
+			if nodes[i], errs[i] = Connect(ctx, s, testLogger); errs[i] != nil {
+				return
+			}
+			hubs[i] = newFakeHub()
+			errs[i] = nodes[i].Attach(ctx, hubs[i], Hooks{})
+		}()
+	}
+	wg.Wait()
+	for i, n := range nodes {
+		if n != nil {
+			t.Cleanup(func() { _ = n.Close() })
+		}
+		if errs[i] != nil {
+			t.Fatalf("node %d: %v", i+1, errs[i])
+		}
+	}
+	for i, n := range nodes {
+		appendAll(n.Log(), fmt.Sprint("n", i), 50)
+	}
+	sameEverywhere(t, 150, hubs[:]...)
+}
