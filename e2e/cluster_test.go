@@ -137,7 +137,7 @@ func TestThreeNodesAreOneServer(t *testing.T) {
 
 	// max_members holds across nodes: the third member, on c, is refused.
 	olga.TypeLine("/join #pair")
-	olga.WaitFor("#pair · 1 members")
+	olga.WaitFor("#pair · 1 member")
 	bert.TypeLine("/join #pair")
 	bert.WaitFor("#pair · 2 members")
 	sam2.TypeLine("/join #pair")
