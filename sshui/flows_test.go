@@ -207,3 +207,36 @@ func TestPrivateChatWhileTypingADraft(t *testing.T) {
 		t.Fatalf("/reply or /msg moved bob out of the lobby:\n%s", s)
 	}
 }
+
+// From an ended private chat, commands that lead elsewhere go there, and
+// /close closes the ended chat on screen, never one the user cannot see.
+func TestCommandsFromAnEndedChat(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	bob := joinLobby(t, ts, "bob")[0]
+	endedChat := func(name string) {
+		t.Helper()
+		other := testkit.Dial(t, ts.addr, name, 100, 30)
+		other.TypeLine("/join " + bob.Code())
+		bob.WaitFor(name + " opened a private chat with you")
+		other.Close()
+		bob.WaitFor("This chat has ended")
+	}
+	for _, c := range []struct{ line, want string }{
+		{":q", "Your code is"},
+		{"/home", "Your code is"},
+		{"/chatroom", "#lobby · 1 member ·"},
+		{"/join #games", "#games · 1 member"},
+	} {
+		endedChat("ann")
+		bob.TypeLine(c.line)
+		bob.WaitFor(c.want)
+		bob.WaitGone("@ann")
+	}
+	endedChat("cat")
+	bob.TypeLine("/close")
+	bob.WaitGone("@cat")
+	s := bob.WaitFor("#games · 1 member")
+	if !strings.Contains(s, "#lobby") {
+		t.Fatalf("/close in an ended chat closed another conversation:\n%s", s)
+	}
+}

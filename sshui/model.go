@@ -860,9 +860,21 @@ func (m *model) submit() {
 		return
 	}
 	cmd, _, _ := core.ParseCommand(line)
-	if c := m.convs[m.viewing]; c != nil && c.ended != "" && cmd == nil {
-		m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
-		return
+	ended := false
+	if c := m.convs[m.viewing]; c != nil && c.ended != "" {
+		switch {
+		case cmd == nil:
+			m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
+			return
+		case cmd.Name == "leave":
+			// Closes the ended chat on screen, not the current one
+			// behind it, which the user cannot see.
+			m.remember(line)
+			m.input = nil
+			m.setViewing(m.current)
+			return
+		}
+		ended = true
 	}
 	m.leaving = ""
 	if cmd != nil && (cmd.Name == "leave" || cmd.Name == "block") {
@@ -877,6 +889,11 @@ func (m *model) submit() {
 	m.input = nil
 	m.status = ""
 	m.panel = nil
+	if ended {
+		// A command run from an ended chat moves on from it: to where it
+		// leads (the core says so next), or else to the current one.
+		m.setViewing(m.current)
+	}
 	if c := m.convs[m.viewing]; c != nil {
 		c.scroll = 0
 	}
