@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"parley/core"
 	"parley/internal/testkit"
 )
 
@@ -238,5 +239,19 @@ func TestCommandsFromAnEndedChat(t *testing.T) {
 	s := bob.WaitFor("#games · 1 member")
 	if !strings.Contains(s, "#lobby") {
 		t.Fatalf("/close in an ended chat closed another conversation:\n%s", s)
+	}
+}
+
+// The welcome and the message of the day are on the first screen a user
+// sees, the first room, not only on the home screen.
+func TestWelcomeAndMotdOnTheFirstScreen(t *testing.T) {
+	ts := startServer(t, func(c *core.Config) {
+		c.Welcome = "Welcome to the test server."
+		c.Motd = "Maintenance at noon."
+	}, nil)
+	alice := testkit.Dial(t, ts.addr, "alice", 100, 30)
+	s := alice.WaitFor("#lobby · 1 member")
+	if !strings.Contains(s, "Welcome to the test server.") || !strings.Contains(s, "Message of the day: Maintenance at noon.") {
+		t.Fatalf("the first screen lacks the welcome or the message of the day:\n%s", s)
 	}
 }

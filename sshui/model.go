@@ -67,10 +67,11 @@ type model struct {
 	lastFrame          time.Time
 	frameDue           time.Time // when a postponed frame is due; zero if none
 
-	w, h    int
-	name    string
-	code    string
-	welcome string
+	w, h     int
+	name     string
+	code     string
+	welcome  string
+	welcomed bool // the welcome was put into the first conversation
 
 	convs   map[string]*convState
 	order   []string // sidebar order
@@ -452,7 +453,18 @@ func (m *model) openConv(v *core.ConvView) {
 	if m.convs[v.ID] == nil {
 		m.order = append(m.order, v.ID)
 	}
-	m.convs[v.ID] = m.newConvState(v)
+	c := m.newConvState(v)
+	m.convs[v.ID] = c
+	if !m.welcomed {
+		// The welcome and the message of the day open the first
+		// conversation, the first screen a user sees.
+		m.welcomed = true
+		for _, l := range strings.Split(m.welcome, "\n") {
+			if strings.TrimSpace(l) != "" {
+				m.addMessage(v.ID, &core.Message{Conv: v.ID, Time: time.Now(), Kind: core.System, Text: l})
+			}
+		}
+	}
 }
 
 // closeConv removes a conversation, except a private chat the other side
