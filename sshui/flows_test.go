@@ -7,6 +7,8 @@ import (
 
 	"parley/core"
 	"parley/internal/testkit"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestPrivateChatByCodeBothWays(t *testing.T) {
@@ -254,4 +256,24 @@ func TestWelcomeAndMotdOnTheFirstScreen(t *testing.T) {
 	if !strings.Contains(s, "Welcome to the test server.") || !strings.Contains(s, "Message of the day: Maintenance at noon.") {
 		t.Fatalf("the first screen lacks the welcome or the message of the day:\n%s", s)
 	}
+}
+
+// Enter on a room with a password, on the home screen, asks for the
+// password on the input line instead of failing.
+func TestHomeAsksForARoomsPassword(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("sesame"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(c *core.Config) {
+		c.Rooms = []core.RoomConfig{c.Rooms[0], {Name: "vault", PasswordHash: string(hash)}}
+	}, nil)
+	alice := joinLobby(t, ts, "alice")[0]
+	alice.Press(testkit.Esc)
+	alice.WaitFor("#vault")
+	alice.Press(testkit.Down, testkit.Enter)
+	alice.WaitFor("#vault needs a password: type it and press Enter")
+	alice.WaitFor("> /join #vault")
+	alice.TypeLine("sesame")
+	alice.WaitFor("#vault · 1 member")
 }

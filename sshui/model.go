@@ -983,6 +983,12 @@ func (m *model) openHomeItem() {
 		m.switchTo(it.room.Name)
 		return
 	}
+	if it.room.Locked {
+		// Asks for the password on the input line rather than failing.
+		m.insert("/join " + it.room.Name + " ")
+		m.setStatus(it.room.Name+" needs a password: type it and press Enter", false)
+		return
+	}
 	if err := m.cs.Input("/join " + it.room.Name); err != nil {
 		m.setStatus(err.Error(), true)
 	}
