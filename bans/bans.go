@@ -207,3 +207,17 @@ func (s *Store) write(set core.BanSet) error {
 	}
 	return nil
 }
+
+// MarshalBan encodes one ban as the file stores it: a cluster keeps its
+// shared ban list in the same form.
+func MarshalBan(b core.Ban) ([]byte, error) { return json.Marshal(toRecord(b)) }
+
+// UnmarshalBan decodes one ban that MarshalBan encoded, with the checks a
+// ban read from the file gets.
+func UnmarshalBan(data []byte) (core.Ban, error) {
+	var r record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return core.Ban{}, err
+	}
+	return r.ban()
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,42 +42,6 @@ type Bans struct {
 }
 
 var _ core.BanList = (*Bans)(nil)
-
-// banRecord is a ban as stored.
-type banRecord struct {
-	Fingerprint string    `json:"fingerprint,omitempty"`
-	Prefix      string    `json:"prefix,omitempty"`
-	Name        string    `json:"name"`
-	Reason      string    `json:"reason,omitempty"`
-	By          string    `json:"by"`
-	Since       time.Time `json:"since"`
-	Until       time.Time `json:"until,omitzero"`
-}
-
-func encodeBan(b core.Ban) []byte {
-	r := banRecord{Fingerprint: b.Fingerprint, Name: b.Name, Reason: b.Reason, By: b.By, Since: b.Since, Until: b.Until}
-	if b.Prefix.IsValid() {
-		r.Prefix = b.Prefix.String()
-	}
-	data, _ := json.Marshal(r)
-	return data
-}
-
-func decodeBan(data []byte) (core.Ban, error) {
-	var r banRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		return core.Ban{}, err
-	}
-	b := core.Ban{Fingerprint: r.Fingerprint, Name: r.Name, Reason: r.Reason, By: r.By, Since: r.Since, Until: r.Until}
-	if r.Prefix != "" {
-		p, err := netip.ParsePrefix(r.Prefix)
-		if err != nil {
-			return b, err
-		}
-		b.Prefix = p
-	}
-	return b, nil
-}
 
 // banKey is one key per target, so banning the same key or address again
 // replaces the ban.
@@ -137,7 +100,11 @@ func (b *Bans) importFile(ctx context.Context, path string) error {
 	}
 	list := store.List(time.Now())
 	for _, ban := range list {
-		if _, err := b.kv.Create(ctx, banKey(ban), encodeBan(ban)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		data, err := bans.MarshalBan(ban)
+		if err != nil {
+			return err
+		}
+		if _, err := b.kv.Create(ctx, banKey(ban), data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 			return fmt.Errorf("importing %s into the cluster's bans: %w", path, err)
 		}
 	}
@@ -163,10 +130,11 @@ func (b *Bans) apply(e jetstream.KeyValueEntry, live bool) {
 	b.mu.Lock()
 	var added *core.Ban
 	if e.Operation() == jetstream.KeyValuePut {
-		ban, err := decodeBan(e.Value())
+		ban, err := bans.UnmarshalBan(e.Value())
 		if err != nil {
+			// Someone wrote the bucket by hand: its texts reach terminals.
 			b.mu.Unlock()
-			b.logger.Error("a ban in the cluster's list cannot be read; ignored", "key", e.Key(), "err", err)
+			b.logger.Error("a ban in the cluster's list is refused; fix or delete it", "key", e.Key(), "err", err)
 			return
 		}
 		if old, ok := b.byKey[e.Key()]; !ok || old != ban {
@@ -219,7 +187,11 @@ func (b *Bans) Add(ban core.Ban, _ time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	key := banKey(ban)
-	if _, err := b.kv.Put(ctx, key, encodeBan(ban)); err != nil {
+	data, err := bans.MarshalBan(ban)
+	if err != nil {
+		return err
+	}
+	if _, err := b.kv.Put(ctx, key, data); err != nil {
 		return fmt.Errorf("the cluster's bans: %w", err)
 	}
 	b.mu.Lock()

@@ -90,3 +90,29 @@ func TestBanFileImportedOnce(t *testing.T) {
 		t.Fatal("the ban file was imported a second time")
 	}
 }
+
+// A ban written into the bucket by hand is checked like one in the ban
+// file: its reason reaches the banned user's terminal.
+func TestHandWrittenBansAreChecked(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a := connect(t, testSettings("a", srv.ClientURL()))
+	ctx := ctxT(t)
+	// The good one goes second: once it holds, the bad one was read.
+	for _, w := range []struct{ key, value string }{
+		{"ban.bad", `{"fingerprint":"` + mallory + `","name":"m","by":"op","reason":"\u001b]0;owned\u0007","since":"2026-01-01T00:00:00Z"}`},
+		{"ban.good", `{"ip":"192.0.2.7/32","name":"m","by":"op","reason":"spam","since":"2026-01-01T00:00:00Z"}`},
+	} {
+		if _, err := a.bans.kv.Put(ctx, w.key, []byte(w.value)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	waitFor(t, "the good ban to hold", func() bool {
+		_, ok := a.Bans().Check("", malloryAddr, now)
+		return ok
+	})
+	if _, ok := a.Bans().Check(mallory, netip.Addr{}, now); ok {
+		t.Fatal("a ban with a terminal escape in its reason was taken")
+	}
+}

@@ -101,8 +101,8 @@ type Server struct {
 	// longer as it goes on). Exempt addresses are free of both.
 	HandshakesPerIP  int
 	HandshakePenalty time.Duration
-	// MaxSSHConns caps the SSH connections open at once; 0 means a
-	// quarter of the process's file limit.
+	// MaxSSHConns caps the SSH connections open at once; 0 means three
+	// eighths of the process's file limit.
 	MaxSSHConns int
 	// MaxAuthTries bounds the login attempts on one SSH connection.
 	MaxAuthTries int

@@ -426,7 +426,7 @@ func server(t *table, s *Server) {
 	}
 	t.integer("max_ssh_conns", &s.MaxSSHConns)
 	if s.MaxSSHConns < 0 {
-		t.fail("max_ssh_conns", "must be 0 (a quarter of the file limit) or more")
+		t.fail("max_ssh_conns", "must be 0 (three eighths of the file limit) or more")
 	}
 	t.duration("http_read_timeout", &s.HTTPReadTimeout)
 	if s.HTTPReadTimeout < time.Second {

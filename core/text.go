@@ -113,6 +113,8 @@ func CleanName(s string, maxCells int) (string, error) {
 		case i > 0 && strings.ContainsRune("-_.", r):
 		case r == ' ':
 			return "", errors.New("invalid name: no spaces (try - or _)")
+		case i == 0 && strings.ContainsRune("-_.", r):
+			return "", fmt.Errorf("invalid name: it must start with a letter or digit, not %q", r)
 		default:
 			return "", fmt.Errorf("invalid name: %q is not allowed (letters, digits, - _ . only, starting with a letter or digit)", r)
 		}

@@ -56,7 +56,8 @@ func TestCleanName(t *testing.T) {
 	bad := map[string]string{
 		"":                         "empty",
 		"two words":                "no spaces",
-		"-lead":                    "not allowed",
+		"-lead":                    "must start with a letter or digit, not '-'",
+		".lead":                    "must start with a letter or digit, not '.'",
 		"a\u200db":                 "invisible",
 		"a\u202eb":                 "bidirectional",
 		"x\x1b":                    "control",

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"parley/core"
 	"parley/internal/testkit"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestPrivateChatByCodeBothWays(t *testing.T) {
@@ -206,4 +209,71 @@ func TestPrivateChatWhileTypingADraft(t *testing.T) {
 	if s := bob.Screen(); !strings.Contains(s, "#lobby · 2 members") {
 		t.Fatalf("/reply or /msg moved bob out of the lobby:\n%s", s)
 	}
+}
+
+// From an ended private chat, commands that lead elsewhere go there, and
+// /close closes the ended chat on screen, never one the user cannot see.
+func TestCommandsFromAnEndedChat(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	bob := joinLobby(t, ts, "bob")[0]
+	endedChat := func(name string) {
+		t.Helper()
+		other := testkit.Dial(t, ts.addr, name, 100, 30)
+		other.TypeLine("/join " + bob.Code())
+		bob.WaitFor(name + " opened a private chat with you")
+		other.Close()
+		bob.WaitFor("This chat has ended")
+	}
+	for _, c := range []struct{ line, want string }{
+		{":q", "Your code is"},
+		{"/home", "Your code is"},
+		{"/chatroom", "#lobby · 1 member ·"},
+		{"/join #games", "#games · 1 member"},
+	} {
+		endedChat("ann")
+		bob.TypeLine(c.line)
+		bob.WaitFor(c.want)
+		bob.WaitGone("@ann")
+	}
+	endedChat("cat")
+	bob.TypeLine("/close")
+	bob.WaitGone("@cat")
+	s := bob.WaitFor("#games · 1 member")
+	if !strings.Contains(s, "#lobby") {
+		t.Fatalf("/close in an ended chat closed another conversation:\n%s", s)
+	}
+}
+
+// The welcome and the message of the day are on the first screen a user
+// sees, the first room, not only on the home screen.
+func TestWelcomeAndMotdOnTheFirstScreen(t *testing.T) {
+	ts := startServer(t, func(c *core.Config) {
+		c.Welcome = "Welcome to the test server."
+		c.Motd = "Maintenance at noon."
+	}, nil)
+	alice := testkit.Dial(t, ts.addr, "alice", 100, 30)
+	s := alice.WaitFor("#lobby · 1 member")
+	if !strings.Contains(s, "Welcome to the test server.") || !strings.Contains(s, "Message of the day: Maintenance at noon.") {
+		t.Fatalf("the first screen lacks the welcome or the message of the day:\n%s", s)
+	}
+}
+
+// Enter on a room with a password, on the home screen, asks for the
+// password on the input line instead of failing.
+func TestHomeAsksForARoomsPassword(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("sesame"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(c *core.Config) {
+		c.Rooms = []core.RoomConfig{c.Rooms[0], {Name: "vault", PasswordHash: string(hash)}}
+	}, nil)
+	alice := joinLobby(t, ts, "alice")[0]
+	alice.Press(testkit.Esc)
+	alice.WaitFor("#vault")
+	alice.Press(testkit.Down, testkit.Enter)
+	alice.WaitFor("#vault needs a password: type it and press Enter")
+	alice.WaitFor("> /join #vault")
+	alice.TypeLine("sesame")
+	alice.WaitFor("#vault · 1 member")
 }

@@ -67,10 +67,11 @@ type model struct {
 	lastFrame          time.Time
 	frameDue           time.Time // when a postponed frame is due; zero if none
 
-	w, h    int
-	name    string
-	code    string
-	welcome string
+	w, h     int
+	name     string
+	code     string
+	welcome  string
+	welcomed bool // the welcome was put into the first conversation
 
 	convs   map[string]*convState
 	order   []string // sidebar order
@@ -451,7 +452,18 @@ func (m *model) openConv(v *core.ConvView) {
 	if m.convs[v.ID] == nil {
 		m.order = append(m.order, v.ID)
 	}
-	m.convs[v.ID] = m.newConvState(v)
+	c := m.newConvState(v)
+	m.convs[v.ID] = c
+	if !m.welcomed {
+		// The welcome and the message of the day open the first
+		// conversation, the first screen a user sees.
+		m.welcomed = true
+		for _, l := range strings.Split(m.welcome, "\n") {
+			if strings.TrimSpace(l) != "" {
+				m.addMessage(v.ID, &core.Message{Conv: v.ID, Time: time.Now(), Kind: core.System, Text: l})
+			}
+		}
+	}
 }
 
 // closeConv removes a conversation, except a private chat the other side
@@ -858,9 +870,21 @@ func (m *model) submit() {
 		return
 	}
 	cmd, _, _ := core.ParseCommand(line)
-	if c := m.convs[m.viewing]; c != nil && c.ended != "" && cmd == nil {
-		m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
-		return
+	ended := false
+	if c := m.convs[m.viewing]; c != nil && c.ended != "" {
+		switch {
+		case cmd == nil:
+			m.setStatus("this chat has ended: Esc for home, Ctrl-N for your other conversations", true)
+			return
+		case cmd.Name == "leave":
+			// Closes the ended chat on screen, not the current one
+			// behind it, which the user cannot see.
+			m.remember(line)
+			m.input = nil
+			m.setViewing(m.current)
+			return
+		}
+		ended = true
 	}
 	m.remember(line)
 	if err := m.cs.Input(line); err != nil {
@@ -870,6 +894,11 @@ func (m *model) submit() {
 	m.input = nil
 	m.status = ""
 	m.panel = nil
+	if ended {
+		// A command run from an ended chat moves on from it: to where it
+		// leads (the core says so next), or else to the current one.
+		m.setViewing(m.current)
+	}
 	if c := m.convs[m.viewing]; c != nil {
 		c.scroll = 0
 	}
@@ -945,6 +974,12 @@ func (m *model) openHomeItem() {
 	}
 	if _, in := m.convs[it.room.Name]; in {
 		m.switchTo(it.room.Name)
+		return
+	}
+	if it.room.Locked {
+		// Asks for the password on the input line rather than failing.
+		m.insert("/join " + it.room.Name + " ")
+		m.setStatus(it.room.Name+" needs a password: type it and press Enter", false)
 		return
 	}
 	if err := m.cs.Join(it.room.Name, ""); err != nil {

@@ -327,8 +327,6 @@ function setupInput() {
     askNotifications(); // for mentions and private messages, once the person is here to answer
     const text = input.value;
     if (text.trim() === '') return;
-    const c = state.convs.get(state.current);
-    if (c && c.view.kind === 'private') askNotifications(); // calls may come from here
     runInput(text).then((err) => {
       if (err) return; // keep the typed line so nothing is lost
       if (input.value === text) input.value = '';
@@ -631,8 +629,8 @@ function announce(text, polite) {
   setTimeout(() => { a.textContent = text; }, 50);
 }
 
-// askNotifications asks once, after a click about calls or a private
-// chat, whether the page may show system notifications.
+// askNotifications asks once, when the person sends something or clicks
+// about a call, whether the page may show system notifications.
 function askNotifications() {
   if ('Notification' in window && Notification.permission === 'default') Notification.requestPermission().catch(() => {});
 }

@@ -252,9 +252,9 @@ func tlsSettings(w config.Web, limit func(net.Listener) net.Listener) webrtcsign
 }
 
 // connLimits are the bounds of each listener's connections. Their
-// automatic totals share the process's file limit: half for HTTP, a
-// quarter for SSH, and the rest stays free for the admin listener, the
-// files Parley opens and the slack of connections being closed.
+// automatic totals share the process's file limit: half for HTTP, three
+// eighths for SSH, and the last eighth stays free for the admin listener,
+// the files Parley opens and the slack of connections being closed.
 type connLimits struct {
 	ssh, http, admin connlimit.Limits
 }
@@ -278,7 +278,7 @@ func newConnLimits(cfg config.Config, log *slog.Logger) connLimits {
 			Refused: refused("admin")},
 	}
 	if l.ssh.Total == 0 {
-		l.ssh.Total = connlimit.Share(files, 1, 4, 4096)
+		l.ssh.Total = connlimit.Share(files, 3, 8, 6144)
 	}
 	if l.http.Total == 0 {
 		l.http.Total = connlimit.Share(files, 1, 2, 8192)
