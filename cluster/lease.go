@@ -354,7 +354,7 @@ func (n *Node) endIncarnation(ctx context.Context, node, incarnation string, won
 		_, _ = n.reaps.Update(ctx, l.key, []byte(strconv.FormatUint(seq, 10)), l.rev)
 	}
 	users, err := n.dir.releaseIncarnation(ctx, node, incarnation)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		n.logger.Error("releasing a lost node's names and codes", "node", node, "err", err)
 	}
 	n.stats.reapedNodes.Add(1)

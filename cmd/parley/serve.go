@@ -186,13 +186,14 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		}
 	}
 	if lns.acme != nil {
-		s.acme = &http.Server{Handler: lns.acmeHandler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+		s.acme = &http.Server{Handler: connlimit.BodyDeadline(lns.acmeHandler, cfg.Server.HTTPReadTimeout),
+			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
 	}
 	if lns.admin != nil {
 		// No WriteTimeout: the monitor's event stream and pprof's
 		// profiles run for as long as they are asked to.
 		s.adminHTTP = &http.Server{Handler: connlimit.BodyDeadline(adm.Handler(), cfg.Server.HTTPReadTimeout),
-			ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
 	}
 
 	failed := make(chan error, 4)
@@ -256,8 +257,12 @@ func tlsSettings(w config.Web, limit func(net.Listener) net.Listener) webrtcsign
 // eighths for SSH, and the last eighth stays free for the admin listener,
 // the files Parley opens and the slack of connections being closed.
 type connLimits struct {
-	ssh, http, admin connlimit.Limits
+	ssh, http, acme, admin connlimit.Limits
 }
+
+// acmeMaxConns caps the connections to the ACME challenge listener (port
+// 80) at once: the CA asks a few times per certificate.
+const acmeMaxConns = 64
 
 func newConnLimits(cfg config.Config, log *slog.Logger) connLimits {
 	files := connlimit.FileLimit()
@@ -274,6 +279,8 @@ func newConnLimits(cfg config.Config, log *slog.Logger) connLimits {
 		ssh: connlimit.Limits{Total: cfg.Server.MaxSSHConns, Refused: refused("ssh")},
 		http: connlimit.Limits{PerAddress: cfg.Server.HTTPConnsPerIP, Total: cfg.Server.MaxHTTPConns,
 			Exempt: append(exempt, proxies...), Refused: refused("http")},
+		acme: connlimit.Limits{PerAddress: cfg.Server.HTTPConnsPerIP, Total: acmeMaxConns, Exempt: exempt,
+			Refused: refused("acme")},
 		admin: connlimit.Limits{PerAddress: cfg.Server.HTTPConnsPerIP, Total: cfg.Admin.MaxConns, Exempt: exempt,
 			Refused: refused("admin")},
 	}
@@ -312,6 +319,7 @@ func listen(cfg config.Config, limits connLimits) (*listeners, error) {
 				l.close()
 				return nil, fmt.Errorf("ACME challenges: %w", err)
 			}
+			l.acme = connlimit.Listen(l.acme, limits.acme)
 		}
 	}
 	if cfg.Admin.Addr != "" {
