@@ -189,19 +189,20 @@ func plain(w http.ResponseWriter, status int, text string) {
 // update under a short lock; none blocks.
 
 // SessionStarted counts a new session.
-func (s *Server) SessionStarted(transport string) {
-	s.metrics.started.WithLabelValues(transport).Inc()
+func (s *Server) SessionStarted(transport core.Transport) {
+	s.metrics.started.WithLabelValues(string(transport)).Inc()
 	s.mu.Lock()
-	s.sessions[transport]++
+	s.sessions[string(transport)]++
 	s.mu.Unlock()
 }
 
 // SessionEnded counts a session's end and why.
-func (s *Server) SessionEnded(transport string, why core.EndReason) {
-	s.metrics.ended.WithLabelValues(transport, why.String()).Inc()
+func (s *Server) SessionEnded(transport core.Transport, why core.EndReason) {
+	t := string(transport)
+	s.metrics.ended.WithLabelValues(t, why.String()).Inc()
 	s.mu.Lock()
-	if s.sessions[transport]--; s.sessions[transport] <= 0 {
-		delete(s.sessions, transport)
+	if s.sessions[t]--; s.sessions[t] <= 0 {
+		delete(s.sessions, t)
 	}
 	switch why {
 	case core.EndSlow:

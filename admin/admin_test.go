@@ -56,7 +56,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	return &fixture{srv: srv, hub: hub, url: ts.URL}
 }
 
-func (f *fixture) connect(t *testing.T, login, transport string) *core.Session {
+func (f *fixture) connect(t *testing.T, login string, transport core.Transport) *core.Session {
 	t.Helper()
 	s, err := f.hub.Connect(core.ConnectInfo{LoginName: login, Transport: transport, IP: "192.0.2.7"})
 	if err != nil {

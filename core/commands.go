@@ -543,7 +543,7 @@ func (s *Session) cmdList(string) error {
 		if m.ID == s.id {
 			line += " (you)"
 		}
-		lines = append(lines, line+"  ["+m.Transport+keyTagSuffix(m.KeyTag)+"]")
+		lines = append(lines, line+"  ["+string(m.Transport)+keyTagSuffix(m.KeyTag)+"]")
 	}
 	sort.Strings(lines)
 	s.info(fmt.Sprintf("%d in %s", len(members), title), lines)
@@ -609,7 +609,7 @@ func (s *Session) cmdWhois(args string) error {
 		h.unlock()
 		return fmt.Errorf("no one called %s is online", args)
 	}
-	lines := []string{"connected by " + u.transport}
+	lines := []string{"connected by " + string(u.transport)}
 	switch r, reserved := h.reserved[u.nameKey]; {
 	case u.fingerprint == "":
 		lines = append(lines, "logged in without a key: anyone could use this name")

@@ -25,13 +25,23 @@ type Message struct {
 	Text string
 }
 
+// Transport is how a user is connected.
+type Transport string
+
+const (
+	// SSH is a terminal over SSH.
+	SSH Transport = "ssh"
+	// Web is a browser over a WebSocket.
+	Web Transport = "web"
+)
+
 // Member identifies a user to others: never by code, which only its owner
 // and the people it was shared with know.
 type Member struct {
 	ID   uint64
 	Name string
-	// Transport is "ssh" or "web", shown in member lists.
-	Transport string
+	// Transport is how the user is connected, shown in member lists.
+	Transport Transport
 	// KeyTag is KeyTag of the SSH key the user logged in with, "" for
 	// none: shown next to the name, it tells same-looking names apart.
 	KeyTag string

@@ -76,7 +76,7 @@ type user struct {
 	code      string
 	name      string
 	nameKey   string
-	transport string
+	transport Transport
 	ip        string
 	convs     []*conv // in the order they were opened
 	current   *conv
@@ -298,8 +298,7 @@ func (h *Hub) owner(id uint64) Owner {
 type ConnectInfo struct {
 	// LoginName is tried as the display name (the SSH user name).
 	LoginName string
-	// Transport is "ssh" or "web".
-	Transport string
+	Transport Transport
 	// IP is the client's address, for per-IP limits and bans.
 	IP string
 	// Fingerprint is the SHA256 fingerprint of the SSH key the session

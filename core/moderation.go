@@ -198,7 +198,7 @@ func (h *Hub) cleanReason(reason string) (string, error) {
 // operator.
 // op is nil when the operator has gone meanwhile; by is their name.
 func (h *Hub) moderatedLocked(op *user, by, target, summary string) {
-	transport := ""
+	var transport Transport
 	if op != nil {
 		transport = op.transport
 		h.pushLocked(op, Event{Kind: EventNotice, Text: summary})

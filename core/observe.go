@@ -8,10 +8,10 @@ import "time"
 // Counts, say) but must return quickly: every user's request waits for it.
 // Operations running at the same time may be reported in either order.
 type Observer interface {
-	// SessionStarted: a session of transport ("ssh" or "web") connected.
-	SessionStarted(transport string)
+	// SessionStarted: a session of transport connected.
+	SessionStarted(transport Transport)
 	// SessionEnded: a session of transport ended, and why.
-	SessionEnded(transport string, why EndReason)
+	SessionEnded(transport Transport, why EndReason)
 	// MessagePosted: a message of kind was added to a conversation.
 	MessagePosted(kind MessageKind)
 	// FannedOut: one conversation event was put into the outboxes of
@@ -169,7 +169,7 @@ type MonitorEvent struct {
 	Time      time.Time
 	Name      string
 	OldName   string
-	Transport string
+	Transport Transport
 	Room      string // with its "#"; "" for a hidden room
 	Text      string
 	MsgKind   MessageKind

@@ -15,7 +15,7 @@ type recorder struct {
 	h  *Hub
 	mu sync.Mutex
 
-	started, ended map[string]int // by transport
+	started, ended map[Transport]int // by transport
 	ends           map[EndReason]int
 	posted         map[MessageKind]int
 	fanOuts        []int
@@ -30,7 +30,7 @@ func newObservedHub(t *testing.T, mutate func(*Config), opts ...Option) (*Hub, *
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	r := &recorder{t: t, started: map[string]int{}, ended: map[string]int{}, ends: map[EndReason]int{},
+	r := &recorder{t: t, started: map[Transport]int{}, ended: map[Transport]int{}, ends: map[EndReason]int{},
 		posted: map[MessageKind]int{}, refused: map[Refusal]int{}}
 	h, err := NewHub(cfg, append(opts, WithObserver(r))...)
 	if err != nil {
@@ -56,14 +56,14 @@ func (r *recorder) notLocked(what string) {
 	}
 }
 
-func (r *recorder) SessionStarted(transport string) {
+func (r *recorder) SessionStarted(transport Transport) {
 	r.notLocked("SessionStarted")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.started[transport]++
 }
 
-func (r *recorder) SessionEnded(transport string, why EndReason) {
+func (r *recorder) SessionEnded(transport Transport, why EndReason) {
 	r.notLocked("SessionEnded")
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -83,13 +83,13 @@ type Entry struct {
 
 // Profile is what every node knows of a user.
 type Profile struct {
-	Name        string `json:"name"`
-	Code        string `json:"code"`
-	Transport   string `json:"transport"`
-	IP          string `json:"ip,omitempty"`
-	Fingerprint string `json:"fp,omitempty"`
-	Node        string `json:"node,omitempty"`
-	Incarnation string `json:"inc,omitempty"`
+	Name        string    `json:"name"`
+	Code        string    `json:"code"`
+	Transport   Transport `json:"transport"`
+	IP          string    `json:"ip,omitempty"`
+	Fingerprint string    `json:"fp,omitempty"`
+	Node        string    `json:"node,omitempty"`
+	Incarnation string    `json:"inc,omitempty"`
 }
 
 // Log orders entries and hands every node's hub all of them, in one

@@ -115,7 +115,7 @@ func (s *Server) serveSession(sess *shellChannel, box *windowBox) {
 	if pk := sess.PublicKey(); pk != nil {
 		keyFP = gossh.FingerprintSHA256(pk)
 	}
-	cs, err := s.hub.Connect(core.ConnectInfo{LoginName: sess.User(), Transport: "ssh", IP: remoteIP(sess.RemoteAddr()), Fingerprint: keyFP, Disconnect: ts.end})
+	cs, err := s.hub.Connect(core.ConnectInfo{LoginName: sess.User(), Transport: core.SSH, IP: remoteIP(sess.RemoteAddr()), Fingerprint: keyFP, Disconnect: ts.end})
 	if err != nil {
 		if errors.Is(err, core.ErrBanned) {
 			s.log.Info("ssh session refused: banned", "remote", sess.RemoteAddr().String(), "key", keyFP)

@@ -180,7 +180,7 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 	var notes []note
 	defer func() { r.unlock(notes) }()
 	if r.byUser[from.ID] != nil {
-		if from.Transport != "web" {
+		if from.Transport != core.Web {
 			return errors.New("you are already in a call: take it with its link, or end it by leaving that chat (/leave)")
 		}
 		return errors.New("you are already in a call: hang up first")
@@ -194,7 +194,7 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 	}
 	c := &call{id: rand.Text(), conv: conv, parties: [2]*party{{member: from}, {member: to}}}
 	for _, p := range c.parties {
-		if p.member.Transport == "web" {
+		if p.member.Transport == core.Web {
 			p.ep = r.web(p.member.ID)
 			if p.ep == nil {
 				return fmt.Errorf("%s cannot take a call right now", p.member.Name)
@@ -540,7 +540,7 @@ func (r *registry) end(c *call, reason string, by *party) []note {
 			delete(r.byEP, p.ep)
 			p.ep.deliver(callEndedOut{Type: "call-ended", Call: c.id, Reason: reason, Text: text})
 		}
-		if p.member.Transport != "web" {
+		if p.member.Transport != core.Web {
 			notes = append(notes, note{user: p.member.ID, title: "Video call", lines: []string{text}})
 		}
 	}

@@ -192,7 +192,7 @@ func (c *conn) connect(name string, resumable bool) ([]any, error) {
 func (c *conn) connectInfo(name string) core.ConnectInfo {
 	return core.ConnectInfo{
 		LoginName: name,
-		Transport: "web",
+		Transport: core.Web,
 		IP:        c.ip,
 		Disconnect: func(reason string) {
 			code := websocket.CloseNormalClosure
@@ -208,7 +208,7 @@ func (c *conn) welcome() welcomeOut {
 	s := c.sess
 	return welcomeOut{
 		Type:     "welcome",
-		Self:     memberJSON{ID: s.ID(), Name: s.Name(), Transport: "web"},
+		Self:     memberJSON{ID: s.ID(), Name: s.Name(), Transport: core.Web},
 		Code:     s.Code(),
 		Welcome:  s.Welcome(),
 		Commands: commandList(s.Commands()),

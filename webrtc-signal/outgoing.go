@@ -8,11 +8,11 @@ import (
 // as plain strings for the client to insert with textContent.
 
 type memberJSON struct {
-	ID        uint64 `json:"id"`
-	Name      string `json:"name"`
-	Transport string `json:"transport"`
-	KeyTag    string `json:"keyTag,omitempty"`    // of an SSH user's key
-	LookAlike bool   `json:"lookAlike,omitempty"` // someone online has a resembling name
+	ID        uint64         `json:"id"`
+	Name      string         `json:"name"`
+	Transport core.Transport `json:"transport"`
+	KeyTag    string         `json:"keyTag,omitempty"`    // of an SSH user's key
+	LookAlike bool           `json:"lookAlike,omitempty"` // someone online has a resembling name
 }
 
 type messageJSON struct {

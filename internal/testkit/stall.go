@@ -34,7 +34,7 @@ func Chatter(t testing.TB, hub *core.Hub, room string, senders int, interval tim
 	var wg sync.WaitGroup
 	filler := strings.Repeat("x", 400)
 	for i := 0; i < senders; i++ {
-		s, err := hub.Connect(core.ConnectInfo{LoginName: fmt.Sprintf("chatter%d", i), Transport: "web", IP: "127.0.0.1"})
+		s, err := hub.Connect(core.ConnectInfo{LoginName: fmt.Sprintf("chatter%d", i), Transport: core.Web, IP: "127.0.0.1"})
 		if err != nil {
 			t.Fatal(err)
 		}
