@@ -20,6 +20,7 @@ import (
 
 	"parley/bans"
 	"parley/core"
+	"parley/sshui"
 )
 
 // Config is everything a config file sets.
@@ -193,6 +194,7 @@ const DefaultGCPercent = 50
 
 // Default returns the settings Parley runs with when no file is given.
 func Default() Config {
+	ssh := sshui.DefaultConfig()
 	return Config{
 		Core: core.DefaultConfig(),
 		Server: Server{
@@ -200,21 +202,21 @@ func Default() Config {
 			HTTPAddr:              ":8080",
 			HostKeyDir:            "hostkeys",
 			ShutdownGrace:         5 * time.Second,
-			IdleTimeout:           2 * time.Minute,
-			TerminalAnswerTimeout: 30 * time.Second,
-			MaxHandshakes:         128,
-			HandshakeTimeout:      20 * time.Second,
+			IdleTimeout:           ssh.IdleTimeout,
+			TerminalAnswerTimeout: ssh.AnswerTimeout,
+			MaxHandshakes:         ssh.MaxHandshakes,
+			HandshakeTimeout:      ssh.HandshakeTimeout,
 			EarlyDropHandshakes:   0,
-			EarlyDropPercent:      30,
-			HandshakesPerIP:       8,
-			HandshakePenalty:      30 * time.Second,
-			MaxAuthTries:          3,
+			EarlyDropPercent:      ssh.EarlyDropPercent,
+			HandshakesPerIP:       ssh.HandshakesPerIP,
+			HandshakePenalty:      ssh.HandshakePenalty,
+			MaxAuthTries:          ssh.MaxAuthTries,
 			SSHKeyExchanges:       []string{},
 			SSHCiphers:            []string{},
 			SSHMACs:               []string{},
 			HTTPReadTimeout:       10 * time.Second,
 			HTTPConnsPerIP:        64,
-			ResizeInterval:        100 * time.Millisecond,
+			ResizeInterval:        ssh.ResizeInterval,
 			GCPercent:             DefaultGCPercent,
 		},
 		Web: Web{

@@ -128,52 +128,74 @@ type Config struct {
 	StopGrace time.Duration
 }
 
+// DefaultConfig is the SSH server's settings where a Config leaves them
+// zero. The config file's defaults are these, so they are written once.
+func DefaultConfig() Config {
+	return Config{
+		IdleTimeout:      2 * time.Minute,
+		AnswerTimeout:    30 * time.Second,
+		HandshakeTimeout: 20 * time.Second,
+		ResizeInterval:   100 * time.Millisecond,
+		MaxHandshakes:    128,
+		EarlyDropPercent: 30,
+		HandshakesPerIP:  8,
+		HandshakePenalty: 30 * time.Second,
+		MaxAuthTries:     3,
+		SessionsPerConn:  2,
+		EarlyInputBytes:  16384,
+		ShellTimeout:     10 * time.Second,
+		MaxWidth:         512,
+		MaxHeight:        200,
+		MaxInputRunes:    16384,
+		Scrollback:       1000,
+		FPS:              20,
+		QuietFPS:         2,
+		StopGrace:        2 * time.Second,
+	}
+}
+
 func (c Config) withDefaults() Config {
-	def := func(v *int, d int) {
+	d := DefaultConfig()
+	def := func(v *int, dv int) {
 		if *v <= 0 {
-			*v = d
+			*v = dv
 		}
 	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 2 * time.Minute
+	dur := func(v *time.Duration, dv time.Duration) {
+		if *v <= 0 {
+			*v = dv
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.StopGrace <= 0 {
-		c.StopGrace = 2 * time.Second
-	}
 	if c.AnswerTimeout == 0 {
-		c.AnswerTimeout = 30 * time.Second
+		c.AnswerTimeout = d.AnswerTimeout
 	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = 20 * time.Second
+	if c.HandshakePenalty == 0 {
+		c.HandshakePenalty = d.HandshakePenalty
 	}
-	if c.ResizeInterval <= 0 {
-		c.ResizeInterval = 100 * time.Millisecond
-	}
-	def(&c.MaxHandshakes, 128)
+	dur(&c.IdleTimeout, d.IdleTimeout)
+	dur(&c.StopGrace, d.StopGrace)
+	dur(&c.HandshakeTimeout, d.HandshakeTimeout)
+	dur(&c.ResizeInterval, d.ResizeInterval)
+	dur(&c.ShellTimeout, d.ShellTimeout)
+	def(&c.MaxHandshakes, d.MaxHandshakes)
 	def(&c.EarlyDropHandshakes, max(c.MaxHandshakes/2, 1))
 	c.EarlyDropHandshakes = min(c.EarlyDropHandshakes, c.MaxHandshakes)
-	def(&c.EarlyDropPercent, 30)
+	def(&c.EarlyDropPercent, d.EarlyDropPercent)
 	c.EarlyDropPercent = min(c.EarlyDropPercent, 100)
-	def(&c.HandshakesPerIP, 8)
-	if c.HandshakePenalty == 0 {
-		c.HandshakePenalty = 30 * time.Second
-	}
+	def(&c.HandshakesPerIP, d.HandshakesPerIP)
 	c.Algorithms = c.Algorithms.withDefaults()
-	def(&c.MaxAuthTries, 3)
-	def(&c.SessionsPerConn, 2)
-	def(&c.EarlyInputBytes, 16384)
-	if c.ShellTimeout <= 0 {
-		c.ShellTimeout = 10 * time.Second
-	}
-	def(&c.MaxWidth, 512)
-	def(&c.MaxHeight, 200)
-	def(&c.MaxInputRunes, 16384)
-	def(&c.Scrollback, 1000)
-	def(&c.FPS, 20)
-	def(&c.QuietFPS, 2)
+	def(&c.MaxAuthTries, d.MaxAuthTries)
+	def(&c.SessionsPerConn, d.SessionsPerConn)
+	def(&c.EarlyInputBytes, d.EarlyInputBytes)
+	def(&c.MaxWidth, d.MaxWidth)
+	def(&c.MaxHeight, d.MaxHeight)
+	def(&c.MaxInputRunes, d.MaxInputRunes)
+	def(&c.Scrollback, d.Scrollback)
+	def(&c.FPS, d.FPS)
+	def(&c.QuietFPS, d.QuietFPS)
 	return c
 }
 
