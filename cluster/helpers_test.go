@@ -32,6 +32,9 @@ type fakeHub struct {
 	// Ticks of events, from one clock shared by every fake hub, to tell
 	// which of two hubs' events came first.
 	fenceTick, lostTick int64
+
+	// hold, while not nil, keeps Apply waiting: a hub too busy to keep up.
+	hold chan struct{}
 }
 
 // ticks orders the fake hubs' events.
@@ -47,6 +50,12 @@ func (h *fakeHub) poke() {
 }
 
 func (h *fakeHub) Apply(e core.Entry) {
+	h.mu.Lock()
+	hold := h.hold
+	h.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	h.mu.Lock()
 	h.applied = append(h.applied, e.ID)
 	if e.Kind == core.EntryNodeLost {

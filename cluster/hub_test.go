@@ -68,6 +68,7 @@ func TestRealHubsThroughNATS(t *testing.T) {
 	await(t, alice, "bob join", func(ev core.Event) bool {
 		return ev.Kind == core.EventMemberJoined && ev.Member.Name == "bob"
 	})
+	await(t, bob, "the lobby open on b", func(ev core.Event) bool { return ev.Kind == core.EventConvOpened })
 	if err := bob.Input("hello from b"); err != nil {
 		t.Fatal(err)
 	}

@@ -175,3 +175,37 @@ func TestConvSubjects(t *testing.T) {
 		}
 	}
 }
+
+// A node that falls so far behind that the stream has dropped entries it
+// never applied sees the gap, fences, and comes back with the others'
+// state: the replicas agree again.
+func TestGapIsRepairedFromASnapshot(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	small := func(node string) Settings {
+		s := testSettings(node, srv.ClientURL())
+		s.LogMaxEntries = 1000
+		return s
+	}
+	a, ha := start(t, small("a"))
+	b, hb := start(t, small("b"))
+	hold := make(chan struct{})
+	hb.mu.Lock()
+	hb.hold = hold
+	hb.mu.Unlock()
+	appendAll(a.Log(), "flood", 4000)
+	waitFor(t, "a to apply the flood", func() bool {
+		applied, _, _, _ := ha.state()
+		return len(applied) >= 4000
+	})
+	hb.mu.Lock()
+	hb.hold = nil
+	hb.mu.Unlock()
+	close(hold)
+	waitFor(t, "b to see the gap and come back", func() bool {
+		_, _, fences, unfences := hb.state()
+		return b.Stats().Gaps >= 1 && fences >= 1 && unfences == fences && b.Ready() == nil
+	})
+	applied, _, _, _ := ha.state()
+	sameEverywhere(t, len(applied), ha, hb)
+}

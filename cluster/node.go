@@ -301,7 +301,9 @@ func (n *Node) serving() bool {
 
 // Attach brings hub up to date — from a ready node's snapshot, or empty
 // when no older node lives — then feeds it the log and serves. hub must
-// be fresh: no session and no entry applied yet.
+// be fresh: no session and no entry applied yet. While a node that
+// connected earlier has not attached, Attach waits for it (until ctx
+// ends): attach nodes in the order they connected, or concurrently.
 func (n *Node) Attach(ctx context.Context, hub Hub, hooks Hooks) error {
 	n.run.Lock()
 	defer n.run.Unlock()
