@@ -71,6 +71,7 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Quiet, "quiet", cfg.Quiet, "no output for this long means the room has settled after connecting")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "longest wait for the room to settle")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "longest wait for deliveries after the last token")
+	fs.StringVar(&cfg.Label, "label", cfg.Label, "name of the server under test in the report and the JSON results")
 	jsonOut := fs.String("json", "", "also write the results to this file as JSON")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
