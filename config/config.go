@@ -66,6 +66,9 @@ type Cluster struct {
 	ClusterListen string
 	Routes        []string
 	DataDir       string
+	// MonitorListen is where the embedded server's HTTP monitoring
+	// listens (NATS's own statistics); "" turns it off.
+	MonitorListen string
 }
 
 // Server holds the settings of the process rather than of the chat.

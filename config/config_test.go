@@ -196,6 +196,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"short admin token", "[admin]\naddr = \"127.0.0.1:9\"\ntoken = \"hunter2\"\n", 3, "at least 16 characters"},
 		{"admin token with a space", "[admin]\ntoken = \"correct horse battery staple\"\n", 2, "without spaces"},
 		{"bad admin address", "[admin]\naddr = \"9090\"\n", 2, "not an address"},
+		{"bad NATS monitor address", "[cluster]\nmonitor_listen = \"8222\"\n", 2, "cluster.monitor_listen"},
 		{"no monitor viewers", "[admin]\nmonitor_viewers = 0\n", 2, "at least 1"},
 		{"negative stats interval", "[admin]\nstats_interval = \"-1m\"\n", 2, "must not be negative"},
 	} {
@@ -424,5 +425,19 @@ func TestReservedNames(t *testing.T) {
 		if _, err := Parse("names.toml", []byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// The embedded NATS server's monitoring is off unless the file asks for it.
+func TestClusterMonitorListen(t *testing.T) {
+	if Default().Cluster.MonitorListen != "" {
+		t.Fatal("monitoring is on by default")
+	}
+	got, err := Parse("node.toml", []byte("[cluster]\nmonitor_listen = \"127.0.0.1:8222\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cluster.MonitorListen != "127.0.0.1:8222" {
+		t.Fatalf("monitor_listen %q", got.Cluster.MonitorListen)
 	}
 }

@@ -683,5 +683,8 @@ func clusterTable(t *table, c *Cluster) {
 	}
 	t.strings("routes", &c.Routes)
 	t.str("data_dir", &c.DataDir)
+	if t.str("monitor_listen", &c.MonitorListen) {
+		checkAddr(t, "monitor_listen", c.MonitorListen, true)
+	}
 	t.done()
 }

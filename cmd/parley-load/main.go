@@ -48,6 +48,14 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("parley-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: parley-load [flags]                   measure a server (or a cluster's nodes) under load
+       parley-load compare FIRST.json SECOND.json  set two runs saved with --json side by side
+       parley-load serve-baseline [--addr ADDR]    serve the bare SSH baseline
+
+`)
+		fs.PrintDefaults()
+	}
 	fs.Func("target", "SSH address of the server under test (loopback only), e.g. 127.0.0.1:2222; for a cluster, its nodes' addresses, comma-separated: sessions are dealt to them in turn", listFlag(&cfg.Targets))
 	fs.Func("ws-target", "HTTP address of the server under test, whose /ws endpoint the WebSocket clients open (loopback only), e.g. 127.0.0.1:8080; for a cluster, its nodes' addresses, comma-separated, in --target's order", listFlag(&cfg.WSTargets))
 	fs.Func("server-pid", "PID of the server under test, to measure its CPU and memory; for a cluster, one per node, comma-separated, in --target's order", pidsFlag(&cfg.ServerPIDs))
@@ -71,6 +79,7 @@ func loadMain(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Quiet, "quiet", cfg.Quiet, "no output for this long means the room has settled after connecting")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "longest wait for the room to settle")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "longest wait for deliveries after the last token")
+	fs.StringVar(&cfg.Label, "label", cfg.Label, "name of the server under test in the report and the JSON results")
 	jsonOut := fs.String("json", "", "also write the results to this file as JSON")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {

@@ -32,6 +32,10 @@ func TestNATSCountsWhatTheServerDeliveredByConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server has the subscriptions before anything is published.
+	if err := reader.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	writer, err := nats.Connect(srv.ClientURL(), nats.Name("parley writer"))
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,7 @@ func clusterSettings(cfg config.Config) cluster.Settings {
 			Routes:        c.Routes,
 			ClusterName:   c.Prefix,
 			StoreDir:      c.DataDir,
+			MonitorListen: c.MonitorListen,
 		}
 	}
 	return s
