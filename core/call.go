@@ -19,7 +19,7 @@ type Calls interface {
 // /video tells the user that calls are not available.
 func (h *Hub) SetCalls(c Calls) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	h.calls = c
 }
 
@@ -44,20 +44,20 @@ func (s *Session) Video(conv string) error {
 	calls := h.calls
 	c := h.convs[conv]
 	if conv == "" || c == nil || !c.has(s.u) || c.kind != Private {
-		h.mu.Unlock()
+		h.unlock()
 		return errors.New("video calls are 1:1: open a private chat first (/join CODE or /dm NAME)")
 	}
 	if calls == nil {
-		h.mu.Unlock()
+		h.unlock()
 		return errors.New("video calls are not available on this server")
 	}
 	p := c.partner(s.u)
 	if p == nil {
-		h.mu.Unlock()
+		h.unlock()
 		return errors.New("no one else is in this chat")
 	}
 	from, to := s.u.member(), p.member()
-	h.mu.Unlock()
+	h.unlock()
 	return calls.Start(conv, from, to)
 }
 

@@ -146,7 +146,7 @@ func (s *Session) cmdChatroom(string) error {
 
 func (h *Hub) defaultRoom() string {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	return h.cfg.DefaultRoom
 }
 
@@ -167,7 +167,7 @@ func (s *Session) cmdJoin(args string) error {
 
 func (h *Hub) roomExists(name string) bool {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	return h.convs["#"+name] != nil
 }
 
@@ -254,10 +254,10 @@ func (h *Hub) openPrivateLocked(u, t *user) {
 	h.monitorLocked(MonitorEvent{Kind: MonitorPrivateOpened})
 	u.convs = append(u.convs, c)
 	t.convs = append(t.convs, c)
-	h.pushLocked(u, Event{Kind: EventConvOpened, Conv: id, View: c.view(u), By: u.member()})
+	h.pushLocked(u, Event{Kind: EventConvOpened, Conv: id, View: c.openedView(u, u)})
 	// The other side's transport moves them into the chat, or tells them
 	// of it while they type: it alone knows whether they are.
-	h.pushLocked(t, Event{Kind: EventConvOpened, Conv: id, View: c.view(t), By: u.member()})
+	h.pushLocked(t, Event{Kind: EventConvOpened, Conv: id, View: c.openedView(t, u)})
 	h.setCurrentLocked(u, c)
 }
 
@@ -443,7 +443,7 @@ func (s *Session) Rename(args string) error {
 		err = h.chargeLocked(u, actRename)
 	}
 	dir, o, oldKey := h.dir, h.owner(u.id), u.nameKey
-	h.mu.Unlock()
+	h.unlock()
 	if err != nil {
 		return err
 	}
@@ -515,7 +515,7 @@ func (h *Hub) renameLocked(u *user, name string) {
 // Members lists the members of one of the user's conversations.
 func (s *Session) Members(id string) []Member {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	c := s.h.convs[id]
 	if c == nil || !c.has(s.u) {
 		return nil

@@ -75,6 +75,13 @@ func (c *conv) memberList() []Member {
 	return out
 }
 
+// openedView is c as u sees it when by has just opened it.
+func (c *conv) openedView(u, by *user) *ConvView {
+	v := c.view(u)
+	v.OpenedBy = by.member()
+	return v
+}
+
 // view is c as u sees it: titled for u, without blocked people's lines.
 func (c *conv) view(u *user) *ConvView {
 	v := &ConvView{ID: c.id, Kind: c.kind, Title: c.title, Description: c.desc}

@@ -73,6 +73,10 @@ type ConvView struct {
 	// Session.Members lists them when a view needs the names.
 	MemberCount int
 	History     []*Message
+	// OpenedBy is who opened a private chat, in the event that adds it to
+	// your conversations; zero otherwise. It lives here rather than in
+	// Event so that every queued event stays small.
+	OpenedBy Member
 }
 
 // EventKind names what an Event reports.
@@ -81,8 +85,8 @@ type EventKind uint8
 const (
 	// EventMessage: Msg was posted in Conv.
 	EventMessage EventKind = iota + 1
-	// EventConvOpened: View was added to your conversations; By is who
-	// opened it, when someone did (a private chat: you or the other).
+	// EventConvOpened: View was added to your conversations; View.OpenedBy
+	// is who opened it, when someone did (a private chat: you or the other).
 	EventConvOpened
 	// EventConvClosed: Conv was removed from your conversations; Text says why.
 	EventConvClosed
@@ -121,7 +125,6 @@ type Event struct {
 	Text   string
 	Lines  []string
 	N      int
-	By     Member // who caused it, where Kind says so
 	// ByYou: the user's own request caused it (a conversation closed
 	// because they left it or blocked its other member).
 	ByYou bool

@@ -266,7 +266,7 @@ func (h *Hub) unlock() {
 	h.ended = nil
 	releases, dir := h.releases, h.dir
 	h.releases = nil
-	h.mu.Unlock()
+	h.mu.Unlock() // the one place the hub is released
 	h.watch.run(observed)
 	for _, id := range ended {
 		calls.ConvClosed(id)
@@ -320,7 +320,7 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 	err := h.refuseConnectLocked(info)
 	cfg := h.cfg
 	dir := h.dir
-	h.mu.Unlock()
+	h.unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -636,7 +636,7 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 func (h *Hub) SetDraining() {
 	h.mu.Lock()
 	h.draining = true
-	h.mu.Unlock()
+	h.unlock()
 }
 
 // Announce shows a notice to every user online.
@@ -679,7 +679,7 @@ func (h *Hub) localUsersLocked() []*user {
 // Counts reports how many users, rooms and private chats exist.
 func (h *Hub) Counts() (users, rooms, privates int) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	for _, c := range h.convs {
 		if c.kind == Room {
 			rooms++
@@ -733,7 +733,7 @@ func (s *Session) ID() uint64 { return s.id }
 // Name is the user's current display name.
 func (s *Session) Name() string {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	return s.u.name
 }
 
@@ -744,14 +744,14 @@ func (s *Session) Outbox() *Outbox { return s.out }
 // then the message of the day, if any.
 func (s *Session) Welcome() string {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	return s.h.welcomeLocked()
 }
 
 // Rooms lists the listed rooms, busiest first.
 func (s *Session) Rooms() []RoomInfo {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	return s.h.listedRoomsLocked()
 }
 
@@ -766,7 +766,7 @@ type SessionView struct {
 // Snapshot returns the user's whole view at one instant.
 func (s *Session) Snapshot() SessionView {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	v := SessionView{Name: s.u.name, Convs: make([]ConvView, 0, len(s.u.convs))}
 	for _, c := range s.u.convs {
 		v.Convs = append(v.Convs, *c.view(s.u))
@@ -869,7 +869,7 @@ func (h *Hub) servingLocked(u *user) error {
 
 func (h *Hub) limits() Limits {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	return h.cfg.Limits
 }
 
@@ -930,7 +930,7 @@ func (s *Session) Input(line string) error {
 
 func (s *Session) currentID() string {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	if s.u.current == nil {
 		return ""
 	}

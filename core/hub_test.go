@@ -71,8 +71,8 @@ func TestPrivateChatBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	opened := waitFor(t, bob, "private chat opened", func(ev Event) bool { return ev.Kind == EventConvOpened && ev.View.Kind == Private })
-	if opened.View.Title != "alice" || opened.By.Name != "alice" {
-		t.Fatalf("bob sees the chat titled %q, opened by %q", opened.View.Title, opened.By.Name)
+	if opened.View.Title != "alice" || opened.View.OpenedBy.Name != "alice" {
+		t.Fatalf("bob sees the chat titled %q, opened by %q", opened.View.Title, opened.View.OpenedBy.Name)
 	}
 	if err := alice.Input("hi bob"); err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func (h *Hub) isOperatorLocked(u *user) bool {
 // Operator reports whether the user may use the operator commands.
 func (s *Session) Operator() bool {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	return s.h.isOperatorLocked(s.u)
 }
 
@@ -60,7 +60,7 @@ func (s *Session) Commands() []Command {
 // Motd is the message of the day, "" for none.
 func (s *Session) Motd() string {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	return s.h.motd
 }
 

@@ -69,7 +69,7 @@ func (h *Hub) Snapshot() ([]byte, error) {
 		st.Mutes = append(st.Mutes, replicaMute{Key: k, Until: m.until, By: m.by})
 	}
 	b, err := json.Marshal(st)
-	h.mu.Unlock()
+	h.unlock()
 	return b, err
 }
 
@@ -154,13 +154,13 @@ func (h *Hub) Fence(reason string) {
 func (h *Hub) Unfence() {
 	h.mu.Lock()
 	h.fenced = ""
-	h.mu.Unlock()
+	h.unlock()
 }
 
 // Fenced says why the node serves no one now, "" when it does.
 func (h *Hub) Fenced() string {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	return h.fenced
 }
 

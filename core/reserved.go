@@ -87,7 +87,7 @@ func (h *Hub) renameReserved() {
 			due = append(due, u)
 		}
 	}
-	h.mu.Unlock()
+	h.unlock()
 	for _, u := range due {
 		h.renameRandomly(u)
 	}
@@ -97,7 +97,7 @@ func (h *Hub) renameReserved() {
 func (h *Hub) renameRandomly(u *user) {
 	h.mu.Lock()
 	cfg, dir := h.cfg, h.dir
-	h.mu.Unlock()
+	h.unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
 	defer cancel()
 	name, _, err := h.claimName(ctx, dir, cfg, "", u.fingerprint, h.owner(u.id))

@@ -47,7 +47,7 @@ func (s *Session) ResumeSecret() string {
 	secret := rand.Text()
 	h := s.h
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	u := s.u
 	if u.closed || u.leaving || s.stale() {
 		return secret // a secret for nobody: Resume will not find it
@@ -150,6 +150,6 @@ func (h *Hub) expireDetachedLocked(now time.Time) {
 // connection, to be resumed.
 func (s *Session) Detached() bool {
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
+	defer s.h.unlock()
 	return s.u.detached()
 }

@@ -90,8 +90,8 @@ func (v *lineView) apply(ev core.Event) {
 		for _, msg := range ev.View.History {
 			v.message(msg)
 		}
-		if ev.By.ID != 0 && ev.By.ID != v.self {
-			v.notice(fmt.Sprintf("%s opened a private chat with you: /reply TEXT answers, /switch %s makes it current", ev.By.Name, ev.By.Name))
+		if by := ev.View.OpenedBy; by.ID != 0 && by.ID != v.self {
+			v.notice(fmt.Sprintf("%s opened a private chat with you: /reply TEXT answers, /switch %s makes it current", by.Name, by.Name))
 		}
 	case core.EventConvClosed:
 		why := ""

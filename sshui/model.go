@@ -353,8 +353,8 @@ func (m *model) apply(ev core.Event) {
 		m.addMessage(ev.Conv, ev.Msg)
 	case core.EventConvOpened:
 		m.openConv(ev.View)
-		if ev.View != nil && ev.By.ID != 0 && ev.By.ID != m.cs.ID() {
-			m.invited(ev.View.ID, ev.By.Name)
+		if by := ev.View.OpenedBy; by.ID != 0 && by.ID != m.cs.ID() {
+			m.invited(ev.View.ID, by.Name)
 		}
 	case core.EventConvClosed:
 		m.closeConv(ev.Conv, ev.Text, ev.ByYou)

@@ -199,8 +199,8 @@ func fromEvent(ev core.Event) any {
 		return messageOut{Type: "message", Msg: toMessage(ev.Msg)}
 	case core.EventConvOpened:
 		out := convOpenedOut{Type: "conv-opened", View: toView(ev.View)}
-		if ev.By.ID != 0 {
-			by := toMember(ev.By)
+		if ev.View.OpenedBy.ID != 0 {
+			by := toMember(ev.View.OpenedBy)
 			out.By = &by
 		}
 		return out
