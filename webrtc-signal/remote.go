@@ -152,8 +152,10 @@ func (r *registry) forward(ep endpoint, call string, msg clientMessage) bool {
 	a, ok := r.away[ep]
 	r.mu.Unlock()
 	if !ok {
-		ep.deliver(callEndedOut{Type: "call-ended", Call: call, Reason: "gone", Text: "that call has ended"})
-		return true
+		if _, action := msg.(callActionMsg); action {
+			ep.deliver(callEndedOut{Type: "call-ended", Call: call, Reason: "gone", Text: "that call has ended"})
+		}
+		return true // signaling is dropped, as for a call here
 	}
 	data, err := json.Marshal(msg)
 	if err == nil {
@@ -258,6 +260,7 @@ func (r *registry) deliverHere(home string, m relayMsg) {
 	}
 	if m.End {
 		delete(r.away, ep)
+		delete(r.guests, m.To)
 	} else {
 		r.away[ep] = awayParty{key: m.To, home: home}
 	}

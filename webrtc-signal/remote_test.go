@@ -207,6 +207,9 @@ func TestALinkOpensOnceFromAnotherNode(t *testing.T) {
 	if got := types(t, phone); got != "call-ended declined" {
 		t.Fatalf("the phone got %s", got)
 	}
+	if len(b.away) != 0 || len(b.guests) != 0 || len(b.waiting) != 0 {
+		t.Fatalf("b keeps %d away, %d guests, %d waiting", len(b.away), len(b.guests), len(b.waiting))
+	}
 	if got := c.hubs["a"].told(tom.ID); len(got) < 2 || !strings.Contains(got[len(got)-1], "ben declined") {
 		t.Fatalf("tom was told %q", got)
 	}
