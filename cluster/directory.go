@@ -38,6 +38,8 @@ type Directory struct {
 	held   map[heldKey]uint64 // revisions of this process's claims
 }
 
+var _ core.Directory = (*Directory)(nil)
+
 type heldKey struct {
 	kind core.ClaimKind
 	key  string

@@ -71,6 +71,8 @@ type Log struct {
 	applied atomic.Uint64 // l.last, for other goroutines
 }
 
+var _ core.Log = (*Log)(nil)
+
 // queued is an entry waiting for the publisher, with when it was
 // appended: its publish timeout runs from then.
 type queued struct {
@@ -110,9 +112,12 @@ func newLog(nc *nats.Conn, js jetstream.JetStream, n names, s Settings, incarnat
 func (l *Log) Append(e core.Entry) {
 	l.stamp(&e)
 	l.mu.Lock()
-	if len(l.queue) >= l.max || l.closing {
+	switch {
+	case l.closing && len(l.queue) == 0:
+		l.stats.publishFailures.Add(1) // the node has left: no one to report to
+	case len(l.queue) >= l.max || l.closing:
 		l.dropped = append(l.dropped, e)
-	} else {
+	default:
 		l.queue = append(l.queue, queued{e, time.Now()})
 	}
 	l.mu.Unlock()

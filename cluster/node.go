@@ -66,7 +66,7 @@ type Hooks struct {
 	PublishFailed func(e core.Entry, err error)
 	// Banned is told of every ban added on another node, so the hub can
 	// cut the local sessions it covers (the node where an operator bans
-	// cuts them itself, as a single node does).
+	// cuts them itself, as a single node does, and may be told as well).
 	Banned func(b core.Ban)
 }
 
@@ -88,6 +88,7 @@ func Connect(ctx context.Context, s Settings, logger *slog.Logger) (*Node, error
 		return nil, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.stats.nodes.Store(1) // this one, until the leases are read
 	replaced, err := n.acquire(ctx)
 	if err != nil {
 		n.cancel()

@@ -45,6 +45,11 @@ func (h *Hub) applyLocked(e Entry) {
 		}
 	case EntryMotd:
 		h.motdLocked(u, e.Note, e.Text)
+	case EntryRelay:
+		if e.Note == h.node && h.calls != nil {
+			h.relayed = append(h.relayed, relayed{from: e.Node, payload: e.Text})
+		}
+		return
 	}
 	if u == nil {
 		return // nothing of theirs is left to change

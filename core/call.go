@@ -13,6 +13,41 @@ type Calls interface {
 	// ConvClosed ends any call in the private chat conv: one side left,
 	// blocked the other, or disconnected.
 	ConvClosed(conv string)
+	// Relayed hands over payload, which the call service of node from
+	// sent to this node with Hub.Relay.
+	Relayed(from, payload string)
+}
+
+// relayed is call signaling from another node, for Calls.Relayed once
+// the hub's lock is released.
+type relayed struct{ from, payload string }
+
+// Node names this node among several; it is "" on a single node.
+func (h *Hub) Node() string { return h.node }
+
+// Elsewhere returns the node of user id when that user is online on
+// another node, and "" otherwise: a call to them is carried by their
+// node's call service.
+func (h *Hub) Elsewhere(id uint64) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if u := h.users[id]; u != nil && !h.isLocal(u) {
+		return u.node
+	}
+	return ""
+}
+
+// Relay hands payload to the call service of node (Calls.Relayed) through
+// the shared log, so that signaling between two nodes keeps its order.
+// user is the local user it is sent for, if any: they hear of a log that
+// could not take it. It never blocks, so a call service may call it with
+// its own lock held.
+func (h *Hub) Relay(node string, user uint64, payload string) {
+	h.mu.Lock()
+	defer h.unlock()
+	if h.fenced == "" && node != "" && node != h.node {
+		h.commitLocked(Entry{Kind: EntryRelay, Note: node, User: user, Text: payload})
+	}
 }
 
 // SetCalls installs the call service that /video uses. Without one,

@@ -10,8 +10,9 @@ import (
 type recordingCalls struct {
 	h      *Hub
 	mu     sync.Mutex
-	starts []string
-	closed []string
+	starts  []string
+	closed  []string
+	relayed []string
 }
 
 func (c *recordingCalls) Start(conv string, from, to Member) error {
@@ -92,5 +93,45 @@ func TestCallNoteIsASystemLineInThePrivateChat(t *testing.T) {
 		if m.Text == "not for rooms" {
 			t.Fatal("a call line went into a room")
 		}
+	}
+}
+
+func (c *recordingCalls) Relayed(from, payload string) {
+	c.mu.Lock()
+	c.relayed = append(c.relayed, from+": "+payload)
+	c.mu.Unlock()
+}
+
+func (c *recordingCalls) relays() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.relayed...)
+}
+
+// Call signaling between two nodes goes through the shared log to the
+// call service of the node it is addressed to, and to no other.
+func TestRelayReachesTheCallServiceOfItsNode(t *testing.T) {
+	seq := newTestSequencer()
+	dir := newLocalDirectory()
+	a, _ := seq.addHub(t, "a", dir)
+	b, _ := seq.addHub(t, "b", dir)
+	onA, onB := &recordingCalls{h: a}, &recordingCalls{h: b}
+	a.SetCalls(onA)
+	b.SetCalls(onB)
+	bob := connectTo(t, b, "bob")
+	pollUntil(t, "bob known on a", func() bool { return a.Elsewhere(bob.ID()) == "b" })
+	if b.Elsewhere(bob.ID()) != "" {
+		t.Fatal("b says its own user is elsewhere")
+	}
+
+	a.Relay("b", 0, "first")
+	a.Relay("a", 0, "to itself")
+	a.Relay("b", 0, "second")
+	pollUntil(t, "two relays on b", func() bool { return len(onB.relays()) == 2 })
+	if got := strings.Join(onB.relays(), "|"); got != "a: first|a: second" {
+		t.Fatalf("b's call service got %q", got)
+	}
+	if got := onA.relays(); len(got) != 0 {
+		t.Fatalf("a's call service got %q", got)
 	}
 }

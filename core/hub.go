@@ -50,7 +50,8 @@ type Hub struct {
 	kicks       []kick // sessions to cut off once the current operation is done
 	watch       watcher
 	calls       Calls
-	ended       []string // private chats closed during the current operation, for calls
+	ended       []string  // private chats closed during the current operation, for calls
+	relayed     []relayed // call signaling from other nodes, for calls
 	bans        BanList
 	motd        string             // the message of the day
 	mutes       map[string]modMute // operators' mutes by key and address, so reconnecting keeps them
@@ -262,14 +263,17 @@ func (h *Hub) unlock() {
 		}
 	}
 	observed := h.watch.take()
-	ended, calls := h.ended, h.calls
-	h.ended = nil
+	ended, relays, calls := h.ended, h.relayed, h.calls
+	h.ended, h.relayed = nil, nil
 	releases, dir := h.releases, h.dir
 	h.releases = nil
 	h.mu.Unlock() // the one place the hub is released
 	h.watch.run(observed)
 	for _, id := range ended {
 		calls.ConvClosed(id)
+	}
+	for _, r := range relays {
+		calls.Relayed(r.from, r.payload)
 	}
 	for _, r := range releases {
 		ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)

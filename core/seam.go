@@ -55,6 +55,9 @@ const (
 	EntryMotd
 	// EntryNodeLost: every user of node Note, incarnation Text, is gone.
 	EntryNodeLost
+	// EntryRelay: Text is for the call service of node Note, from the one
+	// of node Node (call signaling between nodes). It changes no state.
+	EntryRelay
 )
 
 // Entry is one change to the state every node shares. It is

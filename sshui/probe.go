@@ -1,7 +1,9 @@
 package sshui
 
 import (
+	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,20 +12,23 @@ import (
 const askCursor = "\x1b[6n"
 
 // terminalProbe tells a terminal that reads its output from one that
-// does not. A client whose SSH layer keeps answering keepalives while the
+// may not. A client whose SSH layer keeps answering keepalives while the
 // program behind it reads nothing (a hung terminal, a script that never
 // reads its pipe) looks alive to the connection, and the SSH window lets
 // it swallow megabytes first; but a question written with the output is
 // answered only once the terminal has read what came before it. Now and
-// then a frame carries one, and a session whose terminal does not answer
-// in time is cut off.
+// then a frame carries one. An answer that is overdue is only a hint
+// (scripts with ssh -tt and some web terminals read but never answer):
+// lost decides, from the channel's own flow control, what it means.
+// After an overdue answer no more questions are asked.
 type terminalProbe struct {
 	timeout time.Duration // for an answer; questions go out at most this often
 	lost    func()        // called once, when an answer is overdue
 
 	mu      sync.Mutex
-	waiting *time.Timer // set while a question is unanswered
-	asked   time.Time   // when the last question went out
+	waiting *time.Timer   // set while a question is unanswered
+	asked   time.Time     // when the last question went out
+	settled chan struct{} // closed on the answer settle waits for
 	stopped bool
 }
 
@@ -68,6 +73,37 @@ func (p *terminalProbe) answered() {
 	if p.waiting != nil && p.waiting.Stop() {
 		p.waiting = nil
 	}
+	if p.settled != nil {
+		close(p.settled)
+		p.settled = nil
+	}
+}
+
+// settle asks no more questions and waits, at most d, for the answer to
+// one still out: the session is ending, and an answer that came after it
+// would land at the user's shell prompt.
+func (p *terminalProbe) settle(d time.Duration) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	out := p.waiting != nil && !p.stopped
+	p.stopped = true
+	var settled chan struct{}
+	if out {
+		settled = make(chan struct{})
+		p.settled = settled
+	}
+	p.mu.Unlock()
+	if !out {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-settled:
+	case <-t.C:
+	}
 }
 
 // awaiting says whether a question is unanswered, so that the input
@@ -78,7 +114,30 @@ func (p *terminalProbe) awaiting() bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.waiting != nil && !p.stopped
+	return p.waiting != nil && (!p.stopped || p.settled != nil)
+}
+
+// writeWatch notes when a write to the client began that has not yet
+// returned. The SSH channel holds a write once the client's window is
+// full: the channel's own evidence that the client stopped reading.
+type writeWatch struct {
+	w     io.Writer
+	since atomic.Int64 // unix nanoseconds; 0 while no write is under way
+}
+
+func (ww *writeWatch) Write(b []byte) (int, error) {
+	ww.since.Store(time.Now().UnixNano())
+	defer ww.since.Store(0)
+	return ww.w.Write(b)
+}
+
+// heldFor says how long the write under way has been held, 0 if none is.
+func (ww *writeWatch) heldFor(now time.Time) time.Duration {
+	since := ww.since.Load()
+	if since == 0 {
+		return 0
+	}
+	return now.Sub(time.Unix(0, since))
 }
 
 // stop ends the probing with the session.

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"parley/core"
 	"parley/internal/testkit"
 
-	gossh "golang.org/x/crypto/ssh"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 )
 
 // readAll reads g to the end with reads of size bytes, checking that no
@@ -194,38 +196,54 @@ func isSubsequence(sub, of []byte) bool {
 	return true
 }
 
-// A client whose SSH layer keeps going while nothing reads its output (a
-// hung terminal, a program that never reads its pipe) is cut off once its
-// terminal leaves a question unanswered, long before its SSH window
-// fills, whatever TERM it names (but dumb, which gets line mode and asks
-// nothing); the others are told why. Without the probe it would stay.
-func TestTerminalThatStopsReadingIsCutOff(t *testing.T) {
-	ts := startServer(t, nil, func(c *Config) { c.AnswerTimeout = time.Second })
+// A client that reads its output but never answers the terminal's
+// questions (a script with ssh -tt, some web terminals) is not cut off:
+// an unanswered question is only a hint, and with its writes flowing the
+// SSH channel says the client reads. It is asked no more.
+func TestTerminalThatReadsButNeverAnswersStays(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	ts := startServer(t, func(c *core.Config) { c.Limits.RateBurst, c.Limits.RatePerSec = 1000, 1000 }, func(c *Config) { c.AnswerTimeout = timeout })
 	bob := testkit.Dial(t, ts.addr, "bob", 100, 30)
-	bob.WaitFor("#lobby · 1 member")
-	for i, term := range []string{"xterm-256color", "vt100"} {
-		name := fmt.Sprintf("stuck%d", i)
-		client, err := gossh.Dial("tcp", ts.addr, testkit.KeyLogin(t, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		stuck := unreadShell(t, client, term, 80, 24)
-		ended := make(chan struct{})
-		go func() {
-			_ = stuck.Wait()
-			close(ended)
-		}()
-		bob.WaitFor("#lobby · 2 members")
-		bob.WaitFor(name + " left (too slow: their terminal stopped reading)")
-		bob.WaitFor("#lobby · 1 member")
-		select {
-		case <-ended:
-		case <-time.After(testkit.WaitLimit):
-			t.Fatalf("TERM=%s: the stuck client's session was never closed", term)
-		}
-		bob.TypeLine("still here with " + term)
-		bob.WaitFor("bob: still here with " + term)
+	bob.WaitFor("#lobby · 1 member ·")
+	_, _, _, stdout := testkit.OpenShell(t, ts.addr, testkit.KeyLogin(t, "silent"), 80, 24)
+	// It shows what it reads, and drops the answers its emulator makes.
+	emu, raw := vt.NewSafeEmulator(80, 24), &testkit.Buffer{}
+	go func() { _, _ = io.Copy(io.MultiWriter(emu, raw), stdout) }()
+	go func() { _, _ = io.Copy(io.Discard, emu) }()
+	screen := func() string { return ansi.Strip(emu.Render()) }
+	bob.WaitFor("#lobby · 2 members")
+	start := time.Now()
+	for i := 0; i < 5 || time.Since(start) < 5*timeout; i++ {
+		line := fmt.Sprintf("line %d", i)
+		bob.TypeLine(line)
+		testkit.Poll(t, "silent", line, screen, func(s string) bool { return strings.Contains(s, "bob: "+line) })
+	}
+	if strings.Contains(bob.Screen(), "silent left") {
+		t.Fatalf("a client that reads was cut off:\n%s", bob.Screen())
+	}
+	if n := strings.Count(raw.String(), askCursor); n != 1 {
+		t.Fatalf("a terminal that does not answer was asked %d times, want once", n)
+	}
+}
+
+// The answer to a question still out when the user quits is awaited
+// before the session closes: it would otherwise reach the user's shell.
+func TestQuitWaitsForTheTerminalsAnswer(t *testing.T) {
+	ts := startServer(t, nil, func(c *Config) { c.AnswerTimeout = 10 * time.Second })
+	_, sess, stdin, stdout := testkit.OpenShell(t, ts.addr, testkit.KeyLogin(t, "alice"), 80, 24)
+	if err := readUntil(stdout, askCursor); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if _, err := io.WriteString(stdin, "\x03"); err != nil { // Ctrl-C
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // a terminal on a slow link
+	if _, err := io.WriteString(stdin, "\x1b[24;80R"); err != nil {
+		t.Fatalf("the session closed before its terminal answered: %v", err)
+	}
+	if err := sess.Wait(); err != nil {
+		t.Fatalf("the session did not end cleanly: %v", err)
 	}
 }
 

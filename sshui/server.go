@@ -121,7 +121,9 @@ type Config struct {
 	// AnswerTimeout bounds how long a client may go without reading its
 	// output: with output, at most this often, the terminal is asked
 	// where its cursor is, and a session whose terminal has not answered
-	// within AnswerTimeout is cut off. 0 means 30s; negative, never ask.
+	// within AnswerTimeout while the channel holds a write to it is cut
+	// off (one that reads but does not answer is asked no more). 0 means
+	// 30s; negative, never ask.
 	AnswerTimeout time.Duration
 	// StopGrace is how long a session the core cut off may take to say
 	// goodbye before its channel, then its connection, are closed. 0 means 2s.

@@ -179,9 +179,10 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	// The model draws through its own screen, which writes only what
 	// changed and only when something did; Bubble Tea's renderer would
 	// repaint whole lines on a timer, in every session, all the time.
-	probe := s.probeFor(ts)
+	out := &writeWatch{w: ts.sess}
+	probe := s.probeFor(ts, out)
 	defer probe.stop()
-	scr := newScreen(ts.sess, probe)
+	scr := newScreen(out, probe)
 	defer scr.close()
 	w, h := box.size()
 	var p *tea.Program
@@ -212,6 +213,7 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	s.startCourier(program{outbox: cs.Outbox(), deliver: m.deliver, send: send, ended: ctx.Done()})
 	_, err := p.Run()
 	m.finish()
+	probe.settle(min(s.cfg.AnswerTimeout, settleLimit))
 	box.detach()
 	if lost.Load() {
 		return "connection lost"
@@ -252,17 +254,33 @@ const (
 // Every terminal shown the screen is asked, whatever its TERM says: one
 // that could not answer could not show the screen either, which moves its
 // cursor with the same kind of sequences. (TERM=dumb gets line mode,
-// which asks nothing: a client there that stops reading fills its outbox
-// and is cut off by the core.)
-func (s *Server) probeFor(ts *termSession) *terminalProbe {
+// which asks nothing.) An overdue answer cuts the session off only when
+// the channel holds a write to it (out): a client that reads but does not
+// answer stays, and is asked no more; one that stops reading later fills
+// its window, then its outbox, and the core cuts it off.
+func (s *Server) probeFor(ts *termSession, out *writeWatch) *terminalProbe {
 	if s.cfg.AnswerTimeout <= 0 {
 		return nil
 	}
 	return newTerminalProbe(s.cfg.AnswerTimeout, func() {
-		s.log.Info("ssh terminal stopped answering", "remote", ts.sess.RemoteAddr().String(), "timeout", s.cfg.AnswerTimeout.String())
+		remote := ts.sess.RemoteAddr().String()
+		if held := out.heldFor(time.Now()); held < heldWrite {
+			s.log.Info("ssh terminal does not answer but reads: no more questions", "remote", remote, "timeout", s.cfg.AnswerTimeout.String())
+			return
+		}
+		s.log.Info("ssh terminal stopped reading", "remote", remote, "timeout", s.cfg.AnswerTimeout.String())
 		ts.cutOff(stoppedReadingYou, StoppedReading)
 	})
 }
+
+// heldWrite is how long the channel must have held a write to a client
+// whose terminal left a question unanswered to show it stopped reading;
+// a reading client's writes return in far less.
+const heldWrite = time.Second
+
+// settleLimit bounds the wait, at the end of a session, for the answer
+// to a question still out.
+const settleLimit = 2 * time.Second
 
 // profileFor maps TERM (and COLORTERM when a client forwards it) to a
 // colour profile. SSH forwards TERM only, so most terminals land on 256

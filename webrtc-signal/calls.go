@@ -1,7 +1,6 @@
 package webrtcsignal
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -22,6 +21,10 @@ type informer interface {
 	Inform(id uint64, title string, lines []string) bool
 	CallNote(conv, text string)
 	ReportCall(stage core.CallStage)
+	// Node, Elsewhere and Relay carry calls between nodes (remote.go).
+	Node() string
+	Elsewhere(id uint64) string
+	Relay(node string, user uint64, payload string)
 }
 
 // callState is where a call stands. Signaling is relayed only while active.
@@ -63,6 +66,8 @@ type callSettings struct {
 	linkTTL        time.Duration
 	inviteInterval time.Duration
 	maxCandidates  int
+	maxSDP         int
+	attachWait     time.Duration // for the answer of a link's home node
 	publicURL      string
 	iceServers     func(user uint64) []iceServerJSON
 }
@@ -80,6 +85,14 @@ type registry struct {
 	byEP   map[endpoint]*call
 	links  map[string]link
 	last   map[uint64]time.Time // when each user last placed a call
+	// node is this node's name among several, "" alone. away, guests and
+	// waiting are this node's browsers in calls homed elsewhere: by
+	// endpoint, by the handle of a link's browser, and links waiting for
+	// their home's answer (remote.go).
+	node    string
+	away    map[endpoint]awayParty
+	guests  map[string]endpoint
+	waiting map[string]chan attachAnswer
 }
 
 func newRegistry(cfg callSettings, hub informer, web func(uint64) endpoint) *registry {
@@ -87,6 +100,7 @@ func newRegistry(cfg callSettings, hub informer, web func(uint64) endpoint) *reg
 		cfg: cfg, hub: hub, web: web, now: time.Now,
 		calls: map[string]*call{}, byUser: map[uint64]*call{}, byEP: map[endpoint]*call{}, links: map[string]link{},
 		last: map[uint64]time.Time{},
+		node: hub.Node(), away: map[endpoint]awayParty{}, guests: map[string]endpoint{}, waiting: map[string]chan attachAnswer{},
 	}
 }
 
@@ -110,7 +124,7 @@ func (r *registry) unlock(notes []note) {
 		case n.conv != "":
 			r.hub.CallNote(n.conv, n.title)
 		default:
-			r.hub.Inform(n.user, n.title, n.lines)
+			r.inform(n)
 		}
 	}
 }
@@ -192,10 +206,13 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 	if wait := r.last[from.ID].Add(r.cfg.inviteInterval).Sub(now); wait > 0 {
 		return fmt.Errorf("wait %s before calling again", spell(max(wait, time.Second)))
 	}
-	c := &call{id: rand.Text(), conv: conv, parties: [2]*party{{member: from}, {member: to}}}
+	c := &call{id: r.newID(), conv: conv, parties: [2]*party{{member: from}, {member: to}}}
 	for _, p := range c.parties {
 		if p.member.Transport == core.Web {
 			p.ep = r.web(p.member.ID)
+			if p.ep == nil {
+				p.ep = r.remoteWeb(p.member.ID)
+			}
 			if p.ep == nil {
 				return fmt.Errorf("%s cannot take a call right now", p.member.Name)
 			}
@@ -204,7 +221,7 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 		if r.cfg.publicURL == "" {
 			return errors.New("this server has no public URL, so calls cannot be opened in a browser from a terminal")
 		}
-		p.token = rand.Text()
+		p.token = r.newID()
 	}
 	r.calls[c.id] = c
 	r.remember(from.ID, now)
@@ -441,25 +458,61 @@ func (r *registry) fail(ep endpoint, id string) error {
 	return nil
 }
 
+// callOf is the call a browser's call message is about, "" for none.
+func callOf(msg clientMessage) string {
+	switch m := msg.(type) {
+	case sdpMsg:
+		return m.Call
+	case iceMsg:
+		return m.Call
+	case callActionMsg:
+		return m.Call
+	case mediaMsg:
+		return m.Call
+	}
+	return ""
+}
+
+// act carries out a browser's call message, here or at the call's home,
+// and reports whether msg was one.
+func (r *registry) act(ep endpoint, msg clientMessage) bool {
+	id := callOf(msg)
+	if id == "" {
+		return false
+	}
+	if r.forward(ep, id, msg) {
+		return true
+	}
+	var err error
+	if m, ok := msg.(callActionMsg); ok {
+		switch m.Type {
+		case "call-accept":
+			err = r.accept(ep, id)
+		case "call-decline":
+			err = r.decline(ep, id)
+		case "call-hangup":
+			err = r.hangUp(ep, id)
+		case "call-failed":
+			err = r.fail(ep, id)
+		case "call-restart":
+			r.relay(ep, m)
+		}
+	} else {
+		r.relay(ep, msg) // dropped unless ep is a party of that active call
+	}
+	if err != nil {
+		ep.deliver(callEndedOut{Type: "call-ended", Call: id, Reason: "gone", Text: "that call has ended"})
+	}
+	return true
+}
+
 // relay passes a signaling message from ep to the other side of an active
 // call, rebuilt with the sender stamped. Anything from outside the call,
 // or before it is active, is dropped.
 func (r *registry) relay(ep endpoint, msg clientMessage) error {
 	r.mu.Lock()
 	defer r.unlock(nil)
-	var id string
-	switch m := msg.(type) {
-	case sdpMsg:
-		id = m.Call
-	case iceMsg:
-		id = m.Call
-	case callActionMsg:
-		id = m.Call
-	case mediaMsg:
-		id = m.Call
-	default:
-		return errNoCall
-	}
+	id := callOf(msg)
 	c, me, other := r.lookup(ep, id)
 	if c == nil || c.state != active {
 		return errNoCall
@@ -484,6 +537,7 @@ func (r *registry) relay(ep endpoint, msg clientMessage) error {
 
 // detach ends the call ep carries: its browser went away.
 func (r *registry) detach(ep endpoint) {
+	r.leftAway(ep)
 	r.mu.Lock()
 	var notes []note
 	defer func() { r.unlock(notes) }()

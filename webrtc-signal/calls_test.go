@@ -83,6 +83,13 @@ func (h *fakeHub) ReportCall(stage core.CallStage) {
 	h.stages = append(h.stages, stage)
 }
 
+// The fake hub is a single node.
+func (h *fakeHub) Node() string            { return "" }
+func (h *fakeHub) Elsewhere(uint64) string { return "" }
+func (h *fakeHub) Relay(node string, _ uint64, _ string) {
+	panic("relay to " + node + " from a single node")
+}
+
 func (h *fakeHub) told(id uint64) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()

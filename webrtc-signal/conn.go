@@ -166,11 +166,11 @@ func (c *conn) open() ([]any, error) {
 		w.Resumed = true
 		return []any{w, c.resync(0)}, nil
 	case attachMsg:
-		self, err := c.srv.calls.attach(m.Token, c)
+		self, err := c.srv.calls.openLink(m.Token, c)
 		if err != nil {
 			return nil, err
 		}
-		return []any{attachedOut{Type: "attached", Self: toMember(self)}}, nil
+		return []any{attachedOut{Type: "attached", Self: self}}, nil
 	}
 	return nil, errors.New("the first message must be hello or attach")
 }
@@ -300,28 +300,7 @@ func errorText(err error) string {
 }
 
 func (c *conn) handle(msg clientMessage) {
-	calls := c.srv.calls
-	switch m := msg.(type) {
-	case callActionMsg:
-		var err error
-		switch m.Type {
-		case "call-accept":
-			err = calls.accept(c, m.Call)
-		case "call-decline":
-			err = calls.decline(c, m.Call)
-		case "call-hangup":
-			err = calls.hangUp(c, m.Call)
-		case "call-failed":
-			err = calls.fail(c, m.Call)
-		case "call-restart":
-			calls.relay(c, m)
-		}
-		if err != nil {
-			c.deliver(callEndedOut{Type: "call-ended", Call: m.Call, Reason: "gone", Text: "that call has ended"})
-		}
-		return
-	case sdpMsg, iceMsg, mediaMsg:
-		calls.relay(c, m) // dropped unless c is a party of that active call
+	if c.srv.calls.act(c, msg) {
 		return
 	}
 	if c.sess == nil {

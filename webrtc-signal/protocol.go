@@ -392,9 +392,10 @@ func checkString(field, s string, max int) error {
 	return nil
 }
 
-// Call IDs and link tokens are what the server made: base32 text.
+// Call IDs and link tokens are what the server made: base32 text, in a
+// cluster with the home node's name (up to 32 bytes) at the end.
 func isToken(s string) bool {
-	if len(s) < 16 || len(s) > 64 {
+	if len(s) < 16 || len(s) > 96 {
 		return false
 	}
 	for _, r := range s {

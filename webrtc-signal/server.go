@@ -75,6 +75,8 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 		linkTTL:        cfg.LinkTTL,
 		inviteInterval: cfg.InviteInterval,
 		maxCandidates:  cfg.MaxCandidates,
+		maxSDP:         cfg.MaxSDP,
+		attachWait:     cfg.HelloTimeout,
 		publicURL:      cfg.PublicURL,
 		iceServers:     func(user uint64) []iceServerJSON { return cfg.iceServersFor(user, time.Now()) },
 	}, hub, s.webEndpoint)
