@@ -72,9 +72,7 @@ func (h *Hub) applyLocked(e Entry) {
 				h.notePrivateLocked(c, u)
 			}
 			m := h.postAtLocked(c, e.MsgKind, from, e.Text, e.Time)
-			if h.isLocal(u) {
-				h.observeMessageLocked(c, m)
-			}
+			h.observeMessageLocked(c, m)
 			h.deliverLocked(Event{Kind: EventMessage, Conv: c.id, Msg: m})
 		}
 	case EntryRename:
@@ -110,9 +108,7 @@ func (h *Hub) applyOnlineLocked(e Entry) {
 	h.byName[u.nameKey] = u
 	h.lookAddLocked(u)
 	h.inheritMuteLocked(u)
-	if h.isLocal(u) {
-		h.observeStartLocked(u)
-	}
+	h.observeStartLocked(u)
 }
 
 func (h *Hub) applyNodeLostLocked(e Entry) {

@@ -630,8 +630,8 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 		delete(h.byName, u.nameKey)
 	}
 	h.lookDropLocked(u)
+	h.observeEndLocked(u, cause)
 	if h.isLocal(u) {
-		h.observeEndLocked(u, cause)
 		u.out.close()
 	}
 }

@@ -280,15 +280,20 @@ func (h *Hub) monitorLocked(ev MonitorEvent) {
 	h.watch.note(func(o Observer) { o.Monitor(ev) })
 }
 
+// observeStartLocked reports a user's arrival: to the metrics if the
+// session is this node's, to the monitor wherever it is, so that every
+// node's monitor shows the whole cluster.
 func (h *Hub) observeStartLocked(u *user) {
-	transport := u.transport
-	h.watch.note(func(o Observer) { o.SessionStarted(transport) })
+	if transport := u.transport; h.isLocal(u) {
+		h.watch.note(func(o Observer) { o.SessionStarted(transport) })
+	}
 	h.monitorLocked(MonitorEvent{Kind: MonitorConnected, Name: u.name, Transport: u.transport})
 }
 
 func (h *Hub) observeEndLocked(u *user, why EndReason) {
-	transport := u.transport
-	h.watch.note(func(o Observer) { o.SessionEnded(transport, why) })
+	if transport := u.transport; h.isLocal(u) {
+		h.watch.note(func(o Observer) { o.SessionEnded(transport, why) })
+	}
 	h.monitorLocked(MonitorEvent{Kind: MonitorDisconnected, Name: u.name, Transport: u.transport, End: why})
 }
 

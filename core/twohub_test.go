@@ -70,6 +70,11 @@ func (s *testSequencer) addHub(t *testing.T, node string, dir Directory, mutate 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h, s.join(t, h)
+}
+
+// join feeds h every entry, in order, until the test ends.
+func (s *testSequencer) join(t *testing.T, h *Hub) *testLink {
 	l := &testLink{seq: s, h: h, stopped: make(chan struct{})}
 	s.mu.Lock()
 	s.links = append(s.links, l)
@@ -83,7 +88,7 @@ func (s *testSequencer) addHub(t *testing.T, node string, dir Directory, mutate 
 		<-l.stopped
 		h.Stop()
 	})
-	return h, l
+	return l
 }
 
 func (l *testLink) run() {
@@ -256,4 +261,41 @@ func chatLines(t *testing.T, s *Session, n int) []string {
 		}
 	}
 	return lines
+}
+
+// Every node's monitor shows the whole cluster: arrivals and room lines of
+// another node's users too, under the same privacy rules.
+func TestMonitorShowsOtherNodesUsers(t *testing.T) {
+	seq := newTestSequencer()
+	dir := newLocalDirectory()
+	a, rec := newObservedHub(t, nil, WithCluster("a", "a-1", testNodeLog{seq}, dir))
+	seq.join(t, a)
+	b, _ := seq.addHub(t, "b", dir)
+	alice := connectTo(t, a, "alice")
+	bob := connectTo(t, b, "bob")
+	waitFor(t, alice, "bob joins", func(ev Event) bool { return ev.Kind == EventMemberJoined && ev.Member.Name == "bob" })
+	if err := bob.Input("hello from b"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice, "bob's line", message("hello from b"))
+	// The observer hears of an operation right after the hub is released,
+	// so a moment after alice saw the line.
+	for _, want := range []string{
+		fmt.Sprintf("%d >bob ssh  ", MonitorConnected),
+		fmt.Sprintf("%d >bob ssh #lobby hello from b", MonitorMessage),
+	} {
+		deadline := time.Now().Add(5 * time.Second)
+		for !rec.has(want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("a's monitor lacks %q:\n%s", want, strings.Join(rec.lines(), "\n"))
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	rec.mu.Lock()
+	started := rec.started[SSH]
+	rec.mu.Unlock()
+	if started != 1 {
+		t.Errorf("a's metrics count %d sessions started, want its own 1", started)
+	}
 }
