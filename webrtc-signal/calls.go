@@ -557,6 +557,7 @@ func (r *registry) ConvClosed(conv string) {
 			notes = append(notes, r.end(c, "chat-closed", nil)...)
 		}
 	}
+	r.endAwayLocked(conv)
 }
 
 // closeAll ends every call (the server is shutting down).

@@ -67,6 +67,8 @@ func (e remoteEndpoint) deliver(msg any) {
 type awayParty struct {
 	key  string // how the home knows it
 	home string
+	call string
+	conv string // the call's private chat, once the home named it
 }
 
 // attachAnswer is a home's answer to a link opened on this node.
@@ -258,13 +260,42 @@ func (r *registry) deliverHere(home string, m relayMsg) {
 	if ep == nil {
 		return // the browser has gone; its home hears it from the chat
 	}
-	if m.End {
+	a, known := r.away[ep]
+	var head struct{ Call, Conv string }
+	json.Unmarshal(m.Msg, &head) // server messages: the home built them
+	switch {
+	case m.End && !known:
+		return // ended here already, with its private chat
+	case m.End:
 		delete(r.away, ep)
 		delete(r.guests, m.To)
-	} else {
-		r.away[ep] = awayParty{key: m.To, home: home}
+	default:
+		if a.call != head.Call {
+			a = awayParty{call: head.Call}
+		}
+		a.key, a.home = m.To, home
+		if head.Conv != "" {
+			a.conv = head.Conv
+		}
+		r.away[ep] = a
 	}
 	ep.deliver(m.Msg)
+}
+
+// endAwayLocked ends, for this node's browsers, the calls homed elsewhere
+// in the private chat conv, which has closed. The home ends them too, and
+// says so, unless it has died: then no one else would.
+func (r *registry) endAwayLocked(conv string) {
+	for ep, a := range r.away {
+		if a.conv != conv {
+			continue
+		}
+		delete(r.away, ep)
+		if r.guests[a.key] == ep {
+			delete(r.guests, a.key)
+		}
+		ep.deliver(callEndedOut{Type: "call-ended", Call: a.call, Reason: "chat-closed", Text: endText("chat-closed", false, "", 0, false)})
+	}
 }
 
 // leftAway tells the home of a call ep took part in that ep has gone.

@@ -227,3 +227,30 @@ func TestATerminalUserOnAnotherNodeIsToldThere(t *testing.T) {
 		t.Fatalf("tom was told %q on b and %q on a", got, c.hubs["a"].told(tom.ID))
 	}
 }
+
+// A private chat that closes ends its call on the other node too, at once
+// and once: the home's own word of it, if it lives to send it, is not
+// shown again.
+func TestACallEndsWithItsChatOnTheOtherNode(t *testing.T) {
+	for _, homeLives := range []bool{true, false} {
+		c := newTwoNodes(map[uint64]string{ann.ID: "a", ben.ID: "b"})
+		a, b := c.regs["a"], c.regs["b"]
+		benEP := c.eps[ben.ID]
+		if err := a.Start("@1-2", ann, ben); err != nil {
+			t.Fatal(err)
+		}
+		c.pump()
+		benEP.take()
+		b.ConvClosed("@1-2") // the other nodes apply the chat's end in the log's order
+		if homeLives {
+			a.ConvClosed("@1-2")
+		}
+		c.pump()
+		if got := types(t, benEP); got != "call-ended chat-closed" {
+			t.Fatalf("home lives %v: ben got %s", homeLives, got)
+		}
+		if len(b.away) != 0 {
+			t.Fatalf("home lives %v: b keeps %d away", homeLives, len(b.away))
+		}
+	}
+}
