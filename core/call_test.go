@@ -8,8 +8,8 @@ import (
 
 // recordingCalls is a Calls that remembers what the core asked of it.
 type recordingCalls struct {
-	h      *Hub
-	mu     sync.Mutex
+	h       *Hub
+	mu      sync.Mutex
 	starts  []string
 	closed  []string
 	relayed []string
