@@ -21,6 +21,8 @@ var ErrNodeInUse = errors.New("node name in use")
 type leaseValue struct {
 	Incarnation string `json:"incarnation"`
 	Config      string `json:"config"`
+	// HostKey is the fingerprint of the SSH host key the node presents.
+	HostKey string `json:"hostKey,omitempty"`
 	// Rank is the lease's revision when this holding of it began; 0 until
 	// written. It orders nodes by age (the oldest live node may start a
 	// cluster from nothing), and names each holding, so one expiry is
@@ -66,7 +68,7 @@ func (n *Node) acquire(ctx context.Context) (replaced *holding, err error) {
 	n.mu.Lock()
 	inc := n.incarnation
 	n.mu.Unlock()
-	data, _ := json.Marshal(leaseValue{Incarnation: inc, Config: n.s.ConfigHash})
+	data, _ := json.Marshal(leaseValue{Incarnation: inc, Config: n.s.ConfigHash, HostKey: n.s.HostKey})
 	for {
 		rev, err := n.leases.Create(ctx, n.s.Node, data)
 		if err == nil {
@@ -113,7 +115,7 @@ func (n *Node) acquire(ctx context.Context) (replaced *holding, err error) {
 func (n *Node) hold(ctx context.Context, rev uint64) error {
 	sent := time.Now()
 	n.mu.Lock()
-	val := leaseValue{Incarnation: n.incarnation, Config: n.s.ConfigHash, Rank: rev}
+	val := leaseValue{Incarnation: n.incarnation, Config: n.s.ConfigHash, HostKey: n.s.HostKey, Rank: rev}
 	n.mu.Unlock()
 	data, _ := json.Marshal(val)
 	next, err := n.leases.Update(ctx, n.s.Node, data, rev)
@@ -236,6 +238,7 @@ func (n *Node) watchLeases() {
 	}()
 	live := map[string]holding{}
 	config := map[string]string{}
+	hostKeys := map[string]string{}
 	for {
 		var e jetstream.KeyValueEntry
 		select {
@@ -260,16 +263,22 @@ func (n *Node) watchLeases() {
 				n.logger.Warn("a node runs with another configuration (rooms, operators, reserved names): give every node the same", "node", e.Key())
 			}
 			config[e.Key()] = v.Config
+			if v.HostKey != n.s.HostKey && hostKeys[e.Key()] != v.HostKey {
+				n.logger.Warn("a node presents another SSH host key: clients that reach both will warn of a man in the middle; copy one node's host key folder to every node",
+					"node", e.Key(), "its_key", v.HostKey, "this_key", n.s.HostKey)
+			}
+			hostKeys[e.Key()] = v.HostKey
 		} else {
 			delete(live, e.Key())
 			delete(config, e.Key())
+			delete(hostKeys, e.Key())
 			if known {
 				n.reapLater(prev)
 			}
 		}
 		mismatch := 0
-		for _, c := range config {
-			if c != n.s.ConfigHash {
+		for node, c := range config {
+			if c != n.s.ConfigHash || hostKeys[node] != n.s.HostKey {
 				mismatch++
 			}
 		}

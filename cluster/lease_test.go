@@ -180,3 +180,24 @@ func TestSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+// Nodes that differ in their shared settings or their SSH host key are
+// counted (and logged), so an operator learns of the drift.
+func TestDriftIsCounted(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	s := func(node, config, hostKey string) Settings {
+		st := testSettings(node, srv.ClientURL())
+		st.ConfigHash, st.HostKey = config, hostKey
+		return st
+	}
+	a, _ := start(t, s("a", "same", "SHA256:one"))
+	start(t, s("b", "same", "SHA256:one"))
+	waitFor(t, "a counts b", func() bool { return a.Stats().Nodes == 2 })
+	if m := a.Stats().ConfigMismatch; m != 0 {
+		t.Fatalf("%d mismatches among nodes that agree", m)
+	}
+	start(t, s("c", "same", "SHA256:two"))
+	start(t, s("d", "other", "SHA256:one"))
+	waitFor(t, "a counts c's host key and d's settings", func() bool { return a.Stats().ConfigMismatch == 2 })
+}

@@ -45,6 +45,10 @@ type Settings struct {
 	// ConfigHash summarises the settings every node should share (rooms,
 	// operators, reserved names); a node whose hash differs is reported.
 	ConfigHash string
+	// HostKey is the fingerprint of this node's SSH host key: every node
+	// behind one name must present the same, and one that differs is
+	// reported.
+	HostKey string
 	// QueueSize bounds the entries waiting to be published.
 	QueueSize int
 	// LogMaxAge and LogMaxEntries bound what the stream keeps: enough for

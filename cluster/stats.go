@@ -25,7 +25,7 @@ type Stats struct {
 	ReapedNodes     uint64   // lost node incarnations this node reaped
 	Fenced          bool     // the node has cut its users off
 	Fences          uint64   // times it did
-	ConfigMismatch  int      // live nodes whose configuration differs from this one's
+	ConfigMismatch  int      // live nodes whose shared settings or SSH host key differ from this one's
 	SlowConsumer    uint64   // NATS reported this node reading too slowly
 }
 

@@ -336,6 +336,17 @@ func createHostKey(path string) (gossh.Signer, error) {
 // Fingerprint is the SHA256 fingerprint of the host key, as ssh shows it.
 func (s *Server) Fingerprint() string { return gossh.FingerprintSHA256(s.signer.PublicKey()) }
 
+// HostKeyFingerprint is the fingerprint of the host key in dir, which is
+// created there if missing, as New would: a node tells the others of it
+// before its server exists.
+func HostKeyFingerprint(dir string) (string, error) {
+	signer, err := loadOrCreateHostKey(dir)
+	if err != nil {
+		return "", err
+	}
+	return gossh.FingerprintSHA256(signer.PublicKey()), nil
+}
+
 // Serve accepts connections on ln until Shutdown; it then returns nil,
 // at once if Shutdown came first.
 func (s *Server) Serve(ln net.Listener) error {

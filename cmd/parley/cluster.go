@@ -14,6 +14,7 @@ import (
 	"parley/cluster/embedded"
 	"parley/config"
 	"parley/core"
+	"parley/sshui"
 )
 
 // clusterTimeout bounds joining the cluster at start.
@@ -25,14 +26,18 @@ func joinCluster(cfg config.Config, log *slog.Logger) (*cluster.Node, error) {
 	if cfg.Cluster.Node == "" {
 		return nil, nil
 	}
+	hostKey, err := sshui.HostKeyFingerprint(cfg.Server.HostKeyDir)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	return cluster.Connect(ctx, clusterSettings(cfg), log)
+	return cluster.Connect(ctx, clusterSettings(cfg, hostKey), log)
 }
 
 // clusterSettings maps the config file's [cluster] onto the cluster's
-// settings.
-func clusterSettings(cfg config.Config) cluster.Settings {
+// settings; hostKey is the fingerprint of this node's SSH host key.
+func clusterSettings(cfg config.Config, hostKey string) cluster.Settings {
 	c := cfg.Cluster
 	s := cluster.Settings{
 		Node:           c.Node,
@@ -47,6 +52,7 @@ func clusterSettings(cfg config.Config) cluster.Settings {
 		PublishTimeout: c.PublishTimeout,
 		Prefix:         c.Prefix,
 		ConfigHash:     sharedConfigHash(cfg.Core),
+		HostKey:        hostKey,
 		ImportBans:     cfg.Server.BanPath(),
 	}
 	if c.Embed {
@@ -90,7 +96,7 @@ var (
 	clusterReapedDesc   = prometheus.NewDesc("parley_cluster_reaped_users_total", "Users of lost nodes this node ended everywhere.", nil, nil)
 	clusterFencedDesc   = prometheus.NewDesc("parley_cluster_fenced", "1 while this node has cut its users off, having lost contact with the others.", nil, nil)
 	clusterFencesDesc   = prometheus.NewDesc("parley_cluster_fences_total", "Times this node cut its users off.", nil, nil)
-	clusterMismatchDesc = prometheus.NewDesc("parley_cluster_config_mismatch", "Live nodes whose shared settings (rooms, operators, reserved names) differ from this one's.", nil, nil)
+	clusterMismatchDesc = prometheus.NewDesc("parley_cluster_config_mismatch", "Live nodes whose shared settings (rooms, operators, reserved names) or SSH host key differ from this one's.", nil, nil)
 	clusterSlowDesc     = prometheus.NewDesc("parley_cluster_slow_consumer_total", "Times NATS reported this node reading too slowly.", nil, nil)
 )
 
