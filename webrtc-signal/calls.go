@@ -193,13 +193,13 @@ func (r *registry) Start(conv string, from, to core.Member) error {
 	r.mu.Lock()
 	var notes []note
 	defer func() { r.unlock(notes) }()
-	if r.byUser[from.ID] != nil {
+	if r.busyLocked(from.ID) {
 		if from.Transport != core.Web {
 			return errors.New("you are already in a call: take it with its link, or end it by leaving that chat (/leave)")
 		}
 		return errors.New("you are already in a call: hang up first")
 	}
-	if r.byUser[to.ID] != nil {
+	if r.busyLocked(to.ID) {
 		return fmt.Errorf("%s is busy in another call", to.Name)
 	}
 	now := r.now()
@@ -625,6 +625,8 @@ func endText(reason string, self bool, peer string, length time.Duration, wasAct
 		}
 	case "chat-closed":
 		s = "the call ended with the private chat"
+	case "busy":
+		s = peer + " is busy in another call"
 	case "failed":
 		s = "the call could not connect: your browsers found no network path to each other, even after a retry"
 	default:

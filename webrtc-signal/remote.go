@@ -26,6 +26,7 @@ const (
 	relayAttached = "attached" // the answer to an attach: Self, or Err
 	relayGone     = "gone"     // browser From went away
 	relayInform   = "inform"   // Title and Lines are for terminal user User
+	relayBusy     = "busy"     // browser From is in another call than Call
 )
 
 // relayMsg is what one node's registry tells another's.
@@ -40,6 +41,7 @@ type relayMsg struct {
 	User  uint64          `json:"user,omitempty"`
 	Title string          `json:"title,omitempty"`
 	Lines []string        `json:"lines,omitempty"`
+	Call  string          `json:"call,omitempty"`
 	// End says Msg ends the call for To.
 	End bool `json:"end,omitempty"`
 }
@@ -243,6 +245,8 @@ func (r *registry) Relayed(from, payload string) {
 		r.detach(remoteEndpoint{r, from, m.From})
 	case relayInform:
 		r.hub.Inform(m.User, m.Title, m.Lines)
+	case relayBusy:
+		r.refuseBusy(remoteEndpoint{r, from, m.From}, m.Call)
 	}
 }
 
@@ -261,8 +265,12 @@ func (r *registry) deliverHere(home string, m relayMsg) {
 		return // the browser has gone; its home hears it from the chat
 	}
 	a, known := r.away[ep]
-	var head struct{ Call, Conv string }
+	var head struct{ Type, Call, Conv string }
 	json.Unmarshal(m.Msg, &head) // server messages: the home built them
+	if head.Type == "call-incoming" && (r.byEP[ep] != nil || known && a.call != "" && a.call != head.Call) {
+		r.send(home, 0, relayMsg{Kind: relayBusy, From: m.To, Call: head.Call})
+		return
+	}
 	switch {
 	case m.End && !known:
 		return // ended here already, with its private chat
@@ -280,6 +288,32 @@ func (r *registry) deliverHere(home string, m relayMsg) {
 		r.away[ep] = a
 	}
 	ep.deliver(m.Msg)
+}
+
+// busyLocked says whether user is in a call: one of this node's, or, from
+// a browser here, one that lives elsewhere.
+func (r *registry) busyLocked(user uint64) bool {
+	if r.byUser[user] != nil {
+		return true
+	}
+	if r.node == "" {
+		return false
+	}
+	ep := r.web(user)
+	_, away := r.away[ep]
+	return ep != nil && away
+}
+
+// refuseBusy ends a call still ringing whose callee, ep on another node,
+// turned out to be in another call there.
+func (r *registry) refuseBusy(ep endpoint, id string) {
+	r.mu.Lock()
+	var notes []note
+	defer func() { r.unlock(notes) }()
+	c, me, _ := r.lookup(ep, id)
+	if c != nil && me == c.parties[1] && c.state == ringing {
+		notes = r.end(c, "busy", me)
+	}
 }
 
 // endAwayLocked ends, for this node's browsers, the calls homed elsewhere

@@ -254,3 +254,47 @@ func TestACallEndsWithItsChatOnTheOtherNode(t *testing.T) {
 		}
 	}
 }
+
+// Busy holds across nodes: someone in a call that lives on one node is
+// busy for calls from the other, whichever node finds it out.
+func TestBusyAcrossNodes(t *testing.T) {
+	c := newTwoNodes(map[uint64]string{ann.ID: "a", ben.ID: "b", cat.ID: "b"})
+	a, b := c.regs["a"], c.regs["b"]
+	annEP, benEP, catEP := c.eps[ann.ID], c.eps[ben.ID], c.eps[cat.ID]
+
+	// ben, on b, is in a call that lives on a: b knows he is busy.
+	if err := a.Start("@1-2", ann, ben); err != nil {
+		t.Fatal(err)
+	}
+	c.pump()
+	if err := b.Start("@2-3", cat, ben); err == nil || !strings.Contains(err.Error(), "ben is busy") {
+		t.Fatalf("cat could call ben: %v", err)
+	}
+	if err := b.Start("@2-3", ben, cat); err == nil || !strings.Contains(err.Error(), "already in a call") {
+		t.Fatalf("ben could call cat: %v", err)
+	}
+	b.act(benEP, callActionMsg{Type: "call-hangup", Call: a.byUser[ann.ID].id})
+	c.pump()
+	annEP.take()
+	benEP.take()
+
+	// ben is in a call that lives on b: a learns it from b, and the
+	// caller is told.
+	if err := b.Start("@2-3", cat, ben); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start("@1-2", ann, ben); err != nil {
+		t.Fatal(err)
+	}
+	c.pump()
+	if got := types(t, annEP); got != "call-ringing, call-ended busy" {
+		t.Fatalf("ann got %s", got)
+	}
+	if got := types(t, benEP); got != "call-incoming" {
+		t.Fatalf("ben got %s, not only cat's call", got)
+	}
+	if len(a.calls) != 0 || len(b.calls) != 1 {
+		t.Fatalf("%d calls on a, %d on b", len(a.calls), len(b.calls))
+	}
+	catEP.take()
+}
