@@ -19,20 +19,22 @@ const askCursor = "\x1b[6n"
 // answered only once the terminal has read what came before it. Now and
 // then a frame carries one. An answer that is overdue is only a hint
 // (scripts with ssh -tt and some web terminals read but never answer):
-// lost decides, from the channel's own flow control, what it means.
-// After an overdue answer no more questions are asked.
+// lost decides, from the channel's own flow control, what it means, and
+// says whether it ended the session. Until an answer comes, no more
+// questions are asked and lost is asked again every timeout.
 type terminalProbe struct {
 	timeout time.Duration // for an answer; questions go out at most this often
-	lost    func()        // called once, when an answer is overdue
+	lost    func() bool   // called while an answer is overdue; true: the session is cut off
 
 	mu      sync.Mutex
 	waiting *time.Timer   // set while a question is unanswered
 	asked   time.Time     // when the last question went out
 	settled chan struct{} // closed on the answer settle waits for
+	quiet   bool          // an answer is overdue: no more questions until it comes
 	stopped bool
 }
 
-func newTerminalProbe(timeout time.Duration, lost func()) *terminalProbe {
+func newTerminalProbe(timeout time.Duration, lost func() bool) *terminalProbe {
 	return &terminalProbe{timeout: timeout, lost: lost}
 }
 
@@ -45,7 +47,7 @@ func (p *terminalProbe) ask(now time.Time) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stopped || p.waiting != nil || now.Sub(p.asked) < p.timeout {
+	if p.stopped || p.quiet || p.waiting != nil || now.Sub(p.asked) < p.timeout {
 		return false
 	}
 	p.asked = now
@@ -55,11 +57,19 @@ func (p *terminalProbe) ask(now time.Time) bool {
 
 func (p *terminalProbe) overdue() {
 	p.mu.Lock()
-	lost := !p.stopped
-	p.stopped = true
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.quiet = true
 	p.mu.Unlock()
-	if lost {
-		p.lost()
+	if p.lost() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.stopped && p.quiet {
+		p.waiting = time.AfterFunc(p.timeout, p.overdue)
 	}
 }
 
@@ -70,9 +80,11 @@ func (p *terminalProbe) answered() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.waiting != nil && p.waiting.Stop() {
+	if p.waiting != nil {
+		p.waiting.Stop()
 		p.waiting = nil
 	}
+	p.quiet = false
 	if p.settled != nil {
 		close(p.settled)
 		p.settled = nil
@@ -87,7 +99,7 @@ func (p *terminalProbe) settle(d time.Duration) {
 		return
 	}
 	p.mu.Lock()
-	out := p.waiting != nil && !p.stopped
+	out := p.waiting != nil && !p.stopped && !p.quiet
 	p.stopped = true
 	var settled chan struct{}
 	if out {
@@ -114,7 +126,7 @@ func (p *terminalProbe) awaiting() bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.waiting != nil && (!p.stopped || p.settled != nil)
+	return p.waiting != nil && !p.quiet && (!p.stopped || p.settled != nil)
 }
 
 // writeWatch notes when a write to the client began that has not yet

@@ -49,7 +49,7 @@ func readAll(t testing.TB, g *inputGuard, size int) []byte {
 
 // awaitingProbe is a probe with a question out that no test waits for.
 func awaitingProbe(t testing.TB) *terminalProbe {
-	p := newTerminalProbe(time.Hour, func() {})
+	p := newTerminalProbe(time.Hour, func() bool { return false })
 	p.ask(time.Now())
 	t.Cleanup(p.stop)
 	return p
@@ -79,7 +79,7 @@ func TestInputGuardTakesOutCursorReports(t *testing.T) {
 
 func TestInputGuardAnswersStopTheClock(t *testing.T) {
 	lost := make(chan struct{})
-	p := newTerminalProbe(200*time.Millisecond, func() { close(lost) })
+	p := newTerminalProbe(200*time.Millisecond, func() bool { close(lost); return true })
 	defer p.stop()
 	asked := time.Now()
 	if !p.ask(asked) {

@@ -60,14 +60,32 @@ func TestAtMostTwoSessionsPerConnection(t *testing.T) {
 }
 
 // A session that stops reading must not hold up the others, and is cut
-// off once it stays behind.
+// off: once it stays behind (its outbox full for the slow timeout), or
+// sooner when its terminal leaves a question unanswered while the SSH
+// channel holds its output; the others read why, of them.
 func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		slow, answer time.Duration
+		outbox       int
+		others       string
+	}{
+		{"behind", time.Second, 0, 16, "stuck left (too slow"},
+		{"unanswered", time.Minute, time.Second, 0, "stuck left (too slow: their terminal stopped reading)"},
+	} {
+		t.Run(c.name, func(t *testing.T) { stalledReader(t, c.slow, c.answer, c.outbox, c.others) })
+	}
+}
+
+func stalledReader(t *testing.T, slow, answer time.Duration, outbox int, others string) {
 	ts := startServer(t, func(c *core.Config) {
-		c.Limits.OutboxSize = 16
-		c.Limits.SlowTimeout = time.Second
+		if outbox > 0 {
+			c.Limits.OutboxSize = outbox
+		}
+		c.Limits.SlowTimeout = slow
 		c.Limits.RateBurst = 100000
 		c.Limits.RatePerSec = 100000
-	}, func(c *Config) { c.StopGrace = time.Second })
+	}, func(c *Config) { c.StopGrace, c.AnswerTimeout = time.Second, answer })
 
 	// The stuck client asks for a huge screen and stops reading its
 	// socket altogether. A frame of new lines is small, and the kernel
@@ -95,7 +113,7 @@ func TestStalledReaderDoesNotHoldUpOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 		bob.WaitFor(fmt.Sprintf("sender: m%04d", i))
-		cutOff = strings.Contains(bob.Screen(), "stuck left (too slow")
+		cutOff = strings.Contains(bob.Screen(), others)
 	}
 	if !cutOff {
 		t.Fatalf("the stuck session was never cut off; bob sees:\n%s", bob.Screen())

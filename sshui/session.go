@@ -256,20 +256,25 @@ const (
 // cursor with the same kind of sequences. (TERM=dumb gets line mode,
 // which asks nothing.) An overdue answer cuts the session off only when
 // the channel holds a write to it (out): a client that reads but does not
-// answer stays, and is asked no more; one that stops reading later fills
-// its window, then its outbox, and the core cuts it off.
+// answer stays, and is asked no more, but is checked again every
+// AnswerTimeout until it answers.
 func (s *Server) probeFor(ts *termSession, out *writeWatch) *terminalProbe {
 	if s.cfg.AnswerTimeout <= 0 {
 		return nil
 	}
-	return newTerminalProbe(s.cfg.AnswerTimeout, func() {
+	told := false // that the terminal does not answer
+	return newTerminalProbe(s.cfg.AnswerTimeout, func() bool {
 		remote := ts.sess.RemoteAddr().String()
-		if held := out.heldFor(time.Now()); held < heldWrite {
-			s.log.Info("ssh terminal does not answer but reads: no more questions", "remote", remote, "timeout", s.cfg.AnswerTimeout.String())
-			return
+		if out.heldFor(time.Now()) < heldWrite {
+			if !told {
+				told = true
+				s.log.Info("ssh terminal does not answer but reads: no more questions", "remote", remote, "timeout", s.cfg.AnswerTimeout.String())
+			}
+			return false
 		}
 		s.log.Info("ssh terminal stopped reading", "remote", remote, "timeout", s.cfg.AnswerTimeout.String())
 		ts.cutOff(stoppedReadingYou, StoppedReading)
+		return true
 	})
 }
 
