@@ -365,7 +365,11 @@ func (n *Node) catchUp(ctx context.Context) error {
 		}
 		n.toReap = rest
 	}
-	return n.serve()
+	if err := n.serve(); err != nil {
+		n.log.stopConsuming()
+		return err
+	}
+	return nil
 }
 
 // bootstrap restores the hub from a ready node's snapshot and follows
@@ -373,6 +377,7 @@ func (n *Node) catchUp(ctx context.Context) error {
 // is the first node: it starts from the empty state at the stream's end,
 // and releases the claims of nodes that died while no node watched.
 func (n *Node) bootstrap(ctx context.Context) error {
+	n.log.stopConsuming() // what an earlier, failed attempt left running
 	for {
 		state, seq, err := n.log.requestSnapshot(ctx)
 		if err == nil {
@@ -513,7 +518,11 @@ func (n *Node) recover() {
 	ctx, cancel := context.WithTimeout(n.ctx, n.s.NodeTTL+4*n.s.PublishTimeout)
 	defer cancel()
 	if n.hub == nil {
+		n.mu.Lock()
+		previous := holding{n.s.Node, n.incarnation, n.rank}
+		n.mu.Unlock()
 		if _, err := n.acquire(ctx); err == nil {
+			n.toReap = append(n.toReap, previous) // ended by Attach, before it serves
 			n.mu.Lock()
 			n.fenced, n.notReady = false, "waiting for its hub"
 			n.mu.Unlock()
