@@ -62,6 +62,20 @@ func TestStreamLeaderLoss(t *testing.T) {
 			sent = append(sent, fmt.Sprintf("after-%s-%d", n, i))
 		}
 	}
+	defer func() {
+		if t.Failed() {
+			for i, h := range []*fakeHub{ha, hb} {
+				applied, _, _, _ := h.state()
+				var missing []string
+				for _, id := range sent {
+					if !slices.Contains(applied, id) {
+						missing = append(missing, id)
+					}
+				}
+				t.Logf("hub %d: %d applied, missing %v; stats %+v", i, len(applied), missing, []*Node{a, b}[i].Stats())
+			}
+		}
+	}()
 	waitFor(t, "every entry to be applied or reported failed", func() bool {
 		mu.Lock()
 		defer mu.Unlock()

@@ -45,8 +45,13 @@ type Log struct {
 	js      jetstream.JetStream
 	names   names
 	timeout time.Duration
-	stats   *counters
-	logger  *slog.Logger
+	// pullHeartbeat is how often the server shows the consumer it is
+	// alive; two missed, and the consumer starts over on another server
+	// (the default, 15 s, would stall the node that long when its NATS
+	// server dies).
+	pullHeartbeat time.Duration
+	stats         *counters
+	logger        *slog.Logger
 
 	idPrefix string        // node.incarnation.: entry IDs are unique across nodes and starts
 	idSeq    atomic.Uint64 // the last entry ID's counter
@@ -99,7 +104,8 @@ func newLog(nc *nats.Conn, js jetstream.JetStream, n names, s Settings, incarnat
 	l := &Log{
 		idPrefix: s.Node + "." + incarnation + ".",
 		nc:       nc, js: js, names: n, timeout: s.PublishTimeout, stats: st, logger: logger,
-		max: s.QueueSize, wake: make(chan struct{}, 1), pubDone: make(chan struct{}),
+		pullHeartbeat: min(max(s.Heartbeat, 500*time.Millisecond), 30*time.Second),
+		max:           s.QueueSize, wake: make(chan struct{}, 1), pubDone: make(chan struct{}),
 		snapReq: make(chan snapRequest),
 	}
 	go l.publisher()
@@ -308,7 +314,7 @@ func (l *Log) consume(ctx context.Context, after uint64) error {
 		}
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		l.logger.Debug("following the log", "err", err)
-	}))
+	}), jetstream.PullHeartbeat(l.pullHeartbeat), jetstream.PullExpiry(max(4*l.pullHeartbeat, 2*time.Second)))
 	if err != nil {
 		return fmt.Errorf("following the log: %w", err)
 	}
