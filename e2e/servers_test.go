@@ -44,6 +44,7 @@ func startWeb(t *testing.T, hub *core.Hub) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hub.SetCalls(srv.Calls())
 	web := &http.Server{Handler: srv.Handler()}
 	testkit.Serve(t, ln, web.Serve, func(ctx context.Context) error {
 		return errors.Join(srv.Shutdown(ctx), web.Shutdown(ctx))

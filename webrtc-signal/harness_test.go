@@ -55,6 +55,7 @@ func startServerOn(t *testing.T, ln net.Listener, hubCfg core.Config, mutate ...
 	if err != nil {
 		t.Fatal(err)
 	}
+	hub.SetCalls(srv.Calls())
 	t.Cleanup(hub.Stop)
 	web := &http.Server{Handler: srv.Handler()}
 	stop := func(ctx context.Context) error {

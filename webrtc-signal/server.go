@@ -83,9 +83,12 @@ func New(hub *core.Hub, cfg Config) (*Server, error) {
 	if s.files, err = newStaticFiles(static.FS); err != nil {
 		return nil, fmt.Errorf("reading the embedded client: %w", err)
 	}
-	hub.SetCalls(s.calls)
 	return s, nil
 }
+
+// Calls is the call service the hub's /video needs: install it with
+// hub.SetCalls before anyone can connect.
+func (s *Server) Calls() core.Calls { return s.calls }
 
 // Handler serves the client, /ws and /healthz.
 func (s *Server) Handler() http.Handler {

@@ -464,6 +464,7 @@ func TestConnectionsLeaveNoGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hub.SetCalls(srv.Calls())
 	hs := httptest.NewServer(srv.Handler())
 	ts := &testServer{hub: hub, srv: srv, url: hs.URL}
 	for i := range 20 {

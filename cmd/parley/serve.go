@@ -164,8 +164,8 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 	errorLog := stdlog.New(logguard.New(log).Writer("http server error"), "", 0)
 	var publicURL string
 	if lns.http != nil {
-		// Created before anyone can connect: it installs the hub's call
-		// service, which /video needs.
+		// Created before anyone can connect: its call service, which
+		// /video needs, goes into the hub below.
 		publicURL = derivePublicURL(cfg.Web, lns.http.Addr(), lns.tls)
 		warnProxy(log, adm, cfg.Web, lns.http.Addr(), publicURL)
 		untrusted := func(peer netip.Addr) {
@@ -178,6 +178,7 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 			lns.close()
 			return fail("invalid web settings", err)
 		}
+		hub.SetCalls(s.web.Calls())
 		s.http = &http.Server{
 			Handler:           connlimit.BodyDeadline(routes(s.web), cfg.Server.HTTPReadTimeout),
 			ReadHeaderTimeout: 10 * time.Second,
