@@ -37,11 +37,23 @@ func BenchmarkLog(b *testing.B) {
 
 // BenchmarkLogRoundTrip: one entry at a time, from its Append on one node
 // until another node has applied it: the latency the cluster adds to a
-// message.
+// message. R1 on one server, and R3 on three routed servers.
 func BenchmarkLogRoundTrip(b *testing.B) {
-	srv := natstest.Embedded(b)
-	a, _ := start(b, testSettings("a", srv.ClientURL()))
-	_, hb := start(b, testSettings("b", srv.ClientURL()))
+	b.Run("R1", func(b *testing.B) {
+		srv := natstest.Embedded(b)
+		roundTrips(b, testSettings("a", srv.ClientURL()), testSettings("b", srv.ClientURL()))
+	})
+	b.Run("R3", func(b *testing.B) {
+		c3 := natstest.Cluster3(b)
+		sa, sb := testSettings("a", c3.URLs()[0]), testSettings("b", c3.URLs()[1])
+		sa.Replicas, sb.Replicas = 3, 3
+		roundTrips(b, sa, sb)
+	})
+}
+
+func roundTrips(b *testing.B, sa, sb Settings) {
+	a, _ := start(b, sa)
+	_, hb := start(b, sb)
 	b.ResetTimer()
 	for i := range b.N {
 		a.Log().Append(core.Entry{ID: fmt.Sprint("rt", b.N, "-", i)})

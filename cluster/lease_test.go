@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -200,4 +201,23 @@ func TestDriftIsCounted(t *testing.T) {
 	start(t, s("c", "same", "SHA256:two"))
 	start(t, s("d", "other", "SHA256:one"))
 	waitFor(t, "a counts c's host key and d's settings", func() bool { return a.Stats().ConfigMismatch == 2 })
+}
+
+// Asking for more replicas than there are NATS servers fails with what to
+// change, once the start's time is up.
+func TestTooManyReplicasIsExplained(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	s := testSettings("a", srv.ClientURL())
+	s.Replicas = 3
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	n, err := Connect(ctx, s, nil)
+	if err == nil {
+		n.Close()
+		t.Fatal("three replicas on one server were accepted")
+	}
+	if !strings.Contains(err.Error(), "cluster.replicas = 3") {
+		t.Fatalf("error %q does not say what to change", err)
+	}
 }

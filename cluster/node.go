@@ -134,7 +134,7 @@ func (n *Node) connect(ctx context.Context) error {
 		_, err := js.CreateOrUpdateStream(ctx, streamConfig(n.names, s))
 		return err
 	}); err != nil {
-		return fmt.Errorf("the cluster's log stream %s: %w", n.names.stream(), err)
+		return fmt.Errorf("the cluster's log stream %s: %w", n.names.stream(), explain(err, s))
 	}
 	bucket := func(name, what string, storage jetstream.StorageType, ttl, markers time.Duration) (kv jetstream.KeyValue, err error) {
 		err = untilReady(ctx, n.logger, func(ctx context.Context) error {
@@ -145,7 +145,7 @@ func (n *Node) connect(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("the cluster's bucket %s: %w", name, err)
+			return nil, fmt.Errorf("the cluster's bucket %s: %w", name, explain(err, s))
 		}
 		return kv, nil
 	}
@@ -195,6 +195,17 @@ func untilReady(ctx context.Context, logger *slog.Logger, f func(context.Context
 			return err
 		}
 	}
+}
+
+// explain adds what an operator can do about a JetStream error that
+// outlived the retries.
+func explain(err error, s Settings) error {
+	var api *jetstream.APIError
+	// 10023: too few servers for the replicas; 10074: a server of its own.
+	if errors.As(err, &api) && (api.ErrorCode == 10023 || api.ErrorCode == 10074) {
+		return fmt.Errorf("%w: cluster.replicas = %d needs at least that many NATS servers with JetStream, up and routed to each other", err, s.Replicas)
+	}
+	return err
 }
 
 // retryable says whether an error of JetStream's API may pass by itself.
