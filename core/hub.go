@@ -849,13 +849,19 @@ func (s *Session) post(id string, kind MessageKind, text string) error {
 		}
 		return errors.New("you are not in that conversation")
 	}
+	return h.commitPostLocked(u, id, kind, text)
+}
+
+// commitPostLocked decides a line of u's in conversation id, past the
+// mutes and the rate limit; text is clean.
+func (h *Hub) commitPostLocked(u *user, id string, kind MessageKind, text string) error {
 	if err := h.operatorMuteLocked(u); err != nil {
 		return err
 	}
 	if err := h.rateLocked(u); err != nil {
 		return err
 	}
-	h.commitLocked(Entry{Kind: EntryPost, User: u.id, Conv: c.id, MsgKind: kind, Text: text})
+	h.commitLocked(Entry{Kind: EntryPost, User: u.id, Conv: id, MsgKind: kind, Text: text})
 	return nil
 }
 

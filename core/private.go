@@ -52,23 +52,29 @@ func (s *Session) cmdReply(text string) error {
 // sendPrivate posts text to the private chat with t, opening it if need
 // be, and leaves the current conversation as it was.
 func (s *Session) sendPrivate(t *user, text string) error {
-	if _, err := CleanMessage(text, s.h.limits().MessageChars); err != nil {
+	text, err := CleanMessage(text, s.h.limits().MessageChars)
+	if err != nil {
 		return err
 	}
 	h := s.h
 	id := privateID(s.u, t)
 	h.mu.Lock()
-	if h.convs[id] == nil {
+	defer h.unlock()
+	if err := h.servingLocked(s.u); err != nil {
+		return err
+	}
+	if c := h.convs[id]; c == nil {
+		// The line follows the opening in the log, so every node applies
+		// it to the chat the opening made, whenever that is applied.
 		prev := s.u.current
 		h.openPrivateWithLocked(s.u, t)
-		if c := h.convs[id]; c == nil || !c.has(s.u) {
-			h.unlock()
-			return errors.New("the private chat could not be opened: try /dm " + t.name)
+		if c := h.convs[id]; c != nil {
+			h.setCurrentLocked(s.u, prev) // applied at once: one node
 		}
-		h.setCurrentLocked(s.u, prev)
+	} else if !c.has(s.u) {
+		return errors.New("you are not in that conversation")
 	}
-	h.unlock()
-	return s.post(id, Text, text)
+	return h.commitPostLocked(s.u, id, Text, text)
 }
 
 // notePrivateLocked remembers, for /reply, that from wrote in c when c

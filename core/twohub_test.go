@@ -299,3 +299,22 @@ func TestMonitorShowsOtherNodesUsers(t *testing.T) {
 		t.Errorf("a's metrics count %d sessions started, want its own 1", started)
 	}
 }
+
+// /msg to someone on another node with no chat yet: the line follows the
+// opening in the log and reaches them, though the opening is applied
+// only later.
+func TestMsgAcrossHubsOpensTheChatFirst(t *testing.T) {
+	seq := newTestSequencer()
+	dir := newLocalDirectory()
+	a, _ := seq.addHub(t, "a", dir)
+	b, _ := seq.addHub(t, "b", dir)
+	alice := connectTo(t, a, "alice")
+	bob := connectTo(t, b, "bob")
+	waitFor(t, alice, "bob joins", func(ev Event) bool { return ev.Kind == EventMemberJoined && ev.Member.Name == "bob" })
+	if err := alice.Input("/msg bob psst"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, "alice's private line", func(ev Event) bool {
+		return ev.Kind == EventMessage && ev.Msg.Text == "psst" && strings.HasPrefix(ev.Msg.Conv, "@")
+	})
+}
