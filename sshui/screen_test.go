@@ -405,3 +405,10 @@ func TestPanelLinesWrapWithAHangingIndent(t *testing.T) {
 		}
 	}
 }
+
+// A line cut to the screen's width ends with an ellipsis.
+func TestCutLinesEndWithAnEllipsis(t *testing.T) {
+	if got := ansi.Strip(fit("a status line far too long for this screen", 12)); got != "a status li…" {
+		t.Fatalf("cut to %q", got)
+	}
+}

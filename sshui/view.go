@@ -175,14 +175,15 @@ func blank(w int) string {
 	return strings.Repeat(" ", w)
 }
 
-// fit cuts or pads a styled line to exactly w cells.
+// fit cuts or pads a styled line to exactly w cells; a cut line ends
+// with an ellipsis, so that it does not read as whole.
 func fit(s string, w int) string {
 	if s == "" {
 		return blank(w)
 	}
 	sw := ansi.StringWidth(s)
 	if sw > w {
-		s = ansi.Truncate(s, w, "")
+		s = ansi.Truncate(s, w, "…")
 		sw = ansi.StringWidth(s)
 	}
 	if sw < w {
