@@ -391,3 +391,24 @@ func TestTooSmallNoticeKeepsTheSizeNeeded(t *testing.T) {
 		t.Fatalf("a 16×6 terminal reads:\n%s", screen)
 	}
 }
+
+// A help line too long for the panel wraps under itself, never back to
+// the left edge.
+func TestPanelLinesWrapWithAHangingIndent(t *testing.T) {
+	m, _ := testModel(t, 80, 24, &bytes.Buffer{})
+	m.panel = &panel{title: "Help", lines: helpLines(m.cs.Commands())}
+	lines := m.panelLines(50, 500)
+	for i, l := range lines[1:] {
+		text := ansi.Strip(l)
+		if text != "" && !strings.HasPrefix(text, " ") && !strings.HasPrefix(text, "Keys") && !strings.HasPrefix(text, "Commands") && !strings.HasPrefix(text, "The mouse") {
+			t.Fatalf("line %d of the help runs back to the left edge: %q", i+1, text)
+		}
+	}
+}
+
+// A line cut to the screen's width ends with an ellipsis.
+func TestCutLinesEndWithAnEllipsis(t *testing.T) {
+	if got := ansi.Strip(fit("a status line far too long for this screen", 12)); got != "a status li…" {
+		t.Fatalf("cut to %q", got)
+	}
+}

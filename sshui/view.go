@@ -175,14 +175,15 @@ func blank(w int) string {
 	return strings.Repeat(" ", w)
 }
 
-// fit cuts or pads a styled line to exactly w cells.
+// fit cuts or pads a styled line to exactly w cells; a cut line ends
+// with an ellipsis, so that it does not read as whole.
 func fit(s string, w int) string {
 	if s == "" {
 		return blank(w)
 	}
 	sw := ansi.StringWidth(s)
 	if sw > w {
-		s = ansi.Truncate(s, w, "")
+		s = ansi.Truncate(s, w, "…")
 		sw = ansi.StringWidth(s)
 	}
 	if sw < w {
@@ -500,6 +501,21 @@ func (m *model) renderMessage(msg *core.Message, w int, mention bool) []string {
 
 // wrapWords wraps plain text at spaces: the first line holds first
 // cells, the others rest; words wider than a line are cut.
+// hangingWrap wraps a panel line to w cells, its continuation lines
+// indented past the line's own indent, so that a wrapped help entry never
+// runs back to the left edge among the commands.
+func hangingWrap(line string, w int) []string {
+	text := strings.TrimLeft(line, " ")
+	lead := min(len(line)-len(text), w/2)
+	indent := min(lead+4, w/2)
+	parts := wrapWords(text, w-lead, w-indent)
+	parts[0] = strings.Repeat(" ", lead) + parts[0]
+	for i := 1; i < len(parts); i++ {
+		parts[i] = strings.Repeat(" ", indent) + parts[i]
+	}
+	return parts
+}
+
 func wrapWords(text string, first, rest int) []string {
 	var lines []string
 	var cur strings.Builder
@@ -615,7 +631,7 @@ func (m *model) panelLines(w, h int) []string {
 	lines := []string{m.st.title.Render(safeText(p.title)) + m.st.dim.Render("  · Esc closes · PgUp/PgDn scroll")}
 	var body []string
 	for _, l := range p.lines {
-		body = append(body, wrapWords(safeText(l), w, w)...)
+		body = append(body, hangingWrap(safeText(l), w)...)
 	}
 	start := min(p.scroll, max(0, len(body)-1))
 	for _, l := range body[start:] {
