@@ -137,10 +137,11 @@ func testSettings(node string, urls ...string) Settings {
 	}
 }
 
-// leaseSettings expire quickly, so a test of leases takes seconds.
+// leaseSettings expire quickly, so a test of leases takes seconds, yet
+// leave a busy machine two and a half seconds to renew.
 func leaseSettings(node string, urls ...string) Settings {
 	s := testSettings(node, urls...)
-	s.Heartbeat, s.NodeTTL = 300*time.Millisecond, 2*time.Second
+	s.Heartbeat, s.NodeTTL = 500*time.Millisecond, 3*time.Second
 	return s
 }
 
