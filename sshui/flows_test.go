@@ -277,3 +277,19 @@ func TestHomeAsksForARoomsPassword(t *testing.T) {
 	alice.TypeLine("sesame")
 	alice.WaitFor("#vault · 1 member")
 }
+
+// A draft set aside to send a line again from the history comes back.
+func TestDraftComesBackAfterALineFromTheHistory(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	users := joinLobby(t, ts, "alice", "bob")
+	alice, bob := users[0], users[1]
+	alice.TypeLine("is the build green?")
+	bob.WaitFor("alice: is the build green?")
+	alice.Type("half a new thought")
+	alice.WaitFor("> half a new thought")
+	alice.Press(testkit.Up)
+	alice.WaitFor("> is the build green?")
+	alice.Press(testkit.Enter)
+	bob.WaitUntil("the line sent twice", func(s string) bool { return strings.Count(s, "alice: is the build green?") == 2 })
+	alice.WaitFor("> half a new thought")
+}

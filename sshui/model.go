@@ -886,12 +886,21 @@ func (m *model) submit() {
 		}
 		ended = true
 	}
+	// A line sent from the history gives back the draft set aside for it.
+	setAside := ""
+	if m.histPos < len(m.history) {
+		setAside = m.draft
+	}
 	m.remember(line)
 	if err := m.cs.Input(line); err != nil {
 		m.setStatus(err.Error(), true)
 		return
 	}
 	m.input = nil
+	m.draft = ""
+	if setAside != "" {
+		m.insert(setAside)
+	}
 	m.status = ""
 	m.panel = nil
 	if ended {
