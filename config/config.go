@@ -116,6 +116,9 @@ type Server struct {
 	// ResizeInterval is the shortest time between two re-layouts of a
 	// terminal, however fast its window changes.
 	ResizeInterval time.Duration
+	// MaxInputChars caps a line typed or pasted at a terminal; a longer
+	// one is refused once and the rest of it dropped.
+	MaxInputChars int
 	// HTTPReadTimeout bounds the time from a request's headers to the
 	// end of its body, on the web and admin listeners.
 	HTTPReadTimeout time.Duration
@@ -220,6 +223,7 @@ func Default() Config {
 			HTTPReadTimeout:       10 * time.Second,
 			HTTPConnsPerIP:        64,
 			ResizeInterval:        ssh.ResizeInterval,
+			MaxInputChars:         ssh.MaxInputRunes,
 			GCPercent:             DefaultGCPercent,
 		},
 		Web: Web{

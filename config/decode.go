@@ -452,6 +452,10 @@ func server(t *table, s *Server) {
 	if s.ResizeInterval < 10*time.Millisecond || s.ResizeInterval > 10*time.Second {
 		t.fail("resize_interval", "must be between 10ms and 10s")
 	}
+	t.integer("max_input_chars", &s.MaxInputChars)
+	if s.MaxInputChars < 100 || s.MaxInputChars > 1<<20 {
+		t.fail("max_input_chars", "must be between 100 and 1048576")
+	}
 	t.integer("gc_percent", &s.GCPercent)
 	if s.GCPercent < 10 || s.GCPercent > 1000 {
 		t.fail("gc_percent", "must be between 10 and 1000")

@@ -525,3 +525,14 @@ func TestHashPassword(t *testing.T) {
 		}
 	}
 }
+
+// max_input_chars reaches the terminal: a line longer than it is refused
+// once.
+func TestMaxInputCharsFromTheConfigFile(t *testing.T) {
+	path := writeFile(t, "parley.toml", "[server]\nmax_input_chars = 100\n")
+	s := startServer(t, nil, "--config", path, "--ssh-addr", "127.0.0.1:0", "--http-addr", "", "--hostkey-dir", t.TempDir())
+	ann := testkit.Dial(t, s.sshAddr, "ann", 100, 30)
+	ann.WaitFor("#lobby")
+	ann.Type(strings.Repeat("x", 150) + "\r")
+	ann.WaitFor("line too long: at most 100 characters")
+}

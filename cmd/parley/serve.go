@@ -149,6 +149,7 @@ func serve(cfg config.Config, load func() (config.Config, error), log *slog.Logg
 		Algorithms: sshui.Algorithms{KeyExchanges: cfg.Server.SSHKeyExchanges, Ciphers: cfg.Server.SSHCiphers,
 			MACs: cfg.Server.SSHMACs},
 		ResizeInterval: cfg.Server.ResizeInterval,
+		MaxInputRunes:  cfg.Server.MaxInputChars,
 		Logger:         log,
 		Guard:          guard,
 	})
