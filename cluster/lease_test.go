@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"parley/cluster/natstest"
 	"parley/core"
+	"parley/internal/testkit"
 )
 
 // A second process with a running node's name refuses to start.
@@ -219,5 +222,29 @@ func TestTooManyReplicasIsExplained(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "cluster.replicas = 3") {
 		t.Fatalf("error %q does not say what to change", err)
+	}
+}
+
+// A NATS server without JetStream is refused with how to turn it on.
+func TestNATSWithoutJetStreamIsExplained(t *testing.T) {
+	noLeaks(t)
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(testkit.WaitLimit) {
+		t.Fatal("the NATS server did not start")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	n, err := Connect(ctx, testSettings("a", srv.ClientURL()), nil)
+	if err == nil {
+		n.Close()
+		t.Fatal("a NATS server without JetStream was accepted")
+	}
+	if !strings.Contains(err.Error(), "nats-server -js") {
+		t.Fatalf("error %q does not say to turn JetStream on", err)
 	}
 }

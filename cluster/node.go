@@ -205,6 +205,9 @@ func explain(err error, s Settings) error {
 	if errors.As(err, &api) && (api.ErrorCode == 10023 || api.ErrorCode == 10074) {
 		return fmt.Errorf("%w: cluster.replicas = %d needs at least that many NATS servers with JetStream, up and routed to each other", err, s.Replicas)
 	}
+	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("%w: Parley needs NATS with JetStream (nats-server -js, or jetstream {} in its configuration)", err)
+	}
 	return err
 }
 
