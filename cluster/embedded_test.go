@@ -51,10 +51,18 @@ func TestAllInOneCluster(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for i, n := range nodes {
-		if n != nil {
-			t.Cleanup(func() { _ = n.Close() })
+	t.Cleanup(func() {
+		// All at once: closed one by one, the last would wait for a
+		// quorum of servers that are gone.
+		var closing sync.WaitGroup
+		for _, n := range nodes {
+			if n != nil {
+				closing.Go(func() { _ = n.Close() })
+			}
 		}
+		closing.Wait()
+	})
+	for i := range nodes {
 		if errs[i] != nil {
 			t.Fatalf("node %d: %v", i+1, errs[i])
 		}

@@ -70,6 +70,7 @@ type Log struct {
 	last     uint64 // the stream sequence last applied; owned by the apply loop while it runs
 	followed bool   // the log has been consumed into the hub before
 	cur      *consumption
+	stopping sync.WaitGroup // consumers ending in the background
 	snapReq  chan snapRequest
 	troubled func(error) // the apply loop found a gap
 
@@ -326,18 +327,29 @@ func (l *Log) consume(ctx context.Context, after uint64) error {
 	return nil
 }
 
-// stopConsuming ends the current consumption, if any, and waits for it.
+// stopConsuming ends the current consumption, if any.
+// Once it returns nothing more is applied; the consumer itself may take
+// longer to end (while the connection is down the library holds it, up to
+// its request timeouts), so that happens in the background and
+// waitStopped waits for it.
 func (l *Log) stopConsuming() {
 	c := l.cur
 	if c == nil {
 		return
 	}
 	l.cur = nil
-	c.cc.Stop()
 	close(c.stop)
 	<-c.done
-	<-c.cc.Closed()
+	l.stopping.Add(1)
+	go func() {
+		defer l.stopping.Done()
+		c.cc.Stop()
+		<-c.cc.Closed()
+	}()
 }
+
+// waitStopped waits until every stopped consumer has ended.
+func (l *Log) waitStopped() { l.stopping.Wait() }
 
 func (l *Log) applyLoop(c *consumption, msgs <-chan jetstream.Msg) {
 	defer close(c.done)

@@ -529,6 +529,9 @@ func (n *Node) recover() {
 	if n.closed {
 		return
 	}
+	if !n.nc.IsConnected() {
+		return // nothing can succeed yet; an attempt would only hold its requests until they time out
+	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.s.NodeTTL+4*n.s.PublishTimeout)
 	defer cancel()
 	if n.hub == nil {
@@ -614,6 +617,9 @@ func (n *Node) Halt() {
 func (n *Node) shutdownTransport() {
 	if n.nc != nil {
 		n.nc.Close()
+	}
+	if n.log != nil {
+		n.log.waitStopped() // quick once the connection is closed
 	}
 	if n.emb != nil {
 		n.emb.Shutdown()
