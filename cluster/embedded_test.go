@@ -41,7 +41,9 @@ func TestAllInOneCluster(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), testkit.WaitLimit)
+			// Three servers starting together elect JetStream's leaders
+			// with timeouts of seconds, retried on a busy machine.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*testkit.WaitLimit)
 			defer cancel()
 			if nodes[i], errs[i] = Connect(ctx, s, testLogger); errs[i] != nil {
 				return
