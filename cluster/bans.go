@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -34,7 +33,6 @@ type Bans struct {
 	byKey map[string]core.Ban
 	set   core.BanSet // byKey's bans, oldest first
 
-	banned    atomic.Pointer[func(core.Ban)]
 	w         jetstream.KeyWatcher
 	cancel    context.CancelFunc // ends the watch
 	following bool               // follow runs, and closes done when the watch ends
@@ -78,7 +76,7 @@ func openBans(ctx context.Context, kv jetstream.KeyValue, importPath string, tim
 				go b.follow()
 				return b, nil
 			}
-			b.apply(e, false)
+			b.apply(e)
 		case <-ctx.Done():
 			b.stop()
 			return nil, fmt.Errorf("the cluster's bans: %w", ctx.Err())
@@ -119,36 +117,28 @@ func (b *Bans) follow() {
 	defer close(b.done)
 	for e := range b.w.Updates() {
 		if e != nil {
-			b.apply(e, true)
+			b.apply(e)
 		}
 	}
 }
 
-// apply takes one change of the bucket into the local copy; a new ban is
-// passed to the Banned hook when live.
-func (b *Bans) apply(e jetstream.KeyValueEntry, live bool) {
+// apply takes one change of the bucket into the local copy. The sessions
+// a new ban covers are cut off by the node that made it, through the log.
+func (b *Bans) apply(e jetstream.KeyValueEntry) {
 	b.mu.Lock()
-	var added *core.Ban
+	defer b.mu.Unlock()
 	if e.Operation() == jetstream.KeyValuePut {
 		ban, err := bans.UnmarshalBan(e.Value())
 		if err != nil {
 			// Someone wrote the bucket by hand: its texts reach terminals.
-			b.mu.Unlock()
 			b.logger.Error("a ban in the cluster's list is refused; fix or delete it", "key", e.Key(), "err", err)
 			return
-		}
-		if old, ok := b.byKey[e.Key()]; !ok || old != ban {
-			added = &ban
 		}
 		b.byKey[e.Key()] = ban
 	} else {
 		delete(b.byKey, e.Key())
 	}
 	b.rebuild()
-	b.mu.Unlock()
-	if f := b.banned.Load(); live && added != nil && f != nil && *f != nil {
-		(*f)(*added)
-	}
 }
 
 // rebuild orders the bans oldest first; b.mu is held.
@@ -160,8 +150,6 @@ func (b *Bans) rebuild() {
 	slices.SortFunc(set, func(x, y core.Ban) int { return x.Since.Compare(y.Since) })
 	b.set = set
 }
-
-func (b *Bans) onBan(f func(core.Ban)) { b.banned.Store(&f) }
 
 func (b *Bans) stop() {
 	_ = b.w.Stop()

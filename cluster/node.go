@@ -64,10 +64,6 @@ type Hooks struct {
 	// PublishFailed is told of an entry the stream did not take in time,
 	// so its author can be told it was not sent.
 	PublishFailed func(e core.Entry, err error)
-	// Banned is told of every ban added on another node, so the hub can
-	// cut the local sessions it covers (the node where an operator bans
-	// cuts them itself, as a single node does, and may be told as well).
-	Banned func(b core.Ban)
 }
 
 // Connect starts an embedded NATS server if the settings ask for one,
@@ -328,7 +324,6 @@ func (n *Node) Attach(ctx context.Context, hub Hub, hooks Hooks) error {
 	if hooks.PublishFailed != nil {
 		n.log.OnPublishFailed(hooks.PublishFailed)
 	}
-	n.bans.onBan(hooks.Banned)
 	empty, err := hub.Snapshot()
 	if err != nil {
 		return fmt.Errorf("cluster: the hub's first snapshot: %w", err)
