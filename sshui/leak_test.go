@@ -39,7 +39,10 @@ func connectOnce(addr string, cfg *gossh.ClientConfig, drop bool) error {
 	if drop {
 		return client.Close()
 	}
-	if _, err := stdin.Write([]byte{3}); err != nil {
+	// Ctrl-C after the answer to the cursor question of the first frame,
+	// as a terminal gives it: the server waits for an answer still out
+	// when a session ends, so that it does not land at the shell prompt.
+	if _, err := stdin.Write([]byte("\x1b[1;1R\x03")); err != nil {
 		return err
 	}
 	if err := readUntil(stdout, "Parley: bye"); err != nil {
