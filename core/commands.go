@@ -138,7 +138,7 @@ func (s *Session) cmdQuit(string) error {
 
 func (s *Session) cmdHome(string) error { return s.Switch("") }
 
-func (s *Session) cmdMe(args string) error { return s.Act(s.currentID(), args) }
+func (s *Session) cmdMe(args string) error { return s.act(args, "", true) }
 
 func (s *Session) cmdChatroom(string) error {
 	return s.Join(s.h.defaultRoom(), "")

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -20,16 +21,19 @@ import (
 // Hub is one node's chat state. All of its methods are safe for
 // concurrent use; none of them blocks on a client.
 type Hub struct {
-	mu       sync.Mutex
-	cfg      Config
-	users    map[uint64]*user
-	byCode   map[string]*user
-	byName   map[string]*user       // by NameKey
-	looks    map[string][]*user     // by lookAlikeKey, for names that resemble each other
-	reserved map[string]reservation // by NameKey
-	convs    map[string]*conv
-	ipCodes  map[string]*window // wrong codes and passwords per IP, and other per-IP counters by kind
-	guesses  window             // wrong codes and passwords from everyone
+	mu  sync.Mutex
+	cfg Config
+	// messageChars is cfg.Limits.MessageChars, for cleaning a line
+	// before the lock is taken to decide it.
+	messageChars atomic.Int64
+	users        map[uint64]*user
+	byCode       map[string]*user
+	byName       map[string]*user       // by NameKey
+	looks        map[string][]*user     // by lookAlikeKey, for names that resemble each other
+	reserved     map[string]reservation // by NameKey
+	convs        map[string]*conv
+	ipCodes      map[string]*window // wrong codes and passwords per IP, and other per-IP counters by kind
+	guesses      window             // wrong codes and passwords from everyone
 	// passwords bounds the bcrypt work of the whole server.
 	passwords    *passwordGate
 	passwordCost int // bcrypt cost of new room passwords
@@ -159,6 +163,7 @@ func (h *Hub) applyConfigLocked(cfg Config) {
 		h.motd = cfg.Motd // a changed config replaces what an operator set
 	}
 	h.cfg = cfg
+	h.messageChars.Store(int64(cfg.Limits.MessageChars))
 	h.exempt, _ = parseIPSet(cfg.Limits.ExemptIPs)
 	h.reserved = reservations(cfg.Reserved)
 	keep := map[string]bool{}
@@ -819,20 +824,27 @@ var ErrNoConversation = errors.New("you are not in a conversation: /join #room, 
 
 // Send posts text to conversation id.
 func (s *Session) Send(id, text string) error {
-	return s.post(id, Text, text)
+	return s.post(Text, text, id, false)
 }
 
 // Act posts an action ("/me waves") to conversation id.
 func (s *Session) Act(id, text string) error {
+	return s.act(text, id, false)
+}
+
+func (s *Session) act(text, id string, toCurrent bool) error {
 	if text == "" {
 		return errors.New("say what you are doing: /me waves")
 	}
-	return s.post(id, Action, text)
+	return s.post(Action, text, id, toCurrent)
 }
 
-func (s *Session) post(id string, kind MessageKind, text string) error {
+// post decides a line of the user's in conversation id, or in their
+// current one when toCurrent is set: looked up in the same hold of the
+// hub's lock as the line is decided, the only one a line takes.
+func (s *Session) post(kind MessageKind, text, id string, toCurrent bool) error {
 	h := s.h
-	text, err := CleanMessage(text, h.limits().MessageChars)
+	text, err := CleanMessage(text, int(h.messageChars.Load()))
 	if err != nil {
 		return err
 	}
@@ -841,6 +853,9 @@ func (s *Session) post(id string, kind MessageKind, text string) error {
 	u := s.u
 	if err := h.servingLocked(u); err != nil {
 		return err
+	}
+	if toCurrent && u.current != nil {
+		id = u.current.id
 	}
 	c := h.convs[id]
 	if id == "" || c == nil || !c.has(u) {
@@ -935,7 +950,7 @@ func (s *Session) Input(line string) error {
 	if strings.HasPrefix(line, "//") {
 		line = line[1:]
 	}
-	return s.post(s.currentID(), Text, line)
+	return s.post(Text, line, "", true)
 }
 
 func (s *Session) currentID() string {
