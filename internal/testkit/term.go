@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,7 +72,10 @@ func Dial(t testing.TB, addr, user string, w, h int) *Term {
 // terminal.
 func DialWith(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) *Term {
 	t.Helper()
-	client, sess, stdin, stdout := OpenShell(t, addr, cfg, w, h)
+	client, sess, out, stdout := OpenShell(t, addr, cfg, w, h)
+	// The test types and the emulator answers the server's queries on the
+	// same channel, whose Write is not safe for concurrent use.
+	stdin := &lockedWriter{w: out}
 	tt := &Term{t: t, name: cfg.User, client: client, sess: sess, stdin: stdin, emu: vt.NewSafeEmulator(w, h), raw: &Buffer{}, ended: make(chan struct{})}
 	go func() {
 		defer close(tt.ended)
@@ -109,6 +113,18 @@ func OpenShell(t testing.TB, addr string, cfg *gossh.ClientConfig, w, h int) (*g
 		t.Fatal(err)
 	}
 	return client, sess, stdin, stdout
+}
+
+// lockedWriter lets several goroutines write to one writer in turn.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // ReplyPump names the goroutine that carries a test terminal's answers
