@@ -91,6 +91,8 @@ func TestConnectionsPerAddressAndInTotal(t *testing.T) {
 	if err := get("127.0.0.2"); err != nil {
 		t.Fatalf("a closed connection did not free its slot: %v", err)
 	}
+	// The server counts that connection until it has seen it close.
+	testkit.Eventually(t, "the served connection gone", func() bool { return ln.Open() == 2 })
 	// Exempt from the per-address cap, not from the total.
 	for range 3 {
 		held = append(held, dialFrom(t, "127.0.0.9", addr))
