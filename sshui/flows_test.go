@@ -252,10 +252,10 @@ func TestWelcomeAndMotdOnTheFirstScreen(t *testing.T) {
 		c.Motd = "Maintenance at noon."
 	}, nil)
 	alice := testkit.Dial(t, ts.addr, "alice", 100, 30)
-	s := alice.WaitFor("#lobby · 1 member")
-	if !strings.Contains(s, "Welcome to the test server.") || !strings.Contains(s, "Message of the day: Maintenance at noon.") {
-		t.Fatalf("the first screen lacks the welcome or the message of the day:\n%s", s)
-	}
+	alice.WaitUntil("the welcome and the message of the day in #lobby", func(s string) bool {
+		return strings.Contains(s, "#lobby · 1 member") && strings.Contains(s, "Welcome to the test server.") &&
+			strings.Contains(s, "Message of the day: Maintenance at noon.")
+	})
 }
 
 // Enter on a room with a password, on the home screen, asks for the

@@ -28,10 +28,19 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 func Poll(t testing.TB, who, what string, read func() string, ok func(screen string) bool) string {
 	t.Helper()
 	deadline := time.Now().Add(WaitLimit)
+	held := false
 	for {
 		s := read()
+		// A screen read while a frame is still arriving can show the
+		// frame's first lines over the last one's rest: ok must hold on
+		// two reads in a row, and the later, whole frame is returned.
 		if ok(s) {
-			return s
+			if held {
+				return s
+			}
+			held = true
+		} else {
+			held = false
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: timed out waiting for %s; screen:\n%s", who, what, s)
