@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"parley/core"
+	"parley/sshui/tui"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -61,7 +62,7 @@ func (c *courier) deliver() {
 	kicks := c.kicks.Load() // the events of these are all drained below
 	select {
 	case <-c.p.outbox.Done():
-		c.p.send(endedMsg(c.p.outbox.Drain()))
+		c.p.send(tui.EndedMsg(c.p.outbox.Drain()))
 		return
 	case <-c.p.ended:
 		return

@@ -55,7 +55,11 @@ func joinLobby(t testing.TB, ts *testServer, names ...string) []*testkit.Term {
 	users := make([]*testkit.Term, len(names))
 	for i, name := range names {
 		users[i] = testkit.Dial(t, ts.addr, name, 100, 30)
-		users[i].WaitFor("#lobby · " + memberCount(i+1) + " ·") // "1 member ·", not "1 members"
+		count := fmt.Sprintf("%d members", i+1)
+		if i == 0 {
+			count = "1 member" // not "1 members"
+		}
+		users[i].WaitFor("#lobby · " + count + " ·")
 	}
 	return users
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"unicode/utf8"
+
+	"parley/sshui/tui"
 )
 
 // Bubble Tea's input parser keeps an unfinished sequence and re-reads it
@@ -20,21 +22,15 @@ import (
 // not keys, even when one is split across reads.
 type inputGuard struct {
 	r        io.Reader
-	probe    *terminalProbe // nil: no questions are asked
-	paste    func(pasteMsg) // nil: pastes are dropped
-	pasteMax int            // the bytes of a paste kept; 0 means none
+	probe    *terminalProbe     // nil: no questions are asked
+	paste    func(tui.PasteMsg) // nil: pastes are dropped
+	pasteMax int                // the bytes of a paste kept; 0 means none
 	buf      [256]byte
 	head     []byte // read from r but not yet returned
 
 	pasting bool   // inside a paste: head goes to pasted
 	pasted  []byte // the paste so far
 	tooLong bool   // the paste outgrew pasteMax; the rest is dropped
-}
-
-// pasteMsg is one bracketed paste, taken out of the keys whole.
-type pasteMsg struct {
-	text    string
-	tooLong bool // longer than the guard keeps: text is empty
 }
 
 var (
@@ -112,7 +108,7 @@ func (g *inputGuard) takePaste() {
 	}
 	g.keep(g.head[:end])
 	g.head = g.head[end+len(pasteEnd):]
-	msg := pasteMsg{text: string(g.pasted), tooLong: g.tooLong}
+	msg := tui.PasteMsg{Text: string(g.pasted), TooLong: g.tooLong}
 	g.pasting, g.pasted, g.tooLong = false, nil, false
 	if g.paste != nil {
 		g.paste(msg)

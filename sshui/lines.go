@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"parley/core"
+	"parley/sshui/tui"
 )
 
 // Line mode serves a session without a PTY (ssh -T, a pipe, a script) or
@@ -31,7 +32,7 @@ type lineOut struct {
 func (o *lineOut) line(text string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	_, _ = io.WriteString(o.w, safeText(text)+o.eol)
+	_, _ = io.WriteString(o.w, tui.SafeText(text)+o.eol)
 }
 
 // echo writes typed input back to a PTY, whose terminal does not.

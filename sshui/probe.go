@@ -164,3 +164,12 @@ func (p *terminalProbe) stop() {
 		p.waiting.Stop()
 	}
 }
+
+// Question is the question the next frame ends with, "" for none (see
+// ask); it lets the screen carry the probe's questions.
+func (p *terminalProbe) Question(now time.Time) string {
+	if p.ask(now) {
+		return askCursor
+	}
+	return ""
+}

@@ -33,6 +33,7 @@ import (
 
 	"parley/core"
 	"parley/internal/logguard"
+	"parley/sshui/tui"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
@@ -199,6 +200,11 @@ func (c Config) withDefaults() Config {
 	def(&c.FPS, d.FPS)
 	def(&c.QuietFPS, d.QuietFPS)
 	return c
+}
+
+// screen is the part of the settings the terminal UI takes.
+func (c Config) screen() tui.Settings {
+	return tui.Settings{MaxInputRunes: c.MaxInputRunes, Scrollback: c.Scrollback, FPS: c.FPS, QuietFPS: c.QuietFPS}
 }
 
 // Server is the SSH front end of one hub.

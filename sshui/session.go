@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"parley/core"
+	"parley/sshui/tui"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/muesli/termenv"
@@ -182,14 +183,16 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	out := &writeWatch{w: ts.sess}
 	probe := s.probeFor(ts, out)
 	defer probe.stop()
-	scr := newScreen(out, probe)
-	defer scr.close()
 	w, h := box.size()
+	term := tui.Terminal{Out: out, Width: w, Height: h, Profile: profileFor(box.term, ts.sess.Environ())}
+	if probe != nil {
+		term.Asker = probe
+	}
 	var p *tea.Program
 	send := func(msg tea.Msg) { p.Send(msg) }
-	m := newModel(cs, s.cfg, stylesFor(profileFor(box.term, ts.sess.Environ())), scr, send, w, h)
+	m := tui.New(cs, s.cfg.screen(), term, send)
 	p = tea.NewProgram(m,
-		tea.WithInput(&inputGuard{r: ts.sess, probe: probe, paste: func(pm pasteMsg) { p.Send(pm) }, pasteMax: s.cfg.MaxInputRunes * utf8.UTFMax}),
+		tea.WithInput(&inputGuard{r: ts.sess, probe: probe, paste: func(pm tui.PasteMsg) { p.Send(pm) }, pasteMax: s.cfg.MaxInputRunes * utf8.UTFMax}),
 		tea.WithoutBracketedPaste(),
 		tea.WithOutput(io.Discard),
 		tea.WithoutRenderer(),
@@ -210,9 +213,9 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	}) {
 		return "connection lost"
 	}
-	s.startCourier(program{outbox: cs.Outbox(), deliver: m.deliver, send: send, ended: ctx.Done()})
+	s.startCourier(program{outbox: cs.Outbox(), deliver: m.Deliver, send: send, ended: ctx.Done()})
 	_, err := p.Run()
-	m.finish()
+	quit, closing := m.Finish()
 	probe.settle(min(s.cfg.AnswerTimeout, settleLimit))
 	box.detach()
 	if lost.Load() {
@@ -221,10 +224,10 @@ func (s *Server) runProgram(ts *termSession, cs *core.Session, box *windowBox) s
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		s.log.Warn("ssh session program failed", "err", err)
 	}
-	if m.quit {
+	if quit {
 		return "quit"
 	}
-	return ts.endedBecause(m.closing)
+	return ts.endedBecause(closing)
 }
 
 // endedBecause says why a session the core or the connection ended did

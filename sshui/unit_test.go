@@ -10,10 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"parley/core"
+	"parley/sshui/tui"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 )
 
@@ -27,8 +25,8 @@ func TestInputGuardMakesShortWholeReads(t *testing.T) {
 		"whole":     strings.NewReader(in),
 		"halfreads": iotest.HalfReader(strings.NewReader(in)),
 	} {
-		var pastes []pasteMsg
-		g := &inputGuard{r: r, pasteMax: 50, paste: func(p pasteMsg) { pastes = append(pastes, p) }}
+		var pastes []tui.PasteMsg
+		g := &inputGuard{r: r, pasteMax: 50, paste: func(p tui.PasteMsg) { pastes = append(pastes, p) }}
 		var out bytes.Buffer
 		buf := make([]byte, 256)
 		for {
@@ -53,46 +51,13 @@ func TestInputGuardMakesShortWholeReads(t *testing.T) {
 		if out.String() != want {
 			t.Fatalf("%s: input changed: got %d bytes, want %d", name, out.Len(), len(want))
 		}
-		if len(pastes) != 2 || pastes[0] != (pasteMsg{text: "pasted end"}) || pastes[1] != (pasteMsg{tooLong: true}) {
+		if len(pastes) != 2 || pastes[0] != (tui.PasteMsg{Text: "pasted end"}) || pastes[1] != (tui.PasteMsg{TooLong: true}) {
 			t.Fatalf("%s: pastes taken out as %+v, want the first whole and the second too long", name, pastes)
 		}
 	}
 }
 
-func TestMentions(t *testing.T) {
-	for _, c := range []struct {
-		text, name string
-		want       bool
-	}{
-		{"hi Alice!", "alice", true},
-		{"@alice look", "alice", true},
-		{"malice aforethought", "alice", false},
-		{"alice_2 is here", "alice", false},
-		{"ask zoë", "zoë", true},
-		{"", "alice", false},
-	} {
-		if got := mentions(c.text, c.name); got != c.want {
-			t.Errorf("mentions(%q, %q) = %v", c.text, c.name, got)
-		}
-	}
-}
-
-func TestWrapWords(t *testing.T) {
-	lines := wrapWords("the quick brown fox jumps over the lazy dog", 10, 20)
-	if lines[0] != "the quick" || len(lines) != 3 {
-		t.Fatalf("got %q", lines)
-	}
-	for _, l := range wrapWords(strings.Repeat("界", 50), 7, 7) {
-		if w := ansi.StringWidth(l); w > 7 || w == 0 {
-			t.Fatalf("line %q is %d cells", l, w)
-		}
-	}
-}
-
-func TestSafeTextAndProfiles(t *testing.T) {
-	if got := safeText("a\x1b[2Jb\u009bc\a\xffd"); strings.ContainsAny(got, "\x1b\a\u009b") || !utf8.ValidString(got) {
-		t.Fatalf("safeText left controls in %q", got)
-	}
+func TestProfilesAndWindows(t *testing.T) {
 	for term, want := range map[string]termenv.Profile{"": termenv.Ascii, "dumb": termenv.Ascii, "xterm-256color": termenv.ANSI256, "linux": termenv.ANSI, "xterm-direct": termenv.TrueColor} {
 		if got := profileFor(term, nil); got != want {
 			t.Errorf("profileFor(%q) = %v, want %v", term, got, want)
@@ -100,28 +65,6 @@ func TestSafeTextAndProfiles(t *testing.T) {
 	}
 	if w, h := clampWindow(20000, 4000, 512, 200); w != 512 || h != 200 {
 		t.Fatalf("clamped to %dx%d", w, h)
-	}
-}
-
-// BenchmarkRenderMessage measures wrapping and styling one message, the
-// work done once per message and width.
-func BenchmarkRenderMessage(b *testing.B) {
-	hub, err := core.NewHub(core.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer hub.Stop()
-	cs, err := hub.Connect(core.ConnectInfo{LoginName: "viewer", Transport: "ssh"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cs.Close("")
-	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(io.Discard, nil), func(tea.Msg) {}, 100, 30)
-	msg := &core.Message{Seq: 1, Time: time.Now(), Kind: core.Text, From: core.Member{ID: 99, Name: "alice"},
-		Text: strings.Repeat("a message of ordinary words, hello viewer, ", 7)}
-	b.ReportAllocs()
-	for b.Loop() {
-		m.renderMessage(msg, 80, false)
 	}
 }
 

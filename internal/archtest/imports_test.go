@@ -50,12 +50,21 @@ func rules(module string) []rule {
 		{module + "/sshui", under("cluster"), "transports never import the cluster: they talk to the core"},
 		{module + "/webrtc-signal", under("cluster"), "transports never import the cluster: they talk to the core"},
 		{module + "/cluster", under("sshui", "webrtc-signal", "admin", "config", "cmd"), "the cluster takes plain settings and serves the core, nothing else"},
+		{module + "/sshui/tui", func(dep string) bool { return dep == module+"/sshui" || sshLibrary(dep) }, "the terminal UI draws a core session on any terminal: it knows nothing of SSH"},
 		{module + "/static", func(string) bool { return true }, "the browser client imports nothing of the project"},
 	}
 }
 
 // natsModules starts the import paths of NATS, which only the cluster uses.
 const natsModules = "github.com/nats-io/"
+
+// sshLibraries start the import paths of the SSH libraries, which only the
+// SSH server uses.
+var sshLibraries = []string{"golang.org/x/crypto/ssh", "github.com/charmbracelet/ssh", "github.com/charmbracelet/wish"}
+
+func sshLibrary(dep string) bool {
+	return slices.ContainsFunc(sshLibraries, func(p string) bool { return dep == p || strings.HasPrefix(dep, p+"/") })
+}
 
 // reach lists every project package pkg depends on, with its tests.
 func (g graph) reach(pkg string) []string {
@@ -162,7 +171,7 @@ func readGraph(t *testing.T, root, module string) graph {
 				return err
 			}
 			own := p == module || strings.HasPrefix(p, module+"/")
-			if (own || strings.HasPrefix(p, natsModules)) && !slices.Contains(into[pkg], p) {
+			if (own || strings.HasPrefix(p, natsModules) || sshLibrary(p)) && !slices.Contains(into[pkg], p) {
 				into[pkg] = append(into[pkg], p)
 			}
 		}
@@ -188,7 +197,7 @@ func TestImportRules(t *testing.T) {
 }
 
 // The checker itself finds a transport reached through another package
-// and through a test file.
+// and through a test file, and an SSH library reached by the terminal UI.
 func TestImportRulesCatchIndirectReach(t *testing.T) {
 	g := graph{
 		code: map[string][]string{
@@ -198,6 +207,7 @@ func TestImportRulesCatchIndirectReach(t *testing.T) {
 			"m/sshui":         {"m/core"},
 			"m/webrtc-signal": {"m/core", "m/static"},
 			"m/static":        {},
+			"m/sshui/tui":     {"github.com/charmbracelet/ssh"},
 		},
 		tests: map[string][]string{"m/webrtc-signal": {"m/e2ehelp"}},
 	}
@@ -207,6 +217,7 @@ func TestImportRulesCatchIndirectReach(t *testing.T) {
 		"m/core reaches m/sshui: the core never imports a transport, the admin side or the configuration",
 		"m/core reaches github.com/nats-io/nats.go: the core never imports the cluster or NATS: a cluster implements the core's Log and Directory",
 		"m/webrtc-signal reaches m/sshui: transports never import each other",
+		"m/sshui/tui reaches github.com/charmbracelet/ssh: the terminal UI draws a core session on any terminal: it knows nothing of SSH",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

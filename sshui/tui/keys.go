@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 // The model's side of keys and typed lines.
 
@@ -14,7 +14,7 @@ import (
 
 // key handles one key press. Keys are told apart by their type, never by
 // their text: typed or pasted words such as "end" or "ctrl+c" are text.
-func (m *model) key(k tea.KeyMsg) tea.Cmd {
+func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	if k.Type != tea.KeyTab {
 		m.comp = nil
 	}
@@ -92,15 +92,15 @@ func (m *model) key(k tea.KeyMsg) tea.Cmd {
 // typeText adds typed text to the line at the cursor. A line that
 // outgrows the limit is refused once: it is cleared and the rest of it,
 // up to Enter, is dropped, so a huge paste costs one notice.
-func (m *model) typeText(text string) {
+func (m *Model) typeText(text string) {
 	if len(m.pending) == 0 {
 		m.lineRunes = utf8.RuneCountInString(m.typed())
 	}
 	add := []rune(text)
-	if m.lineRunes+len(m.pending)+len(add) > m.cfg.MaxInputRunes {
+	if m.lineRunes+len(m.pending)+len(add) > m.set.MaxInputRunes {
 		m.input, m.pending = nil, nil
 		m.dropping = true
-		m.setStatus(fmt.Sprintf("line too long: at most %d characters; it was not sent", m.cfg.MaxInputRunes), true)
+		m.setStatus(fmt.Sprintf("line too long: at most %d characters; it was not sent", m.set.MaxInputRunes), true)
 		return
 	}
 	m.pending = append(m.pending, add...)
@@ -109,10 +109,10 @@ func (m *model) typeText(text string) {
 // paste puts a bracketed paste into the line at the cursor, as text. A
 // paste that would make the line too long, or holds more than one line,
 // is refused whole and the line keeps what was typed.
-func (m *model) paste(p pasteMsg) {
-	text := strings.TrimRight(p.text, "\r\n")
-	if p.tooLong || utf8.RuneCountInString(m.typed())+utf8.RuneCountInString(text) > m.cfg.MaxInputRunes {
-		m.setStatus(fmt.Sprintf("paste not taken: a line holds at most %d characters", m.cfg.MaxInputRunes), true)
+func (m *Model) paste(p PasteMsg) {
+	text := strings.TrimRight(p.Text, "\r\n")
+	if p.TooLong || utf8.RuneCountInString(m.typed())+utf8.RuneCountInString(text) > m.set.MaxInputRunes {
+		m.setStatus(fmt.Sprintf("paste not taken: a line holds at most %d characters", m.set.MaxInputRunes), true)
 		return
 	}
 	if n := strings.Count(lineBreaks.Replace(text), "\n") + 1; n > 1 {
@@ -126,12 +126,12 @@ func (m *model) paste(p pasteMsg) {
 var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // insert puts text into the line at the cursor.
-func (m *model) insert(text string) {
+func (m *Model) insert(text string) {
 	m.pending = append(m.pending, []rune(text)...)
 	m.editor()
 }
 
-func (m *model) toggleHelp() {
+func (m *Model) toggleHelp() {
 	if m.panel != nil && m.panel.title == helpTitle {
 		m.panel = nil
 		return
@@ -139,7 +139,7 @@ func (m *model) toggleHelp() {
 	m.panel = &panel{title: helpTitle, lines: helpLines(m.cs.Commands())}
 }
 
-func (m *model) escape() {
+func (m *Model) escape() {
 	switch {
 	case m.panel != nil:
 		m.panel = nil
@@ -148,7 +148,7 @@ func (m *model) escape() {
 	}
 }
 
-func (m *model) goHome() {
+func (m *Model) goHome() {
 	if m.current != "" {
 		if err := m.cs.Switch(""); err != nil {
 			m.setStatus(err.Error(), true)
@@ -158,7 +158,7 @@ func (m *model) goHome() {
 	m.setViewing("")
 }
 
-func (m *model) switchTo(id string) {
+func (m *Model) switchTo(id string) {
 	if id == m.viewing {
 		return
 	}
@@ -178,7 +178,7 @@ func (m *model) switchTo(id string) {
 
 // cycle moves to the next or previous conversation; home sits between
 // the last and the first.
-func (m *model) cycle(next bool) {
+func (m *Model) cycle(next bool) {
 	ring := append([]string{""}, m.order...)
 	pos := 0
 	for i, id := range ring {
@@ -198,7 +198,7 @@ func (m *model) cycle(next bool) {
 	m.switchTo(target)
 }
 
-func (m *model) page(up bool) {
+func (m *Model) page(up bool) {
 	half := max(1, m.layout().bodyH/2)
 	if m.panel != nil {
 		if up {
@@ -226,7 +226,7 @@ func (m *model) page(up bool) {
 	c.scroll = min(c.scroll, max(0, total-l.bodyH))
 }
 
-func (m *model) moveHome(down bool) {
+func (m *Model) moveHome(down bool) {
 	n := len(m.homeItems())
 	if n == 0 {
 		return
@@ -238,7 +238,7 @@ func (m *model) moveHome(down bool) {
 	}
 }
 
-func (m *model) browseHistory(up bool) {
+func (m *Model) browseHistory(up bool) {
 	if len(m.history) == 0 {
 		return
 	}
@@ -261,7 +261,7 @@ func (m *model) browseHistory(up bool) {
 
 // submit sends the typed line to the core. A refused line stays in the
 // input with the reason on the status line, so nothing typed is lost.
-func (m *model) submit() {
+func (m *Model) submit() {
 	line := m.typed()
 	if strings.TrimSpace(line) == "" {
 		if m.viewing == "" {
@@ -320,7 +320,7 @@ func (m *model) submit() {
 }
 
 // remember adds a sent line to the input history.
-func (m *model) remember(line string) {
+func (m *Model) remember(line string) {
 	if n := len(m.history); n == 0 || m.history[n-1] != line {
 		m.history = append(m.history, line)
 		if len(m.history) > historyLimit {
@@ -342,7 +342,7 @@ func bellCommand(line string) (arg string, ok bool) {
 	return arg, true
 }
 
-func (m *model) setBell(arg string) {
+func (m *Model) setBell(arg string) {
 	switch arg {
 	case "on":
 		m.bell = true
@@ -366,7 +366,7 @@ type homeItem struct {
 	conv string
 }
 
-func (m *model) homeItems() []homeItem {
+func (m *Model) homeItems() []homeItem {
 	items := make([]homeItem, 0, len(m.rooms)+len(m.order))
 	for i := range m.rooms {
 		items = append(items, homeItem{room: &m.rooms[i]})
@@ -377,7 +377,7 @@ func (m *model) homeItems() []homeItem {
 	return items
 }
 
-func (m *model) openHomeItem() {
+func (m *Model) openHomeItem() {
 	items := m.homeItems()
 	if m.homeSel >= len(items) {
 		return

@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 import (
 	"hash/fnv"
@@ -91,10 +91,10 @@ func (st *styles) nameStyle(name string) lipgloss.Style {
 	return st.names[h.Sum32()%uint32(len(st.names))]
 }
 
-// safeText replaces anything a terminal would interpret. The core
+// SafeText replaces anything a terminal would interpret. The core
 // already refuses such text; this keeps the rule local to the one place
 // that writes to terminals, so only our own styles emit escapes.
-func safeText(s string) string {
+func SafeText(s string) string {
 	clean := utf8.ValidString(s)
 	for _, r := range s {
 		if isUnsafeRune(r) {

@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 import (
 	"sync"
@@ -39,12 +39,9 @@ type panel struct {
 // eventsMsg carries one burst of events from the session's outbox.
 type eventsMsg []core.Event
 
-// endedMsg carries the last events of a session the core has closed.
-type endedMsg []core.Event
-
 const historyLimit = 100
 
-type model struct {
+type Model struct {
 	// mu lets the program's Update (keys, sizes, due frames) and the
 	// session's courier (hub events) take turns with the model.
 	mu   sync.Mutex
@@ -52,7 +49,7 @@ type model struct {
 	done bool          // the program has ended: nothing more is drawn
 
 	cs  *core.Session
-	cfg Config
+	set Settings
 	st  *styles
 	scr *screen
 
@@ -117,21 +114,6 @@ type model struct {
 
 }
 
-// newModel builds the model of one session; send reaches its program.
-func newModel(cs *core.Session, cfg Config, st *styles, scr *screen, send func(tea.Msg), w, h int) *model {
-	m := &model{
-		cs: cs, cfg: cfg, st: st, scr: scr, send: send,
-		frameGap: time.Second / time.Duration(cfg.FPS),
-		quietGap: time.Second / time.Duration(cfg.QuietFPS),
-		name:     cs.Name(), code: cs.Code(), welcome: cs.Welcome(),
-		convs: map[string]*convState{},
-		bell:  true,
-	}
-	m.resize(w, h)
-	m.rooms = cs.Rooms()
-	return m
-}
-
 const inputPrompt = "> "
 
 // newInput makes the editor of the input line, w cells wide after the
@@ -160,7 +142,7 @@ func newInput(st *styles, w int) *textinput.Model {
 // the text typed since it was last used put in. An editor is 5 KiB
 // (mostly its eight styles) and most sessions are not typing, so an
 // empty line has none (see dropEmptyInput).
-func (m *model) editor() *textinput.Model {
+func (m *Model) editor() *textinput.Model {
 	if m.input == nil {
 		m.input = newInput(m.st, m.inputWidth())
 	}
@@ -176,31 +158,31 @@ func (m *model) editor() *textinput.Model {
 
 // dropEmptyInput lets the editor of an empty line go: a new one shows
 // and behaves the same.
-func (m *model) dropEmptyInput() {
+func (m *Model) dropEmptyInput() {
 	if m.input != nil && len(m.pending) == 0 && m.input.Position() == 0 && m.input.Value() == "" {
 		m.input = nil
 	}
 }
 
 // typed is the line typed so far.
-func (m *model) typed() string {
+func (m *Model) typed() string {
 	if m.input == nil && len(m.pending) == 0 {
 		return ""
 	}
 	return m.editor().Value()
 }
 
-func (m *model) inputWidth() int { return max(1, m.w-len(inputPrompt)-1) }
+func (m *Model) inputWidth() int { return max(1, m.w-len(inputPrompt)-1) }
 
 // inputView draws the input line; an empty one through a new editor.
-func (m *model) inputView() string {
+func (m *Model) inputView() string {
 	if m.input == nil && len(m.pending) == 0 {
 		return newInput(m.st, m.inputWidth()).View()
 	}
 	return m.editor().View()
 }
 
-func (m *model) Init() tea.Cmd {
+func (m *Model) Init() tea.Cmd {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.scr.draw(m.frame())
@@ -208,11 +190,11 @@ func (m *model) Init() tea.Cmd {
 	return nil
 }
 
-// deliver folds a burst of hub events in and draws, on the session's
+// Deliver folds a burst of hub events in and draws, on the session's
 // courier. This is the path of every message to every member, so it
 // skips Bubble Tea's message loop: one goroutine runs per burst instead
 // of three waking (a pump, the program's loop and its command loop).
-func (m *model) deliver(evs []core.Event) {
+func (m *Model) Deliver(evs []core.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.done || m.quit {
@@ -222,11 +204,15 @@ func (m *model) deliver(evs []core.Event) {
 	m.redraw(eventsMsg(evs))
 }
 
-// finish stops deliveries once the program has ended.
-func (m *model) finish() {
+// Finish stops deliveries once the program has ended, leaves the
+// screen, and says whether the user quit and, if the core ended the
+// session, why.
+func (m *Model) Finish() (quit bool, closing string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.done = true
+	m.scr.close()
+	return m.quit, m.closing
 }
 
 // frameMsg says a postponed frame may be due.
@@ -237,7 +223,7 @@ type frameMsg struct{}
 // crowd arriving in a big room changes every member's screen with each
 // arrival; such quiet changes wait the longer quietGap, so a thousand
 // screens are not redrawn for every one of them.
-func (m *model) redraw(msg tea.Msg) {
+func (m *Model) redraw(msg tea.Msg) {
 	now := time.Now()
 	if _, ok := msg.(frameMsg); ok {
 		if m.frameDue.IsZero() || now.Before(m.frameDue) {
@@ -279,12 +265,12 @@ func quiet(msg tea.Msg) bool {
 }
 
 // Update takes the program's messages: keys, sizes, due frames and the
-// session's end; hub events come through deliver.
-func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+// session's end; hub events come through Deliver.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cmd := m.update(msg)
-	if _, ok := msg.(endedMsg); ok {
+	if _, ok := msg.(EndedMsg); ok {
 		m.scr.draw(m.frame()) // the last word, before the program quits
 		return m, cmd
 	}
@@ -294,7 +280,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-func (m *model) update(msg tea.Msg) tea.Cmd {
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
@@ -307,7 +293,7 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 			m.homeSel = min(m.homeSel, max(0, len(m.homeItems())-1))
 		}
 		return nil
-	case endedMsg:
+	case EndedMsg:
 		for _, ev := range msg {
 			m.apply(ev)
 		}
@@ -317,7 +303,7 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		cmd := m.key(msg)
 		m.dropEmptyInput()
 		return cmd
-	case pasteMsg:
+	case PasteMsg:
 		m.inputLine.reset()
 		m.comp = nil
 		m.paste(msg)
@@ -326,7 +312,7 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (m *model) resize(w, h int) {
+func (m *Model) resize(w, h int) {
 	m.w, m.h = w, h
 	if m.input != nil {
 		m.input.Width = m.inputWidth()
@@ -338,6 +324,6 @@ func (m *model) resize(w, h int) {
 	m.memCol.reset()
 }
 
-func (m *model) setStatus(text string, isErr bool) {
-	m.status, m.statusErr = safeText(text), isErr
+func (m *Model) setStatus(text string, isErr bool) {
+	m.status, m.statusErr = SafeText(text), isErr
 }

@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 import (
 	"io"
@@ -45,8 +45,8 @@ var frameRows = sync.Pool{New: func() any { return new(frameBuf) }}
 // A frame is written at once, in writes of at most maxWrite bytes.
 type screen struct {
 	out   io.Writer
-	probe *terminalProbe // nil: never asks the terminal anything
-	shown frame          // rows nil until the first frame
+	asker Asker // nil: never asks the terminal anything
+	shown frame // rows nil until the first frame
 	bell  bool
 	err   error     // the first failed write; nothing is written after it
 	front *frameBuf // the buffer holding the shown rows, if any
@@ -56,7 +56,7 @@ type screen struct {
 func (s *screen) back() *frameBuf { return frameRows.Get().(*frameBuf) }
 
 // Entering the screen also turns on bracketed paste, so that a paste
-// arrives marked as one and is never taken for keys (see inputGuard).
+// arrives marked as one and is never taken for keys (see PasteMsg).
 const (
 	enterScreen = "\x1b[?1049h\x1b[?25l\x1b[?2004h"
 	leaveScreen = "\x1b[?2004l\x1b[?1049l\x1b[?25h"
@@ -70,8 +70,8 @@ const (
 // message, the frame that matters for speed, is a fraction of it.
 const maxWrite = 1024
 
-func newScreen(out io.Writer, probe *terminalProbe) *screen {
-	return &screen{out: out, probe: probe}
+func newScreen(out io.Writer, asker Asker) *screen {
+	return &screen{out: out, asker: asker}
 }
 
 // frameBufs lends the bytes of a frame while it is written, so idle
@@ -117,8 +117,8 @@ func (s *screen) draw(f frame) {
 		b = append(b, '\a')
 		s.bell = false
 	}
-	if s.probe.ask(time.Now()) {
-		b = append(b, askCursor...)
+	if s.asker != nil {
+		b = append(b, s.asker.Question(time.Now())...)
 	}
 	s.shown.top, s.shown.bottom, s.shown.scrollSeg = f.top, f.bottom, f.scrollSeg
 	s.err = s.write(b)

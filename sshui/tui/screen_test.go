@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ func trimRows(s string) string {
 }
 
 // testModel is a model of one viewer in #lobby at w×h, drawing into out.
-func testModel(t testing.TB, w, h int, out *bytes.Buffer) (*model, *core.Hub) {
+func testModel(t testing.TB, w, h int, out *bytes.Buffer) (*Model, *core.Hub) {
 	t.Helper()
 	cfg := core.DefaultConfig()
 	cfg.Limits.RateBurst, cfg.Limits.RatePerSec = 1<<20, 1<<20
@@ -97,7 +97,7 @@ func testModel(t testing.TB, w, h int, out *bytes.Buffer) (*model, *core.Hub) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close("") })
-	m := newModel(cs, Config{}.withDefaults(), stylesFor(termenv.ANSI256), newScreen(out, nil), func(tea.Msg) {}, w, h)
+	m := New(cs, testSettings, Terminal{Out: out, Width: w, Height: h, Profile: termenv.ANSI256}, func(tea.Msg) {})
 	for _, ev := range cs.Outbox().Drain() {
 		m.apply(ev)
 	}
@@ -171,7 +171,7 @@ func TestScreenShowsEveryFrameExactly(t *testing.T) {
 // mention the viewer, reading history, resizes and the members panel.
 func TestMovedChatColumnIsTheLaidOutOne(t *testing.T) {
 	m, _ := testModel(t, 80, 24, &bytes.Buffer{})
-	m.cfg.Scrollback = 12
+	m.set.Scrollback = 12
 	seq := 0
 	say := func(n int, text string) {
 		var evs []core.Event

@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 import (
 	"fmt"
@@ -19,7 +19,7 @@ type completion struct {
 // complete completes the word before the end of the input: a command
 // when it is the first word and starts with / or :, a room when it
 // starts with #, else a name from the conversation on screen.
-func (m *model) complete() {
+func (m *Model) complete() {
 	if m.comp != nil && len(m.comp.cands) > 1 {
 		m.comp.idx = (m.comp.idx + 1) % len(m.comp.cands)
 		in := m.editor()
@@ -71,7 +71,7 @@ func commandCandidates(cmds []core.Command, word string) []string {
 
 // nameCandidates lists the names in the conversation on screen that
 // start with word (an "@" is kept).
-func (m *model) nameCandidates(word string) []string {
+func (m *Model) nameCandidates(word string) []string {
 	at := strings.HasPrefix(word, "@")
 	prefix := strings.ToLower(strings.TrimPrefix(word, "@"))
 	var names []string
@@ -95,7 +95,7 @@ func (m *model) nameCandidates(word string) []string {
 
 // roomCandidates lists the listed rooms and the user's own that start
 // with word, a "#" and the start of a name.
-func (m *model) roomCandidates(word string) []string {
+func (m *Model) roomCandidates(word string) []string {
 	prefix := strings.ToLower(word)
 	seen := map[string]bool{}
 	var out []string

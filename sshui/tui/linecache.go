@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 import (
 	"sync"

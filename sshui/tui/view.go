@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ type layout struct {
 	sideW, chatW, memW, bodyH int
 }
 
-func (m *model) layout() layout {
+func (m *Model) layout() layout {
 	l := layout{bodyH: max(1, m.h-3)} // header, status and input lines
 	w := m.w
 	if w >= 70 {
@@ -40,11 +40,11 @@ func (m *model) layout() layout {
 // View is not used to draw: the program runs without Bubble Tea's
 // renderer, which repaints on a timer, and the model writes its own frames
 // through a screen right after the updates that change them.
-func (m *model) View() string { return "" }
+func (m *Model) View() string { return "" }
 
 // frame lays the whole screen out as rows of segments: the header, then
 // the sidebar, chat and members columns, then the status and input lines.
-func (m *model) frame() frame {
+func (m *Model) frame() frame {
 	f := frame{w: m.w, h: m.h}
 	if m.w < minWidth || m.h < minHeight {
 		small := m.tooSmall()
@@ -124,7 +124,7 @@ type sideEntry struct {
 }
 
 // sideColumn is the sidebar, one line per body row.
-func (m *model) sideColumn(l layout) []string {
+func (m *Model) sideColumn(l layout) []string {
 	key := m.sideKey[:0]
 	for _, id := range m.order {
 		c := m.convs[id]
@@ -141,7 +141,7 @@ func (m *model) sideColumn(l layout) []string {
 }
 
 // memberColumn is the members panel, one line per body row.
-func (m *model) memberColumn(l layout) []string {
+func (m *Model) memberColumn(l layout) []string {
 	key := membersKey{m.membersGen, m.name}
 	return m.memCol.get(key, func() []string {
 		return column(m.memberLines(l.memW, l.bodyH), l.memW, l.bodyH)
@@ -194,7 +194,7 @@ func fit(s string, w int) string {
 
 // tooSmall is the notice shown instead of the screen, wrapped so that
 // however narrow the terminal, the size needed stays whole.
-func (m *model) tooSmall() []string {
+func (m *Model) tooSmall() []string {
 	text := fmt.Sprintf("Terminal too small: %d×%d. Parley needs at least %d×%d.", m.w, m.h, minWidth, minHeight)
 	return strings.Split(ansi.Wrap(text, max(m.w, 1), ""), "\n")
 }
@@ -207,7 +207,7 @@ type headerKey struct {
 	viewing, ended    bool
 }
 
-func (m *model) headerLine() string {
+func (m *Model) headerLine() string {
 	key := headerKey{name: m.name}
 	if c := m.convs[m.viewing]; c != nil {
 		key = headerKey{m.name, convTitle(c), c.desc, c.kind, c.count, true, c.ended != ""}
@@ -228,7 +228,7 @@ func (m *model) headerLine() string {
 				where += " · private chat"
 			}
 		}
-		text := fmt.Sprintf(" %s · code %s │ %s ", safeText(m.name), m.code, safeText(where))
+		text := fmt.Sprintf(" %s · code %s │ %s ", SafeText(m.name), m.code, SafeText(where))
 		return fit(m.st.brand.Render(" Parley ")+m.st.header.Render(text), m.w)
 	})
 }
@@ -262,7 +262,7 @@ type (
 )
 
 // statusLine is the line above the input: an error or notice, else a hint.
-func (m *model) statusLine() string {
+func (m *Model) statusLine() string {
 	reading := false
 	if c := m.convs[m.viewing]; c != nil && c.scroll > 0 && m.panel == nil {
 		reading = true
@@ -284,7 +284,7 @@ func (m *model) statusLine() string {
 	})
 }
 
-func (m *model) sidebarLines(w, h int) []string {
+func (m *Model) sidebarLines(w, h int) []string {
 	lines := make([]string, 0, h)
 	lines = append(lines, m.st.dim.Render("Conversations"))
 	for i, id := range m.order {
@@ -306,7 +306,7 @@ func (m *model) sidebarLines(w, h int) []string {
 			mark += fmt.Sprintf("(%d)", c.unread)
 		}
 		room := w - ansi.StringWidth(mark) - 1
-		label = ansi.Truncate(safeText(label), max(1, room), "…")
+		label = ansi.Truncate(SafeText(label), max(1, room), "…")
 		line := label + strings.Repeat(" ", max(1, w-ansi.StringWidth(label)-ansi.StringWidth(mark))) + mark
 		switch {
 		case id == m.viewing:
@@ -324,7 +324,7 @@ func (m *model) sidebarLines(w, h int) []string {
 	return lines
 }
 
-func (m *model) memberLines(w, h int) []string {
+func (m *Model) memberLines(w, h int) []string {
 	lines := []string{m.st.dim.Render(fmt.Sprintf("Members (%d)", len(m.members)))}
 	for _, mem := range m.members {
 		if len(lines) >= h {
@@ -342,14 +342,14 @@ func (m *model) memberLines(w, h int) []string {
 		if len(suffix) >= w {
 			suffix = ""
 		}
-		name := ansi.Truncate(safeText(mem.Name), w-len(suffix), "…")
+		name := ansi.Truncate(SafeText(mem.Name), w-len(suffix), "…")
 		lines = append(lines, m.st.nameStyle(mem.Name).Render(name)+m.st.dim.Render(suffix))
 	}
 	return lines
 }
 
 // mainLines is the middle column, each line exactly w cells wide.
-func (m *model) mainLines(w, h int) []string {
+func (m *Model) mainLines(w, h int) []string {
 	var lines []string
 	switch c := m.convs[m.viewing]; {
 	case m.panel != nil:
@@ -368,7 +368,7 @@ func (m *model) mainLines(w, h int) []string {
 // chatLines shows the bottom of a conversation, c.scroll lines up. Only
 // the messages on screen are looked at, and each is wrapped once per width.
 // The lines are in a buffer reused by the next frame.
-func (m *model) chatLines(c *convState, w, h int) []string {
+func (m *Model) chatLines(c *convState, w, h int) []string {
 	if out, ok := m.chatMoved(c, w, h); ok {
 		return out
 	}
@@ -391,7 +391,7 @@ func (m *model) chatLines(c *convState, w, h int) []string {
 	}
 	m.chatShown = chatShown{}
 	if c.ended != "" {
-		out[0] = m.st.errorLine.Render(fit("This chat has ended ("+safeText(c.ended)+"). Esc for home.", w))
+		out[0] = m.st.errorLine.Render(fit("This chat has ended ("+SafeText(c.ended)+"). Esc for home.", w))
 	}
 	if c.scroll > 0 {
 		out[h-1] = m.st.selected.Render(fit(fmt.Sprintf("── %d lines below · PgDn ──", c.scroll), w))
@@ -414,7 +414,7 @@ type chatShown struct {
 // chatMoved is the chat column when messages only came at the bottom of
 // the one chatBuf shows: its lines move up by the new lines, and only the
 // new messages are looked up. In a busy room that is every frame.
-func (m *model) chatMoved(c *convState, w, h int) ([]string, bool) {
+func (m *Model) chatMoved(c *convState, w, h int) ([]string, bool) {
 	was := m.chatShown
 	if was.c != c || was.w != w || was.h != h || c.ended != "" || c.scroll > 0 ||
 		len(m.chatBuf) != h || was.n > len(c.log) || c.log[was.n-1] != was.last {
@@ -438,14 +438,14 @@ func (m *model) chatMoved(c *convState, w, h int) ([]string, bool) {
 // renderedAt returns message i of c rendered for width w. The lines come
 // from the cache shared by all sessions, so a message that reaches a
 // thousand screens of one width is wrapped and styled once.
-func (m *model) renderedAt(c *convState, i, w int) []string {
+func (m *Model) renderedAt(c *convState, i, w int) []string {
 	msg := c.log[i]
 	k := lineKey{msg: msg, width: w, profile: m.st.profile, mention: slices.Contains(c.callsMe, msg)}
 	return sharedLines.get(k, func() []string { return m.renderMessage(msg, w, k.mention) })
 }
 
 // mentioned says whether msg calls this viewer by name.
-func (m *model) mentioned(msg *core.Message) bool {
+func (m *Model) mentioned(msg *core.Message) bool {
 	return msg.Kind != core.System && msg.From.ID != m.cs.ID() && mentions(msg.Text, m.name)
 }
 
@@ -453,11 +453,11 @@ func (m *model) mentioned(msg *core.Message) bool {
 // hanging indent:
 // time, coloured name, then the text; system notices are dimmed and
 // mentions of the viewer highlighted.
-func (m *model) renderMessage(msg *core.Message, w int, mention bool) []string {
+func (m *Model) renderMessage(msg *core.Message, w int, mention bool) []string {
 	stamp := m.st.time.Render(msg.Time.Format("15:04")) + " "
 	const stampW = 6
-	text := safeText(msg.Text)
-	name := safeText(msg.From.Author())
+	text := SafeText(msg.Text)
+	name := SafeText(msg.From.Author())
 	body := m.st.plain
 	var prefix string
 	prefixW := stampW
@@ -554,10 +554,10 @@ func wrapWords(text string, first, rest int) []string {
 	return lines
 }
 
-func (m *model) homeLines(w, h int) []string {
+func (m *Model) homeLines(w, h int) []string {
 	var lines []string
 	for _, l := range strings.Split(m.welcome, "\n") {
-		lines = append(lines, wrapWords(safeText(l), w, w)...)
+		lines = append(lines, wrapWords(SafeText(l), w, w)...)
 	}
 	lines = append(lines, "")
 	lines = append(lines, wrapWords(fmt.Sprintf("Your code is %s. Share it: whoever types /join %s opens a private chat with you.", m.code, m.code), w, w)...)
@@ -571,12 +571,12 @@ func (m *model) homeLines(w, h int) []string {
 		if r.MaxMembers > 0 {
 			count += fmt.Sprintf("/%d", r.MaxMembers)
 		}
-		line := fmt.Sprintf("%-16s %6s", safeText(r.Name), count)
+		line := fmt.Sprintf("%-16s %6s", SafeText(r.Name), count)
 		if r.Locked {
 			line += " [password]"
 		}
 		if r.Description != "" {
-			line += "  " + safeText(r.Description)
+			line += "  " + SafeText(r.Description)
 		}
 		lines = append(lines, m.homeItemLine(idx, line, w))
 	}
@@ -589,7 +589,7 @@ func (m *model) homeLines(w, h int) []string {
 	}
 	for ; idx < len(items); idx++ {
 		c := m.convs[items[idx].conv]
-		line := safeText(convTitle(c))
+		line := SafeText(convTitle(c))
 		switch {
 		case c.ended != "":
 			line += "  (ended)"
@@ -619,19 +619,19 @@ func (m *model) homeLines(w, h int) []string {
 // homeMark points at the chosen item, visible in any colour profile.
 const homeMark = "▸ "
 
-func (m *model) homeItemLine(idx int, line string, w int) string {
+func (m *Model) homeItemLine(idx int, line string, w int) string {
 	if idx == m.homeSel {
 		return m.st.selected.Render(fit(homeMark+line, w))
 	}
 	return "  " + line
 }
 
-func (m *model) panelLines(w, h int) []string {
+func (m *Model) panelLines(w, h int) []string {
 	p := m.panel
-	lines := []string{m.st.title.Render(safeText(p.title)) + m.st.dim.Render("  · Esc closes · PgUp/PgDn scroll")}
+	lines := []string{m.st.title.Render(SafeText(p.title)) + m.st.dim.Render("  · Esc closes · PgUp/PgDn scroll")}
 	var body []string
 	for _, l := range p.lines {
-		body = append(body, hangingWrap(safeText(l), w)...)
+		body = append(body, hangingWrap(SafeText(l), w)...)
 	}
 	start := min(p.scroll, max(0, len(body)-1))
 	for _, l := range body[start:] {

@@ -1,4 +1,4 @@
-package sshui
+package tui
 
 // The model's side of hub events: what each one changes on screen.
 
@@ -11,7 +11,7 @@ import (
 )
 
 // apply folds one core event into the screen state.
-func (m *model) apply(ev core.Event) {
+func (m *Model) apply(ev core.Event) {
 	switch ev.Kind {
 	case core.EventMessage:
 		m.addMessage(ev.Conv, ev.Msg)
@@ -70,7 +70,7 @@ func (m *model) apply(ev core.Event) {
 // invited takes the user into the private chat id that name opened with
 // them, ready to answer, unless they are typing: then they stay, told
 // which key takes them there. Either way the key back is one press.
-func (m *model) invited(id, name string) {
+func (m *Model) invited(id, name string) {
 	if m.bell {
 		m.scr.ring()
 	}
@@ -89,7 +89,7 @@ func (m *model) invited(id, name string) {
 }
 
 // keyTo names the key that shows conversation id ("" is home).
-func (m *model) keyTo(id string) string {
+func (m *Model) keyTo(id string) string {
 	if id == "" {
 		return "Esc"
 	}
@@ -101,7 +101,7 @@ func (m *model) keyTo(id string) string {
 	return "Ctrl-N"
 }
 
-func (m *model) newConvState(v *core.ConvView) *convState {
+func (m *Model) newConvState(v *core.ConvView) *convState {
 	c := &convState{id: v.ID, kind: v.Kind, title: v.Title, desc: v.Description, partner: v.Partner, count: v.MemberCount}
 	c.log = append([]*core.Message(nil), v.History...)
 	m.trim(c)
@@ -109,7 +109,7 @@ func (m *model) newConvState(v *core.ConvView) *convState {
 	return c
 }
 
-func (m *model) openConv(v *core.ConvView) {
+func (m *Model) openConv(v *core.ConvView) {
 	if v == nil {
 		return
 	}
@@ -132,7 +132,7 @@ func (m *model) openConv(v *core.ConvView) {
 
 // closeConv removes a conversation, except a private chat the other side
 // ended: that one stays on screen, marked, until the user moves on.
-func (m *model) closeConv(id, why string, byYou bool) {
+func (m *Model) closeConv(id, why string, byYou bool) {
 	c := m.convs[id]
 	if c == nil {
 		return
@@ -152,7 +152,7 @@ func (m *model) closeConv(id, why string, byYou bool) {
 	m.addMessage(id, &core.Message{Conv: id, Time: time.Now(), Kind: core.System, Text: "chat ended: " + why})
 }
 
-func (m *model) dropConv(id string) {
+func (m *Model) dropConv(id string) {
 	delete(m.convs, id)
 	for i, x := range m.order {
 		if x == id {
@@ -167,7 +167,7 @@ func (m *model) dropConv(id string) {
 
 // setViewing puts conversation id on screen; an ended chat being left
 // behind is forgotten.
-func (m *model) setViewing(id string) {
+func (m *Model) setViewing(id string) {
 	if old := m.convs[m.viewing]; old != nil && old.ended != "" && m.viewing != id {
 		prev := m.viewing
 		m.viewing = id
@@ -187,7 +187,7 @@ func (m *model) setViewing(id string) {
 	m.refreshMembers(id)
 }
 
-func (m *model) addMessage(id string, msg *core.Message) {
+func (m *Model) addMessage(id string, msg *core.Message) {
 	c := m.convs[id]
 	if c == nil || msg == nil {
 		return
@@ -218,8 +218,8 @@ func (m *model) addMessage(id string, msg *core.Message) {
 // trim keeps a conversation's log within the scrollback limit. It lets
 // the log run a quarter over before cutting, so a busy room copies its
 // log once in a while rather than on every message.
-func (m *model) trim(c *convState) {
-	keep := m.cfg.Scrollback
+func (m *Model) trim(c *convState) {
+	keep := m.set.Scrollback
 	if len(c.log) > keep+keep/4 {
 		c.log = append([]*core.Message(nil), c.log[len(c.log)-keep:]...)
 		m.findMentions(c)
@@ -228,7 +228,7 @@ func (m *model) trim(c *convState) {
 
 // findMentions lists the messages of c that mention the viewer, once per
 // message rather than once per frame.
-func (m *model) findMentions(c *convState) {
+func (m *Model) findMentions(c *convState) {
 	m.chatShown = chatShown{} // the log, or what mentions the viewer, was remade
 	c.callsMe = nil
 	for _, msg := range c.log {
@@ -238,7 +238,7 @@ func (m *model) findMentions(c *convState) {
 	}
 }
 
-func (m *model) refreshMembers(id string) {
+func (m *Model) refreshMembers(id string) {
 	if m.showMembers && id != "" && id == m.viewing {
 		m.members = m.cs.Members(id)
 		m.membersGen++
@@ -246,7 +246,7 @@ func (m *model) refreshMembers(id string) {
 }
 
 // resync rebuilds every conversation from the core after missed events.
-func (m *model) resync() {
+func (m *Model) resync() {
 	snap := m.cs.Snapshot()
 	cur := snap.Current
 	convs := map[string]*convState{}
