@@ -72,13 +72,25 @@ func (h *Hub) Inform(id uint64, title string, lines []string) bool {
 	return true
 }
 
-// Video starts a video call with the partner of the private chat conv.
-func (s *Session) Video(conv string) error {
+// Video starts a video call with the partner of the private chat id.
+func (s *Session) Video(id string) error {
+	s.h.mu.Lock()
+	return s.videoUnlocking(s.h.convs[id])
+}
+
+// cmdVideo starts a video call in the current conversation.
+func (s *Session) cmdVideo(string) error {
+	s.h.mu.Lock()
+	return s.videoUnlocking(s.u.current)
+}
+
+// videoUnlocking checks c with the hub's lock held, releases it, and asks
+// the call service, which must never be called under the lock, to start
+// the call.
+func (s *Session) videoUnlocking(c *conv) error {
 	h := s.h
-	h.mu.Lock()
 	calls := h.calls
-	c := h.convs[conv]
-	if conv == "" || c == nil || !c.has(s.u) || c.kind != Private {
+	if c == nil || !c.has(s.u) || c.kind != Private {
 		h.unlock()
 		return errors.New("video calls are 1:1: open a private chat first (/join CODE or /dm NAME)")
 	}
@@ -91,12 +103,10 @@ func (s *Session) Video(conv string) error {
 		h.unlock()
 		return errors.New("no one else is in this chat")
 	}
-	from, to := s.u.member(), p.member()
+	conv, from, to := c.id, s.u.member(), p.member()
 	h.unlock()
 	return calls.Start(conv, from, to)
 }
-
-func (s *Session) cmdVideo(string) error { return s.Video(s.currentID()) }
 
 // CallNote posts a system line in the private chat conv about one of its
 // calls ("missed call from alice"), so both sides find it there later.

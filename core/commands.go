@@ -648,16 +648,23 @@ func (s *Session) cmdRooms(string) error {
 	return nil
 }
 
-func (s *Session) cmdLeave(string) error { return s.Leave(s.currentID()) }
+// cmdLeave leaves the current conversation.
+func (s *Session) cmdLeave(string) error {
+	s.h.mu.Lock()
+	defer s.h.unlock()
+	return s.leaveLocked(s.u.current)
+}
 
 // Leave leaves conversation id; the others are told.
 func (s *Session) Leave(id string) error {
-	h := s.h
-	h.mu.Lock()
-	defer h.unlock()
-	u := s.u
-	c := h.convs[id]
-	if id == "" || c == nil || !c.has(u) {
+	s.h.mu.Lock()
+	defer s.h.unlock()
+	return s.leaveLocked(s.h.convs[id])
+}
+
+func (s *Session) leaveLocked(c *conv) error {
+	h, u := s.h, s.u
+	if c == nil || !c.has(u) {
 		return errors.New("you are not in a conversation")
 	}
 	if err := h.chargeLocked(u, actLeave); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,14 +27,17 @@ type Hub struct {
 	// messageChars is cfg.Limits.MessageChars, for cleaning a line
 	// before the lock is taken to decide it.
 	messageChars atomic.Int64
-	users        map[uint64]*user
-	byCode       map[string]*user
-	byName       map[string]*user       // by NameKey
-	looks        map[string][]*user     // by lookAlikeKey, for names that resemble each other
-	reserved     map[string]reservation // by NameKey
-	convs        map[string]*conv
-	ipCodes      map[string]*window // wrong codes and passwords per IP, and other per-IP counters by kind
-	guesses      window             // wrong codes and passwords from everyone
+	// operators is cfg.Operators, for checking a command's permission
+	// before the lock is taken to run it.
+	operators atomic.Pointer[[]string]
+	users     map[uint64]*user
+	byCode    map[string]*user
+	byName    map[string]*user       // by NameKey
+	looks     map[string][]*user     // by lookAlikeKey, for names that resemble each other
+	reserved  map[string]reservation // by NameKey
+	convs     map[string]*conv
+	ipCodes   map[string]*window // wrong codes and passwords per IP, and other per-IP counters by kind
+	guesses   window             // wrong codes and passwords from everyone
 	// passwords bounds the bcrypt work of the whole server.
 	passwords    *passwordGate
 	passwordCost int // bcrypt cost of new room passwords
@@ -164,6 +168,8 @@ func (h *Hub) applyConfigLocked(cfg Config) {
 	}
 	h.cfg = cfg
 	h.messageChars.Store(int64(cfg.Limits.MessageChars))
+	ops := slices.Clone(cfg.Operators)
+	h.operators.Store(&ops)
 	h.exempt, _ = parseIPSet(cfg.Limits.ExemptIPs)
 	h.reserved = reservations(cfg.Reserved)
 	keep := map[string]bool{}
@@ -939,7 +945,7 @@ func (s *Session) Input(line string) error {
 		return err
 	}
 	if cmd != nil {
-		if cmd.Operator && !s.Operator() {
+		if cmd.Operator && !s.h.isOperator(s.u.fingerprint) {
 			return fmt.Errorf("only operators can use /%s", cmd.Name)
 		}
 		if args == "" && cmd.needsArgs() {
@@ -951,13 +957,4 @@ func (s *Session) Input(line string) error {
 		line = line[1:]
 	}
 	return s.post(Text, line, "", true)
-}
-
-func (s *Session) currentID() string {
-	s.h.mu.Lock()
-	defer s.h.unlock()
-	if s.u.current == nil {
-		return ""
-	}
-	return s.u.current.id
 }

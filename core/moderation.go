@@ -31,18 +31,15 @@ func operatorCommands() []*Command {
 	}
 }
 
-// isOperatorLocked: operators are the users whose authenticated SSH key
-// is listed in the config. Keyless and browser users never are.
-func (h *Hub) isOperatorLocked(u *user) bool {
-	return u.fingerprint != "" && slices.Contains(h.cfg.Operators, u.fingerprint)
+// isOperator: operators are the users whose authenticated SSH key
+// (fingerprint) is listed in the config. Keyless and browser users never
+// are. It needs no lock.
+func (h *Hub) isOperator(fingerprint string) bool {
+	return fingerprint != "" && slices.Contains(*h.operators.Load(), fingerprint)
 }
 
 // Operator reports whether the user may use the operator commands.
-func (s *Session) Operator() bool {
-	s.h.mu.Lock()
-	defer s.h.unlock()
-	return s.h.isOperatorLocked(s.u)
-}
+func (s *Session) Operator() bool { return s.h.isOperator(s.u.fingerprint) }
 
 // Commands lists the commands this user may use: operator commands only
 // for operators.
@@ -67,7 +64,7 @@ func (s *Session) Motd() string {
 // admitLocked refuses a banned client. Operators are never refused, so a
 // ban on a shared address cannot lock them out.
 func (h *Hub) admitLocked(info ConnectInfo) error {
-	if info.Fingerprint != "" && slices.Contains(h.cfg.Operators, info.Fingerprint) {
+	if h.isOperator(info.Fingerprint) {
 		return nil
 	}
 	ip, _ := parseAddr(info.IP)
@@ -126,7 +123,7 @@ func (h *Hub) moderationTargetLocked(op *user, name string) (*user, error) {
 		return nil, fmt.Errorf("no one called %s is online", strings.ToValidUTF8(name, "?"))
 	case t == op:
 		return nil, errors.New("that is you")
-	case h.isOperatorLocked(t):
+	case h.isOperator(t.fingerprint):
 		return nil, fmt.Errorf("%s is an operator: operators are listed in the server's config", t.name)
 	}
 	return t, nil
@@ -279,7 +276,7 @@ func (s *Session) cmdBan(args string) error {
 	why := withReason("banned by "+s.u.name+" "+describeFor(length), reason)
 	for _, u := range h.users {
 		uip, _ := parseAddr(u.ip)
-		if u == t || (!h.isOperatorLocked(u) && b.Covers(u.fingerprint, uip)) {
+		if u == t || (!h.isOperator(u.fingerprint) && b.Covers(u.fingerprint, uip)) {
 			h.commitLocked(Entry{Kind: EntryKick, User: s.u.id, Peer: u.id, Text: why, Cause: EndBanned})
 		}
 	}
@@ -416,7 +413,7 @@ func (s *Session) cmdMotd(args string) error {
 		h.pushLocked(s.u, Event{Kind: EventInfo, Text: "Message of the day", Lines: []string{motd}})
 		return nil
 	}
-	if !h.isOperatorLocked(s.u) {
+	if !h.isOperator(s.u.fingerprint) {
 		return errors.New("only operators can set the message of the day")
 	}
 	motd := ""
