@@ -97,7 +97,7 @@ func (s *Session) OpenCode(typed string) error {
 	if code == "" {
 		return fmt.Errorf("%q is not a code: a code has %d letters and digits, such as 7KQ2 M9XD", clipTyped(typed), CodeLen)
 	}
-	return s.openByCode(code, typed)
+	return s.openByCode(code, typed, "")
 }
 
 // clipTyped shortens what someone typed for an error message.

@@ -157,27 +157,32 @@ func (s *Session) cmdJoin(args string) error {
 	password = strings.TrimSpace(password)
 	if !strings.HasPrefix(target, "#") {
 		if code := joinCode(target); code != "" {
-			if room, err := CleanRoomName(target); err != nil || !s.h.roomExists(room) {
-				return roomHint(s.openByCode(code, target), target)
+			room, err := CleanRoomName(target)
+			if err != nil {
+				room = ""
+			}
+			if err := s.openByCode(code, target, room); !errors.Is(err, errRoomNamed) {
+				return roomHint(err, target)
 			}
 		}
 	}
 	return s.Join(target, password)
 }
 
-func (h *Hub) roomExists(name string) bool {
-	h.mu.Lock()
-	defer h.unlock()
-	return h.convs["#"+name] != nil
-}
+// errRoomNamed says that what looked like a code names an existing room.
+var errRoomNamed = errors.New("a room has that name")
 
 // openByCode opens a private chat with the holder of code. Every failure
 // reads the same, so codes cannot be probed, and counts against the
-// per-user and per-IP limits.
-func (s *Session) openByCode(code, typed string) error {
+// per-user and per-IP limits. When room (the code read as a room's name)
+// is not "" and that room exists, it returns errRoomNamed instead.
+func (s *Session) openByCode(code, typed, room string) error {
 	h := s.h
 	h.mu.Lock()
 	defer h.unlock()
+	if room != "" && h.convs["#"+room] != nil {
+		return errRoomNamed
+	}
 	u := s.u
 	if err := h.chargeLocked(u, actPrivate); err != nil {
 		return err

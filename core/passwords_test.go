@@ -140,3 +140,9 @@ func TestPasswordRoomRefusedWhenTheServerIsBusy(t *testing.T) {
 		t.Fatalf("once the queue is free: %v", err)
 	}
 }
+
+func (h *Hub) roomExists(name string) bool {
+	h.mu.Lock()
+	defer h.unlock()
+	return h.convs["#"+name] != nil
+}

@@ -72,6 +72,14 @@ func TestJoinAWordIsARoomNotAWrongCode(t *testing.T) {
 	if err == nil || err.Error() != "no one online has the code KQMXDHTR; for a room of that name, type /join #kqmxdhtr" {
 		t.Fatalf("/join of a code no one holds: %v", err)
 	}
+	// Once the room exists, its bare name joins it, and costs no guess.
+	carol := connect(t, h, "carol")
+	if err := carol.Input("/join #kqmxdhtr"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Input("/join kqmxdhtr"); err != nil || current(alice) != "#kqmxdhtr" {
+		t.Fatalf("/join of a room named like a code: %v, in %q", err, current(alice))
+	}
 	if err := alice.Input("/join " + bob.Code()); err == nil || !strings.Contains(err.Error(), "too many") {
 		t.Fatalf("the second wrong code in a minute was not refused: %v", err)
 	}
