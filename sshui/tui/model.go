@@ -182,6 +182,7 @@ func (m *Model) inputView() string {
 	return m.editor().View()
 }
 
+// Init draws the first frame.
 func (m *Model) Init() tea.Cmd {
 	m.mu.Lock()
 	defer m.mu.Unlock()
