@@ -418,43 +418,34 @@ func (r *registry) startIfReady(c *call) bool {
 	return true
 }
 
-// decline is the callee's no; hangUp ends the call from either side,
-// including the caller cancelling while it rings.
+// decline is the callee's no while it rings.
 func (r *registry) decline(ep endpoint, id string) error {
-	r.mu.Lock()
-	var notes []note
-	defer func() { r.unlock(notes) }()
-	c, me, _ := r.lookup(ep, id)
-	if c == nil || me != c.parties[1] || c.state != ringing {
-		return errNoCall
-	}
-	notes = r.end(c, "declined", me)
-	return nil
+	return r.endBy(ep, id, "declined", func(c *call, me *party) bool { return me == c.parties[1] && c.state == ringing })
 }
 
+// hangUp ends the call from either side, including the caller
+// cancelling while it rings.
 func (r *registry) hangUp(ep endpoint, id string) error {
-	r.mu.Lock()
-	var notes []note
-	defer func() { r.unlock(notes) }()
-	c, me, _ := r.lookup(ep, id)
-	if c == nil {
-		return errNoCall
-	}
-	notes = r.end(c, "hangup", me)
-	return nil
+	return r.endBy(ep, id, "hangup", func(*call, *party) bool { return true })
 }
 
 // fail ends an active call whose browsers found no path to each other,
 // even after an ICE restart: either side may say so.
 func (r *registry) fail(ep endpoint, id string) error {
+	return r.endBy(ep, id, "failed", func(c *call, _ *party) bool { return c.state == active })
+}
+
+// endBy ends call id for reason, on the word of ep's party, when may
+// says that party may end it so now.
+func (r *registry) endBy(ep endpoint, id, reason string, may func(c *call, me *party) bool) error {
 	r.mu.Lock()
 	var notes []note
 	defer func() { r.unlock(notes) }()
 	c, me, _ := r.lookup(ep, id)
-	if c == nil || c.state != active {
+	if c == nil || !may(c, me) {
 		return errNoCall
 	}
-	notes = r.end(c, "failed", me)
+	notes = r.end(c, reason, me)
 	return nil
 }
 
