@@ -95,7 +95,7 @@ const (
 // connection is refused. The returned handshake gives the slot back
 // once the peer is authenticated or the connection closes.
 func (g *handshakeGate) enter(conn net.Conn) (*handshake, string) {
-	ip := addrOf(conn.RemoteAddr())
+	ip := connlimit.AddrOf(conn.RemoteAddr())
 	exempt := ip.IsValid() && g.exempt(ip)
 	key := netip.Prefix{}
 	if ip.IsValid() {
@@ -231,17 +231,4 @@ func authenticated(ctx ssh.Context) {
 	if h, ok := ctx.Value(handshakeKey{}).(*handshake); ok {
 		h.authenticated()
 	}
-}
-
-// addrOf is the IP address of a, invalid for a connection without one.
-func addrOf(a net.Addr) netip.Addr {
-	if tcp, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(tcp.IP)
-		return ip.Unmap()
-	}
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }

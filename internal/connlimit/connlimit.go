@@ -68,7 +68,7 @@ func (l *Listener) Open() int {
 }
 
 func (l *Listener) admit(addr net.Addr) (release func(), ok bool) {
-	ip := addrOf(addr)
+	ip := AddrOf(addr)
 	key, counted := netip.Prefix{}, false
 	if ip.IsValid() && l.limits.PerAddress > 0 && !l.exempt(ip) {
 		key, counted = Prefix(ip), true
@@ -125,7 +125,8 @@ func Prefix(ip netip.Addr) netip.Prefix {
 	return p
 }
 
-func addrOf(a net.Addr) netip.Addr {
+// AddrOf is the IP address of a, invalid for a connection without one.
+func AddrOf(a net.Addr) netip.Addr {
 	if tcp, ok := a.(*net.TCPAddr); ok {
 		ip, _ := netip.AddrFromSlice(tcp.IP)
 		return ip.Unmap()
