@@ -177,6 +177,38 @@ func (d *Directory) Release(ctx context.Context, kind core.ClaimKind, key string
 	return err
 }
 
+// Move hands key from one owner to another, by compare-and-set: only
+// while from still holds it (core.ErrTaken otherwise).
+func (d *Directory) Move(ctx context.Context, kind core.ClaimKind, key string, from, to core.Owner) error {
+	kv, err := d.bucket(kind)
+	if err != nil {
+		return err
+	}
+	k := claimKey(key)
+	e, err := kv.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return core.ErrTaken
+	}
+	if err != nil {
+		return fmt.Errorf("move: %w", err)
+	}
+	if cur, ok := decodeOwner(e.Value()); !ok || cur != from {
+		return core.ErrTaken
+	}
+	rev, err := kv.Update(ctx, k, encodeOwner(to), e.Revision())
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return core.ErrTaken // changed hands meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("move: %w", err)
+	}
+	d.heldMu.Lock()
+	delete(d.held, heldKey{kind, key, from})
+	d.held[heldKey{kind, key, to}] = rev
+	d.heldMu.Unlock()
+	return nil
+}
+
 // releaseRevision deletes key if it is still at revision rev.
 func releaseRevision(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64) error {
 	err := kv.Delete(ctx, key, jetstream.LastRevision(rev))

@@ -89,6 +89,47 @@ func TestStaleReleaseKeepsNewerHolder(t *testing.T) {
 	}
 }
 
+// A claim moved to another node's owner (a user's session moved) is the
+// new owner's: the old owner can neither move nor release it, the end of
+// the old node's incarnation leaves it, and the new owner releases it.
+func TestMovedClaimBelongsToTheNewNode(t *testing.T) {
+	noLeaks(t)
+	srv := natstest.Embedded(t)
+	a := connect(t, testSettings("a", srv.ClientURL()))
+	b := connect(t, testSettings("b", srv.ClientURL()))
+	ctx := ctxT(t)
+	onA := core.Owner{Node: "a", Incarnation: "i1", User: 7}
+	onB := core.Owner{Node: "b", Incarnation: "i1", User: 7}
+	if err := a.Directory().Claim(ctx, core.ClaimName, "alice", onA); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Directory().Move(ctx, core.ClaimName, "alice", onA, onB); err != nil {
+		t.Fatalf("moving alice from a to b: %v", err)
+	}
+	if err := a.Directory().Move(ctx, core.ClaimName, "alice", onA, core.Owner{Node: "c", User: 7}); !errors.Is(err, core.ErrTaken) {
+		t.Fatalf("moving again from the old owner: %v, want core.ErrTaken", err)
+	}
+	if err := a.Directory().Move(ctx, core.ClaimName, "nobody", onA, onB); !errors.Is(err, core.ErrTaken) {
+		t.Fatalf("moving a name no one holds: %v, want core.ErrTaken", err)
+	}
+	if err := a.Directory().Release(ctx, core.ClaimName, "alice", onA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.dir.releaseIncarnation(ctx, "a", "i1"); err != nil {
+		t.Fatal(err)
+	}
+	other := core.Owner{Node: "a", Incarnation: "i2", User: 8}
+	if err := a.Directory().Claim(ctx, core.ClaimName, "alice", other); !errors.Is(err, core.ErrTaken) {
+		t.Fatalf("after the old owner let go, claiming the moved name got %v, want core.ErrTaken", err)
+	}
+	if err := b.Directory().Release(ctx, core.ClaimName, "alice", onB); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Directory().Claim(ctx, core.ClaimName, "alice", other); err != nil {
+		t.Fatalf("the new owner released alice, yet: %v", err)
+	}
+}
+
 // IDs from two nodes taking blocks at once never repeat, and none is 0.
 func TestNewIDUniqueAcrossNodes(t *testing.T) {
 	noLeaks(t)

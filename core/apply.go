@@ -83,6 +83,14 @@ func (h *Hub) applyLocked(e Entry) {
 		h.applyBlockLocked(u, e)
 	case EntryUnblock:
 		delete(u.blocked, e.Peer)
+	case EntryResumeKey:
+		h.applyResumeKeyLocked(u, e)
+	case EntryMove:
+		h.applyMoveLocked(u, e)
+	case EntryCurrent:
+		if c := h.convs[e.Conv]; c != nil && c.has(u) {
+			h.setCurrentLocked(u, c)
+		}
 	}
 }
 
@@ -113,7 +121,9 @@ func (h *Hub) applyOnlineLocked(e Entry) {
 
 func (h *Hub) applyNodeLostLocked(e Entry) {
 	for _, u := range h.users {
-		if u.node == e.Note && u.incarnation == e.Text && !h.isLocal(u) {
+		// A user moving here from the lost node (local, but not yet ours
+		// in the log's order) ends too, as it does on every other node.
+		if u.node == e.Note && u.incarnation == e.Text && (!h.isLocal(u) || u.node != h.node) {
 			h.removeLocked(u, "connection lost", EndClosed)
 		}
 	}
@@ -179,7 +189,14 @@ func (h *Hub) Unsent(e Entry, err error) {
 	if u == nil {
 		u = h.users[e.User]
 	}
-	if u == nil || !h.isLocal(u) {
+	if u == nil {
+		return
+	}
+	if e.Kind == EntryMove {
+		h.unsentMoveLocked(u)
+		return
+	}
+	if !h.isLocal(u) {
 		return
 	}
 	if e.Kind == EntryOnline {

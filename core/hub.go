@@ -643,6 +643,12 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 	h.lookDropLocked(u)
 	h.observeEndLocked(u, cause)
 	if h.isLocal(u) {
+		if u.node != h.node {
+			// It was moving here (a tab resumed it) and ended before the
+			// move was applied: the name and code it moved are ours.
+			o := h.owner(u.id)
+			h.releases = append(h.releases, release{ClaimCode, u.code, o}, release{ClaimName, u.nameKey, o})
+		}
 		u.out.close()
 	}
 }
@@ -795,17 +801,24 @@ func (s *Session) Snapshot() SessionView {
 // Close ends the session: the user leaves everything and the others are
 // told why ("" for a plain leave). Safe to call more than once.
 func (s *Session) Close(reason string) {
-	s.h.mu.Lock()
-	defer s.h.unlock()
-	s.h.goOfflineLocked(s.u, reason, EndClosed)
+	s.closeAs(reason, EndClosed)
 }
 
 // CloseSlow is Close for a transport that found its client no longer
 // reads what it is sent; the session counts with those that fell behind.
 func (s *Session) CloseSlow(reason string) {
+	s.closeAs(reason, EndSlow)
+}
+
+// closeAs ends the user, unless another connection (a tab that resumed
+// it, here or on another node) holds it now: that one ends it.
+func (s *Session) closeAs(reason string, cause EndReason) {
 	s.h.mu.Lock()
 	defer s.h.unlock()
-	s.h.goOfflineLocked(s.u, reason, EndSlow)
+	if s.stale() {
+		return
+	}
+	s.h.goOfflineLocked(s.u, reason, cause)
 }
 
 // Switch makes conversation id current; "" means none (the home screen).

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"time"
@@ -23,6 +24,8 @@ type replicaUser struct {
 	Profile Profile           `json:"profile"`
 	Blocked map[uint64]string `json:"blocked,omitempty"`
 	Mute    replicaMute       `json:"mute,omitzero"`
+	// ResumeKey is the hash of the user's resume secret, if any.
+	ResumeKey string `json:"resume,omitempty"`
 }
 
 type replicaMute struct {
@@ -50,11 +53,15 @@ func (h *Hub) Snapshot() ([]byte, error) {
 	h.mu.Lock()
 	var st replicaState
 	for _, u := range h.users {
-		st.Users = append(st.Users, replicaUser{
+		ru := replicaUser{
 			ID: u.id, Blocked: u.blocked,
 			Profile: Profile{Name: u.name, Code: u.code, Transport: u.transport, IP: u.ip, Fingerprint: u.fingerprint, Node: u.node, Incarnation: u.incarnation},
 			Mute:    replicaMute{Until: u.mute.until, By: u.mute.by},
-		})
+		}
+		if u.resume != nil && u.resume.hasKey {
+			ru.ResumeKey = hex.EncodeToString(u.resume.key[:])
+		}
+		st.Users = append(st.Users, ru)
 	}
 	for _, c := range h.convs {
 		rc := replicaConv{ID: c.id, Kind: c.kind, Title: c.title, Desc: c.desc, Hidden: c.hidden, PassHash: c.passHash,
@@ -91,6 +98,7 @@ func (h *Hub) Restore(state []byte) error {
 		return ErrLocalSessions
 	}
 	h.users, h.byCode, h.byName, h.looks = map[uint64]*user{}, map[string]*user{}, map[string]*user{}, nil
+	h.resumable = nil
 	for _, ru := range st.Users {
 		p := ru.Profile
 		u := &user{id: ru.ID, code: p.Code, name: p.Name, nameKey: NameKey(p.Name), transport: p.Transport, ip: p.IP,
@@ -98,6 +106,9 @@ func (h *Hub) Restore(state []byte) error {
 			mute: modMute{until: ru.Mute.Until, by: ru.Mute.By}, disconnect: func(string) {}}
 		h.users[u.id], h.byCode[u.code], h.byName[u.nameKey] = u, u, u
 		h.lookAddLocked(u)
+		if ru.ResumeKey != "" {
+			h.applyResumeKeyLocked(u, Entry{Text: ru.ResumeKey})
+		}
 	}
 	convs := map[string]*conv{}
 	for _, rc := range st.Convs {

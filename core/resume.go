@@ -1,9 +1,12 @@
 package core
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -15,7 +18,9 @@ import (
 // takes the user back, and with it the code, the name and the
 // conversations. Nobody else sees the user leave or come back. When the
 // grace period runs out the user leaves as if the connection had closed
-// then.
+// then. Every node knows every user's secret's hash (EntryResumeKey), so
+// in a cluster a tab may come back through another node: the user's
+// session moves there (EntryMove).
 
 // ReasonTakenOver is what a session's transport is told when another
 // connection resumed its user: the user is still there, elsewhere.
@@ -52,6 +57,19 @@ func (s *Session) ResumeSecret() string {
 	if u.closed || u.leaving || s.stale() {
 		return secret // a secret for nobody: Resume will not find it
 	}
+	key := sha256.Sum256([]byte(secret))
+	h.commitLocked(Entry{Kind: EntryResumeKey, User: u.id, Text: hex.EncodeToString(key[:])})
+	return secret
+}
+
+// applyResumeKeyLocked makes the hash e names u's resume secret's.
+func (h *Hub) applyResumeKeyLocked(u *user, e Entry) {
+	var key resumeKey
+	b, err := hex.DecodeString(e.Text)
+	if err != nil || len(b) != len(key) {
+		return
+	}
+	copy(key[:], b)
 	h.forgetResumeLocked(u)
 	if h.resumable == nil {
 		h.resumable = map[resumeKey]*user{}
@@ -59,9 +77,8 @@ func (s *Session) ResumeSecret() string {
 	if u.resume == nil {
 		u.resume = &userResume{}
 	}
-	u.resume.key, u.resume.hasKey = sha256.Sum256([]byte(secret)), true
-	h.resumable[u.resume.key] = u
-	return secret
+	u.resume.key, u.resume.hasKey = key, true
+	h.resumable[key] = u
 }
 
 // stale reports whether another connection has taken the session's user
@@ -94,28 +111,28 @@ func (s *Session) Detach(grace time.Duration) {
 
 // Resume takes back the user whose resume secret this is, for a new
 // connection described by info. A user still connected elsewhere is taken
-// from that connection, whose transport is told ReasonTakenOver. The
-// secret stays valid.
+// from that connection, whose transport is told ReasonTakenOver; a user
+// whose session is on another node moves here. The secret stays valid.
 func (h *Hub) Resume(secret string, info ConnectInfo) (*Session, error) {
 	h.mu.Lock()
-	defer h.unlock()
-	if h.draining {
-		return nil, ErrDraining
-	}
 	u := h.resumable[sha256.Sum256([]byte(secret))]
 	if u == nil || u.closed || u.leaving {
+		h.unlock()
 		return nil, ErrNotResumable
 	}
-	if err := h.admitLocked(info); err != nil {
+	if err := h.refuseConnectLocked(info); err != nil {
+		h.unlock()
 		return nil, err
 	}
-	old, oldDisconnect := u.out, u.disconnect
-	u.out = newOutbox(h.cfg.Limits.OutboxSize)
-	u.ip = info.IP
-	u.disconnect = info.Disconnect
-	if u.disconnect == nil {
-		u.disconnect = func(string) {}
+	if !h.isLocal(u) {
+		from := Owner{Node: u.node, Incarnation: u.incarnation, User: u.id}
+		claims := []release{{ClaimCode, u.code, from}, {ClaimName, u.nameKey, from}}
+		h.unlock()
+		return h.moveHere(u, from, claims, info)
 	}
+	defer h.unlock()
+	old, oldDisconnect := u.out, u.disconnect
+	h.attachLocked(u, info)
 	if !u.resume.detached {
 		// The old connection is told why before its outbox ends, so its
 		// last words are the reason rather than a bare close.
@@ -124,6 +141,107 @@ func (h *Hub) Resume(secret string, info ConnectInfo) (*Session, error) {
 	}
 	u.resume.detached = false
 	return &Session{h: h, u: u, code: u.code, id: u.id, out: u.out}, nil
+}
+
+// attachLocked gives u a new connection's outbox and disconnect.
+func (h *Hub) attachLocked(u *user, info ConnectInfo) {
+	u.out = newOutbox(h.cfg.Limits.OutboxSize)
+	u.ip = info.IP
+	u.disconnect = info.Disconnect
+	if u.disconnect == nil {
+		u.disconnect = func(string) {}
+	}
+}
+
+// moveHere takes a user whose session is on another node (from) to this
+// one: its name and code change owner in the directory, and EntryMove
+// tells every node, whose old one ends its connection there. As with
+// Connect, the session serves at once, before the entry comes back.
+func (h *Hub) moveHere(u *user, from Owner, claims []release, info ConnectInfo) (*Session, error) {
+	to := h.owner(u.id)
+	ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+	defer cancel()
+	var moved []release
+	undo := func() {
+		for _, c := range moved {
+			_ = h.dir.Move(ctx, c.kind, c.key, to, from)
+		}
+	}
+	for _, c := range claims {
+		if err := h.dir.Move(ctx, c.kind, c.key, from, to); err != nil {
+			undo()
+			if errors.Is(err, ErrTaken) {
+				return nil, ErrNotResumable // it has left meanwhile
+			}
+			return nil, fmt.Errorf("your chat could not be taken over from the other server: %w", err)
+		}
+		moved = append(moved, c)
+	}
+	h.mu.Lock()
+	err := h.refuseConnectLocked(info)
+	if err == nil && (h.users[u.id] != u || u.closed || u.leaving || h.isLocal(u) || u.node != from.Node || u.incarnation != from.Incarnation) {
+		err = ErrNotResumable // it left, or moved, meanwhile
+	}
+	if err != nil {
+		h.unlock()
+		undo()
+		return nil, err
+	}
+	h.attachLocked(u, info)
+	u.resume.detached = false
+	h.commitLocked(Entry{Kind: EntryMove, User: u.id, Note: h.incarnation, Text: info.IP})
+	s := &Session{h: h, u: u, code: u.code, id: u.id, out: u.out}
+	h.unlock()
+	return s, nil
+}
+
+// applyMoveLocked records that u's session is now on node e.Node. The node
+// it left ends its connection there and says which conversation was
+// current; the node it went to took it when it decided the move.
+func (h *Hub) applyMoveLocked(u *user, e Entry) {
+	u.node, u.incarnation, u.ip = e.Node, e.Note, e.Text
+	switch {
+	case e.Node != h.node && h.isLocal(u):
+		old, disconnect, detached := u.out, u.disconnect, u.detached()
+		u.out, u.disconnect = nil, func(string) {}
+		if u.resume != nil {
+			u.resume.detached = false
+		}
+		if !detached {
+			old.push(Event{Kind: EventClosing, Text: ReasonTakenOver}, h.now())
+			go disconnect(ReasonTakenOver)
+		}
+		if u.current != nil {
+			h.commitLocked(Entry{Kind: EntryCurrent, User: u.id, Conv: u.current.id})
+		}
+	case e.Node == h.node && !h.isLocal(u):
+		// A move this node gave up on, whose entry reached the log after
+		// all: the user has no connection here.
+		u.out = newOutbox(h.cfg.Limits.OutboxSize)
+		h.goOfflineLocked(u, "connection lost", EndClosed)
+	}
+}
+
+// unsentMoveLocked gives a move that never reached the log up: the user
+// stays on its node, and the connection that asked for it ends.
+func (h *Hub) unsentMoveLocked(u *user) {
+	if !h.isLocal(u) || u.node == h.node {
+		return // applied, or not this node's
+	}
+	old, disconnect := u.out, u.disconnect
+	u.out, u.disconnect = nil, func(string) {}
+	reason := "the other servers could not be reached"
+	old.push(Event{Kind: EventClosing, Text: reason}, h.now())
+	go disconnect(reason)
+	from, to := h.owner(u.id), Owner{Node: u.node, Incarnation: u.incarnation, User: u.id}
+	claims := []release{{ClaimCode, u.code, from}, {ClaimName, u.nameKey, from}}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+		defer cancel()
+		for _, c := range claims {
+			_ = h.dir.Move(ctx, c.kind, c.key, from, to)
+		}
+	}()
 }
 
 // forgetResumeLocked makes u's current secret, if any, name nobody.

@@ -58,6 +58,15 @@ const (
 	// EntryRelay: Text is for the call service of node Note, from the one
 	// of node Node (call signaling between nodes). It changes no state.
 	EntryRelay
+	// EntryResumeKey: User's resume secret now hashes to Text (hex).
+	EntryResumeKey
+	// EntryMove: User's session moved to node Node, incarnation Note: a
+	// browser resumed its user there.
+	EntryMove
+	// EntryCurrent: User's current conversation is Conv, as the node its
+	// session moved from knew it (which conversation is current is kept
+	// by the user's own node).
+	EntryCurrent
 )
 
 // Entry is one change to the state every node shares. It is
@@ -134,6 +143,10 @@ type Directory interface {
 	Claim(ctx context.Context, kind ClaimKind, key string, o Owner) error
 	// Release frees key if o still holds it.
 	Release(ctx context.Context, kind ClaimKind, key string, o Owner) error
+	// Move hands key from one owner to another of the same user, when a
+	// user's session moves between nodes; ErrTaken if from no longer
+	// holds it.
+	Move(ctx context.Context, kind ClaimKind, key string, from, to Owner) error
 }
 
 // WithCluster makes the hub one node of several: node names it,
@@ -190,6 +203,17 @@ func (d *localDirectory) Release(_ context.Context, kind ClaimKind, key string, 
 	if d.claims[k] == o {
 		delete(d.claims, k)
 	}
+	return nil
+}
+
+func (d *localDirectory) Move(_ context.Context, kind ClaimKind, key string, from, to Owner) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := claimKey{kind, key}
+	if d.claims[k] != from {
+		return ErrTaken
+	}
+	d.claims[k] = to
 	return nil
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"sync"
@@ -317,4 +318,172 @@ func TestMsgAcrossHubsOpensTheChatFirst(t *testing.T) {
 	waitFor(t, bob, "alice's private line", func(ev Event) bool {
 		return ev.Kind == EventMessage && ev.Msg.Text == "psst" && strings.HasPrefix(ev.Msg.Conv, "@")
 	})
+}
+
+// A tab that comes back through another hub takes its user there: the
+// same code, name and private chat, no leave or join for the others, the
+// old hub's connection told it was taken over, and the name and code held
+// for the new hub, so that the old hub's end does not end the user.
+func TestResumeMovesAUserToAnotherHub(t *testing.T) {
+	seq := newTestSequencer()
+	dir := newLocalDirectory()
+	a, _ := seq.addHub(t, "a", dir)
+	b, _ := seq.addHub(t, "b", dir)
+	taken := make(chan string, 1)
+	alice, err := a.Connect(ConnectInfo{LoginName: "alice", Transport: Web, IP: "192.0.2.1", Disconnect: func(why string) { taken <- why }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := connectTo(t, b, "bob")
+	waitFor(t, alice, "bob joins the lobby", func(ev Event) bool { return ev.Kind == EventMemberJoined && ev.Member.Name == "bob" })
+	if err := bob.OpenCode(alice.Code()); err != nil {
+		t.Fatal(err)
+	}
+	opened := waitFor(t, alice, "bob's private chat", func(ev Event) bool { return ev.Kind == EventConvOpened && ev.View.Kind == Private })
+	secret := alice.ResumeSecret()
+	key := sha256.Sum256([]byte(secret))
+	waitResumable(t, b, key)
+
+	moved, err := b.Resume(secret, ConnectInfo{Transport: Web, IP: "192.0.2.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Code() != alice.Code() || moved.Name() != "alice" || moved.ID() != alice.ID() {
+		t.Fatalf("resumed on b as %s %s, was %s %s", moved.Name(), moved.Code(), alice.Name(), alice.Code())
+	}
+	select {
+	case why := <-taken:
+		if why != ReasonTakenOver {
+			t.Fatalf("alice's connection on a was ended with %q", why)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice's connection on a was not ended")
+	}
+	if err := bob.Send(opened.Conv, "still there?"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, moved, "bob's line on b", message("still there?"))
+	if err := moved.Send(opened.Conv, "yes, on b now"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, "alice's line from b", message("yes, on b now"))
+	for _, c := range []struct {
+		kind ClaimKind
+		key  string
+	}{{ClaimCode, alice.Code()}, {ClaimName, NameKey("alice")}} {
+		dir.mu.Lock()
+		held := dir.claims[claimKey{c.kind, c.key}]
+		dir.mu.Unlock()
+		if held != (Owner{Node: "b", Incarnation: "b-1", User: alice.ID()}) {
+			t.Fatalf("claim %q is held by %+v", c.key, held)
+		}
+	}
+
+	// The end of a's incarnation ends a's users, no longer alice.
+	testNodeLog{seq}.Append(a.Lost("a", "a-1"))
+	if err := bob.Send(opened.Conv, "and now?"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, moved, "bob's last line", message("and now?"))
+	waitFor(t, bob, "bob's own last line", message("and now?"))
+	for _, ev := range bob.Outbox().Drain() {
+		if ev.Kind == EventConvClosed || ev.Kind == EventMemberLeft {
+			t.Fatalf("bob saw alice go: %+v", ev)
+		}
+	}
+}
+
+// A node that starts from another's snapshot knows every user's resume
+// secret, so a tab can come back through it too.
+func TestSnapshotCarriesResumeSecrets(t *testing.T) {
+	seq := newTestSequencer()
+	dir := newLocalDirectory()
+	a, _ := seq.addHub(t, "a", dir)
+	alice, err := a.Connect(ConnectInfo{LoginName: "alice", Transport: Web, IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := alice.ResumeSecret()
+	key := sha256.Sum256([]byte(secret))
+	waitResumable(t, a, key)
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewHub(DefaultConfig(), WithCluster("c", "c-1", testNodeLog{seq}, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	if err := c.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	u := c.resumable[key]
+	c.unlock()
+	if u == nil || u.id != alice.ID() {
+		t.Fatalf("the restored node finds %v by alice's secret", u)
+	}
+}
+
+// A user whose old node is declared lost after another node decided to
+// take it, but before that move is applied, ends on every node alike:
+// the taking node ends the session it began and gives back the name and
+// code it moved.
+func TestLostBeforeTheMoveEndsTheUserEverywhere(t *testing.T) {
+	seq := newTestSequencer()
+	dir := newLocalDirectory()
+	a, _ := seq.addHub(t, "a", dir)
+	b, linkB := seq.addHub(t, "b", dir)
+	alice, err := a.Connect(ConnectInfo{LoginName: "alice", Transport: Web, IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := connectTo(t, b, "bob")
+	secret := alice.ResumeSecret()
+	key := sha256.Sum256([]byte(secret))
+	waitResumable(t, b, key)
+
+	linkB.setBlocked(true)
+	testNodeLog{seq}.Append(a.Lost("a", "a-1"))
+	moved, err := b.Resume(secret, ConnectInfo{Transport: Web, IP: "192.0.2.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkB.setBlocked(false)
+	select {
+	case <-moved.Outbox().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session b began for alice did not end")
+	}
+	waitFor(t, bob, "alice leaves", func(ev Event) bool { return ev.Kind == EventMemberLeft && ev.Member.Name == "alice" })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		dir.mu.Lock()
+		_, code := dir.claims[claimKey{ClaimCode, alice.Code()}]
+		_, name := dir.claims[claimKey{ClaimName, NameKey("alice")}]
+		dir.mu.Unlock()
+		if !code && !name {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's code (%v) or name (%v) is still held", code, name)
+		}
+	}
+}
+
+// waitResumable waits until hub h has applied the resume secret whose
+// hash is key.
+func waitResumable(t *testing.T, h *Hub, key resumeKey) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		h.mu.Lock()
+		known := h.resumable[key] != nil
+		h.unlock()
+		if known {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub %s never learnt the resume secret", h.node)
+		}
+	}
 }
