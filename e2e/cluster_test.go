@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -36,13 +37,14 @@ const (
 	testNodeTTL   = cluster.DefaultNodeTTL
 )
 
-// startNode runs node name of the cluster whose NATS servers are urls.
-func startNode(t *testing.T, name string, urls []string, cfg core.Config) *clusterNode {
+// startNode runs node name of the cluster whose NATS servers are urls; a
+// nodeTTL of 0 is testNodeTTL.
+func startNode(t *testing.T, name string, urls []string, cfg core.Config, nodeTTL time.Duration) *clusterNode {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	node, err := cluster.Connect(ctx, cluster.Settings{
-		Node: name, NATS: urls, Heartbeat: testHeartbeat, NodeTTL: testNodeTTL,
+		Node: name, NATS: urls, Heartbeat: testHeartbeat, NodeTTL: cmp.Or(nodeTTL, testNodeTTL),
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -62,10 +64,16 @@ func startNode(t *testing.T, name string, urls []string, cfg core.Config) *clust
 // startCluster runs nodes a, b, c… on one embedded NATS server.
 func startCluster(t *testing.T, n int, cfg core.Config) []*clusterNode {
 	t.Helper()
+	return startClusterTTL(t, n, cfg, 0)
+}
+
+// startClusterTTL is startCluster with the nodes' node_ttl.
+func startClusterTTL(t *testing.T, n int, cfg core.Config, nodeTTL time.Duration) []*clusterNode {
+	t.Helper()
 	nats := natstest.Embedded(t)
 	nodes := make([]*clusterNode, n)
 	for i := range nodes {
-		nodes[i] = startNode(t, string(rune('a'+i)), []string{nats.ClientURL()}, cfg)
+		nodes[i] = startNode(t, string(rune('a'+i)), []string{nats.ClientURL()}, cfg, nodeTTL)
 	}
 	return nodes
 }
