@@ -28,7 +28,7 @@ func newMetrics(s *Server) *metrics {
 			Name: "parley_sessions_started_total", Help: "Sessions connected, by transport.",
 		}, []string{"transport"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_sessions_ended_total", Help: "Sessions ended, by transport and reason (closed, slow, flood, server).",
+			Name: "parley_sessions_ended_total", Help: "Sessions ended, by transport and reason (closed, slow, flood, server, kicked, banned, moved).",
 		}, []string{"transport", "reason"}),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_messages_total", Help: "Messages posted, by kind (text, action, system).",

@@ -51,6 +51,9 @@ const (
 	EndKicked
 	// EndBanned: an operator banned the user.
 	EndBanned
+	// EndMoved: the user's session moved to another node (its browser came
+	// back through that node); the user goes on there.
+	EndMoved
 )
 
 func (r EndReason) String() string {
@@ -67,6 +70,8 @@ func (r EndReason) String() string {
 		return "kicked"
 	case EndBanned:
 		return "banned"
+	case EndMoved:
+		return "moved"
 	}
 	return "unknown"
 }

@@ -189,6 +189,7 @@ func (h *Hub) moveHere(u *user, from Owner, claims []release, info ConnectInfo) 
 	}
 	h.attachLocked(u, info)
 	u.resume.detached = false
+	h.movedInLocked(u.transport)
 	h.commitLocked(Entry{Kind: EntryMove, User: u.id, Note: h.incarnation, Text: info.IP})
 	s := &Session{h: h, u: u, code: u.code, id: u.id, out: u.out}
 	h.unlock()
@@ -214,12 +215,24 @@ func (h *Hub) applyMoveLocked(u *user, e Entry) {
 		if u.current != nil {
 			h.commitLocked(Entry{Kind: EntryCurrent, User: u.id, Conv: u.current.id})
 		}
+		h.movedOutLocked(u.transport, EndMoved)
 	case e.Node == h.node && !h.isLocal(u):
 		// A move this node gave up on, whose entry reached the log after
 		// all: the user has no connection here.
 		u.out = newOutbox(h.cfg.Limits.OutboxSize)
+		h.movedInLocked(u.transport)
 		h.goOfflineLocked(u, "connection lost", EndClosed)
 	}
+}
+
+// movedInLocked and movedOutLocked count, in this node's metrics, a
+// session that came from or went to another node.
+func (h *Hub) movedInLocked(transport Transport) {
+	h.watch.note(func(o Observer) { o.SessionStarted(transport) })
+}
+
+func (h *Hub) movedOutLocked(transport Transport, why EndReason) {
+	h.watch.note(func(o Observer) { o.SessionEnded(transport, why) })
 }
 
 // unsentMoveLocked gives a move that never reached the log up: the user
@@ -233,6 +246,7 @@ func (h *Hub) unsentMoveLocked(u *user) {
 	reason := "the other servers could not be reached"
 	old.push(Event{Kind: EventClosing, Text: reason}, h.now())
 	go disconnect(reason)
+	h.movedOutLocked(u.transport, EndServer)
 	from, to := h.owner(u.id), Owner{Node: u.node, Incarnation: u.incarnation, User: u.id}
 	claims := []release{{ClaimCode, u.code, from}, {ClaimName, u.nameKey, from}}
 	go func() {

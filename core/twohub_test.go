@@ -327,8 +327,10 @@ func TestMsgAcrossHubsOpensTheChatFirst(t *testing.T) {
 func TestResumeMovesAUserToAnotherHub(t *testing.T) {
 	seq := newTestSequencer()
 	dir := newLocalDirectory()
-	a, _ := seq.addHub(t, "a", dir)
-	b, _ := seq.addHub(t, "b", dir)
+	a, recA := newObservedHub(t, nil, WithCluster("a", "a-1", testNodeLog{seq}, dir))
+	seq.join(t, a)
+	b, recB := newObservedHub(t, nil, WithCluster("b", "b-1", testNodeLog{seq}, dir))
+	seq.join(t, b)
 	taken := make(chan string, 1)
 	alice, err := a.Connect(ConnectInfo{LoginName: "alice", Transport: Web, IP: "192.0.2.1", Disconnect: func(why string) { taken <- why }})
 	if err != nil {
@@ -376,6 +378,23 @@ func TestResumeMovesAUserToAnotherHub(t *testing.T) {
 		dir.mu.Unlock()
 		if held != (Owner{Node: "b", Incarnation: "b-1", User: alice.ID()}) {
 			t.Fatalf("claim %q is held by %+v", c.key, held)
+		}
+	}
+
+	// Each node counts the sessions it serves: alice's moved from a to b.
+	counts := func(r *recorder) (started, ended, moved int) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.started[Web], r.ended[Web], r.ends[EndMoved]
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		aStarted, aEnded, aMoved := counts(recA)
+		bStarted, bEnded, _ := counts(recB)
+		if aStarted == 1 && aEnded == 1 && aMoved == 1 && bStarted == 1 && bEnded == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("web sessions started/ended: a %d/%d (%d moved), b %d/%d; want a 1/1 (1 moved), b 1/0", aStarted, aEnded, aMoved, bStarted, bEnded)
 		}
 	}
 
