@@ -302,7 +302,12 @@ func (h *Hub) goOfflineLocked(u *user, reason string, cause EndReason) {
 	u.leaving = true
 	h.commitLocked(Entry{Kind: EntryOffline, User: u.id, Text: reason, Cause: cause})
 	o := h.owner(u.id)
-	h.releases = append(h.releases, release{ClaimCode, u.code, o}, release{ClaimName, u.nameKey, o})
+	h.releases = append(h.releases, u.claims(o)...)
+}
+
+// claims are u's code and name as o holds them in the directory.
+func (u *user) claims(o Owner) []release {
+	return []release{{ClaimCode, u.code, o}, {ClaimName, u.nameKey, o}}
 }
 
 func (h *Hub) owner(id uint64) Owner {
@@ -364,18 +369,13 @@ func (h *Hub) Connect(info ConnectInfo) (*Session, error) {
 		name:        name,
 		nameKey:     NameKey(name),
 		transport:   info.Transport,
-		ip:          info.IP,
 		fingerprint: info.Fingerprint,
 		node:        h.node,
 		incarnation: h.incarnation,
-		out:         newOutbox(h.cfg.Limits.OutboxSize),
-		disconnect:  info.Disconnect,
 	}
-	if u.disconnect == nil {
-		u.disconnect = func(string) {}
-	}
+	h.attachLocked(u, info)
 	if err := h.refuseConnectLocked(info); err != nil {
-		h.releases = append(h.releases, release{ClaimCode, code, o}, release{ClaimName, u.nameKey, o})
+		h.releases = append(h.releases, u.claims(o)...)
 		return nil, err
 	}
 	h.pending[id] = u
@@ -647,7 +647,7 @@ func (h *Hub) removeLocked(u *user, reason string, cause EndReason) {
 			// It was moving here (a tab resumed it) and ended before the
 			// move was applied: the name and code it moved are ours.
 			o := h.owner(u.id)
-			h.releases = append(h.releases, release{ClaimCode, u.code, o}, release{ClaimName, u.nameKey, o})
+			h.releases = append(h.releases, u.claims(o)...)
 		}
 		u.out.close()
 	}

@@ -126,7 +126,7 @@ func (h *Hub) Resume(secret string, info ConnectInfo) (*Session, error) {
 	}
 	if !h.isLocal(u) {
 		from := Owner{Node: u.node, Incarnation: u.incarnation, User: u.id}
-		claims := []release{{ClaimCode, u.code, from}, {ClaimName, u.nameKey, from}}
+		claims := u.claims(from)
 		h.unlock()
 		return h.moveHere(u, from, claims, info)
 	}
@@ -248,7 +248,7 @@ func (h *Hub) unsentMoveLocked(u *user) {
 	go disconnect(reason)
 	h.movedOutLocked(u.transport, EndServer)
 	from, to := h.owner(u.id), Owner{Node: u.node, Incarnation: u.incarnation, User: u.id}
-	claims := []release{{ClaimCode, u.code, from}, {ClaimName, u.nameKey, from}}
+	claims := u.claims(from)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
 		defer cancel()
