@@ -121,7 +121,11 @@ func (d *Directory) Claim(ctx context.Context, kind core.ClaimKind, key string, 
 		return err
 	}
 	k := claimKey(key)
-	rev, err := kv.Create(ctx, k, encodeOwner(o))
+	var rev uint64
+	err = untilSettled(ctx, func() (err error) {
+		rev, err = kv.Create(ctx, k, encodeOwner(o))
+		return err
+	})
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		e, gerr := kv.Get(ctx, k)
 		if gerr != nil {
@@ -195,7 +199,11 @@ func (d *Directory) Move(ctx context.Context, kind core.ClaimKind, key string, f
 	if cur, ok := decodeOwner(e.Value()); !ok || cur != from {
 		return core.ErrTaken
 	}
-	rev, err := kv.Update(ctx, k, encodeOwner(to), e.Revision())
+	var rev uint64
+	err = untilSettled(ctx, func() (err error) {
+		rev, err = kv.Update(ctx, k, encodeOwner(to), e.Revision())
+		return err
+	})
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return core.ErrTaken // changed hands meanwhile
 	}
@@ -211,7 +219,7 @@ func (d *Directory) Move(ctx context.Context, kind core.ClaimKind, key string, f
 
 // releaseRevision deletes key if it is still at revision rev.
 func releaseRevision(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64) error {
-	err := kv.Delete(ctx, key, jetstream.LastRevision(rev))
+	err := untilSettled(ctx, func() error { return kv.Delete(ctx, key, jetstream.LastRevision(rev)) })
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil // someone else's now, or gone already
 	}

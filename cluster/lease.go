@@ -118,7 +118,11 @@ func (n *Node) hold(ctx context.Context, rev uint64) error {
 	val := leaseValue{Incarnation: n.incarnation, Config: n.s.ConfigHash, HostKey: n.s.HostKey, Rank: rev}
 	n.mu.Unlock()
 	data, _ := json.Marshal(val)
-	next, err := n.leases.Update(ctx, n.s.Node, data, rev)
+	var next uint64
+	err := untilSettled(ctx, func() (err error) {
+		next, err = n.leases.Update(ctx, n.s.Node, data, rev)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("writing the lease of node %s: %w", n.s.Node, err)
 	}

@@ -3,12 +3,14 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"parley/cluster/natstest"
 	"parley/core"
@@ -246,5 +248,32 @@ func TestNATSWithoutJetStreamIsExplained(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "nats-server -js") {
 		t.Fatalf("error %q does not say to turn JetStream on", err)
+	}
+}
+
+// A compare-and-set write that meets an earlier write still settling in a
+// replicated stream (10164) is made again until it is decided; any other
+// answer, a real revision mismatch (10071) included, is final.
+func TestUntilSettledRetriesOnlyWhatIsUndecided(t *testing.T) {
+	mismatch := func(code jetstream.ErrorCode) error {
+		return fmt.Errorf("%w: %w", &jetstream.APIError{Code: 400, ErrorCode: code, Description: "wrong last sequence"}, jetstream.ErrKeyRevisionMismatch)
+	}
+	tries := 0
+	err := untilSettled(ctxT(t), func() error {
+		if tries++; tries < 3 {
+			return mismatch(jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+		}
+		return nil
+	})
+	if err != nil || tries != 3 {
+		t.Fatalf("a write settling twice: %v after %d tries, want success after 3", err, tries)
+	}
+	tries = 0
+	err = untilSettled(ctxT(t), func() error {
+		tries++
+		return mismatch(jetstream.JSErrCodeStreamWrongLastSequence)
+	})
+	if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) || tries != 1 {
+		t.Fatalf("a real mismatch: %v after %d tries, want it at once", err, tries)
 	}
 }

@@ -219,6 +219,27 @@ func retryable(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 
+// settling says a compare-and-set write met an earlier write to the same
+// key that a replicated stream has acknowledged but not yet applied
+// (JetStream's 10164, "wrong last sequence", which the KV client reports
+// as a revision mismatch): it cannot be decided yet, and the same write
+// is decided a moment later.
+func settling(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}
+
+// untilSettled makes a compare-and-set write again while it meets an
+// earlier write still settling, until ctx ends.
+func untilSettled(ctx context.Context, write func() error) error {
+	for {
+		err := write()
+		if !settling(err) || sleep(ctx, 10*time.Millisecond) != nil {
+			return err
+		}
+	}
+}
+
 // dial connects to NATS with settings that keep a slow or broken link
 // from stalling anyone: writes time out with the publish timeout,
 // nothing is buffered while reconnecting (a publish fails and is
